@@ -1,0 +1,3 @@
+from ripsaw.cli import main
+
+main()

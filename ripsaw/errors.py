@@ -1,0 +1,45 @@
+"""Exceptions Ripsaw raises on purpose.
+
+    RipsawError
+    ├── ConfigError          bad spec, bad flag, unreadable input: the user must fix something (exit 2)
+    │   └── SpecError        a spec file is malformed; names the file, the key and the problem
+    ├── PrerequisiteError    something Ripsaw needs is missing (Docker engine, image, package) (exit 2)
+    └── InfraError           an endpoint, daemon or host failed; never scored as a model failure
+        ├── ProviderError    the model endpoint failed after bounded retries
+        └── SandboxInfraError the sandbox engine failed (daemon gone, container create failed)
+
+The CLI prints a RipsawError as one line without a traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class RipsawError(Exception):
+    exit_code = 1
+
+
+class ConfigError(RipsawError):
+    exit_code = 2
+
+
+class SpecError(ConfigError):
+    def __init__(self, file: str, key: str, problem: str) -> None:
+        self.file, self.key, self.problem = file, key, problem
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {problem}")
+
+
+class PrerequisiteError(RipsawError):
+    exit_code = 2
+
+
+class InfraError(RipsawError):
+    exit_code = 1
+
+
+class ProviderError(InfraError):
+    pass
+
+
+class SandboxInfraError(InfraError):
+    pass

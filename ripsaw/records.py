@@ -1,0 +1,176 @@
+"""The records that flow through a run: model calls, sandbox results and attempts.
+
+Every record is a plain dataclass that round-trips through JSON (`to_dict` / `from_dict`), so an
+attempt can be computed anywhere (another process, another machine) and appended to the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+# Bump when a field of Attempt (or anything nested in it) changes meaning or disappears.
+RESULTS_SCHEMA_VERSION = 1
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"  # ran, wrong answer
+    ERROR = "error"  # the candidate raised
+    TIMEOUT = "timeout"
+    RESOURCE_LIMIT = "resource_limit"  # memory, pids, output, disk
+    SYNTAX_ERROR = "syntax_error"
+    NO_CODE = "no_code"
+    BUDGET_EXCEEDED = "budget_exceeded"  # the task's wall-clock budget ran out during generation
+    INFRA_ERROR = "infra_error"  # endpoint, daemon, host: retried, excluded from pass-rate denominators
+
+    @property
+    def scored(self) -> bool:
+        """Whether this outcome counts in a pass-rate denominator."""
+        return self is not Outcome.INFRA_ERROR
+
+
+TokenSource = Literal["server", "estimated"]
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    # "server": from the endpoint's `usage`; "estimated": counted by Ripsaw on the joined text.
+    source: TokenSource = "server"
+
+
+@dataclass(slots=True)
+class CallTiming:
+    """One model call. All offsets are nanoseconds after t_send, from a monotonic clock.
+
+    first_any: first non-empty content, reasoning or tool-call delta (a role-only chunk is not a token).
+    first_content: first answer (non-reasoning) token. last_token: last non-empty delta.
+    close: the response stream ended (or was cancelled).
+    """
+
+    first_any_ns: int | None = None
+    first_content_ns: int | None = None
+    first_reasoning_ns: int | None = None
+    last_token_ns: int | None = None
+    close_ns: int | None = None
+    chunks: int = 0
+    chunk_ns: list[int] = field(default_factory=list)
+
+    @property
+    def ttft_s(self) -> float | None:
+        return None if self.first_any_ns is None else self.first_any_ns / 1e9
+
+    @property
+    def ttfat_s(self) -> float | None:
+        """Time to first answer token."""
+        return None if self.first_content_ns is None else self.first_content_ns / 1e9
+
+    @property
+    def e2e_s(self) -> float | None:
+        return None if self.last_token_ns is None else self.last_token_ns / 1e9
+
+    def output_speed(self, completion_tokens: int | None) -> float | None:
+        """(N - 1) / (t_last_token - t_first_any), tokens per second; None when undefined."""
+        if completion_tokens is None or completion_tokens < 2:
+            return None
+        if self.first_any_ns is None or self.last_token_ns is None:
+            return None
+        span = self.last_token_ns - self.first_any_ns
+        if span <= 0:
+            return None
+        return (completion_tokens - 1) / (span / 1e9)
+
+
+@dataclass(slots=True)
+class ModelCall:
+    """What one request to a model endpoint produced, with its timing."""
+
+    text: str = ""
+    reasoning: str = ""
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    timing: CallTiming = field(default_factory=CallTiming)
+    retries: int = 0
+    # Set when the call was cut: "budget" (task deadline), or an infra error message after retries ran out.
+    cut: str | None = None
+    server_model: str | None = None
+
+
+@dataclass(slots=True)
+class SandboxRun:
+    """What the sandbox reported for one execution of candidate code (plain data, no verdict)."""
+
+    kind: str  # "process", "docker"
+    status: Literal["ok", "timeout", "resource_limit", "crashed", "infra_error"]
+    exit_code: int | None
+    duration_s: float
+    stdout: str = ""
+    stderr: str = ""
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One (combo, task, sample): the unit the runner schedules and the store appends."""
+
+    run_id: str
+    combo: str
+    task_id: str
+    sample: int
+    outcome: Outcome
+    detail: str = ""
+    hardware: str = ""
+    model: str = ""
+    provider: str = ""
+    strategy: str = "single"
+    prompt_mode: str = "complete"
+    completion: str = ""
+    code: str = ""
+    calls: list[ModelCall] = field(default_factory=list)
+    sandbox: SandboxRun | None = None
+    model_time_s: float = 0.0
+    sandbox_time_s: float = 0.0
+    task_time_s: float = 0.0
+    cost_usd: float | None = None
+    started_at: str = ""  # ISO-8601 wall clock, for humans; durations never come from it
+    schema_version: int = RESULTS_SCHEMA_VERSION
+
+    @property
+    def attempt_id(self) -> str:
+        return attempt_key(self.combo, self.task_id, self.sample)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["outcome"] = self.outcome.value
+        d["attempt_id"] = self.attempt_id
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Attempt:
+        d = dict(d)
+        d.pop("attempt_id", None)
+        calls = [
+            ModelCall(
+                **{
+                    **c,
+                    "usage": Usage(**c["usage"]),
+                    "timing": CallTiming(**c["timing"]),
+                }
+            )
+            for c in d.pop("calls", [])
+        ]
+        sb = d.pop("sandbox", None)
+        return cls(
+            **{**d, "outcome": Outcome(d["outcome"])},
+            calls=calls,
+            sandbox=SandboxRun(**sb) if sb else None,
+        )
+
+
+def attempt_key(combo: str, task_id: str, sample: int) -> str:
+    return f"{combo}::{task_id}::{sample}"

@@ -1,0 +1,70 @@
+"""Eval specs: which combos, which tasks, how to run. Loaded from TOML and validated up front.
+
+Loading and validation live in `load_spec`; every problem raises SpecError(file, key, problem).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ripsaw.providers.base import RequestParams
+
+
+@dataclass(frozen=True, slots=True)
+class ComboSpec:
+    name: str
+    provider: str  # registry name: "openai", "llamacpp"
+    model: str
+    hardware: str = ""
+    base_url: str | None = None
+    api_key_env: str | None = None  # the NAME of the env var holding the key; the key is never stored
+    prompt_mode: Literal["complete", "chat"] = "chat"
+    price_in_per_mtok: float = 0.0
+    price_out_per_mtok: float = 0.0
+    max_concurrency: int = 4
+    params: RequestParams = field(default_factory=RequestParams)
+    # provider-specific settings (llamacpp: threads, ctx, model_path, server_args)
+    options: dict[str, Any] = field(default_factory=dict)
+    strategy: str | None = None  # overrides run.strategy
+
+
+@dataclass(frozen=True, slots=True)
+class TasksSpec:
+    source: str  # "humaneval" | "jsonl:PATH" | "hf:DATASET" | preset name "mbpp", "humaneval+", "livecodebench"
+    limit: int | None = None
+    ids: tuple[str, ...] = ()
+    shuffle_seed: int | None = None
+    # hf: options
+    split: str | None = None
+    revision: str | None = None
+    subset: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)  # Task field -> dataset column
+    data_files: str | None = None  # local files for hf sources (tests, offline mirrors)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    samples: int = 1
+    budget_s: float = 120.0  # per-task wall-clock budget (model + sandbox)
+    sandbox: Literal["auto", "process", "docker"] = "auto"
+    test_timeout_s: float = 10.0  # floor of the per-test timeout
+    timeout_factor: float = 10.0  # per-test limit = max(floor, factor x reference time on this host)
+    concurrency: int = 4
+    output_dir: str = "reports"
+    run_id: str | None = None
+    strategy: str = "single"
+    max_turns: int = 4
+    latency_slo_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvalSpec:
+    path: Path
+    name: str
+    combos: tuple[ComboSpec, ...]
+    tasks: TasksSpec
+    run: RunSpec
+    raw: dict[str, Any]  # the TOML as read, for the manifest (holds env var names, never keys)
+    sha256: str

@@ -1,0 +1,64 @@
+"""The Task record and the two kinds of tests a task can carry.
+
+CheckTests: Python test code in HumanEval style. It is executed only by trusted code outside the sandbox,
+in a namespace where `candidate` and the task's entry point name are bound to the function under test;
+if it defines `check(candidate)`, that is called. MBPP's bare `assert f(x) == y` lines fit the same form.
+Recording which calls it makes needs a reference solution (`Task.canonical_solution`).
+
+IOTests: stdin/stdout cases (competitive-programming style, e.g. LiveCodeBench): the program reads
+`input` on stdin and must print `output` (compared after stripping trailing whitespace per line).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CheckTests:
+    code: str
+    # Imports or helpers the test code needs before it runs (MBPP `test_imports`, HumanEval+ helpers).
+    setup: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IOCase:
+    input: str
+    output: str
+
+
+@dataclass(frozen=True, slots=True)
+class IOTests:
+    cases: tuple[IOCase, ...]
+
+
+Tests = CheckTests | IOTests
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    id: str
+    # What the model is given. In `complete` mode it is a code prefix the model continues;
+    # in `chat` mode it is wrapped in an instruction (see ripsaw.prompts).
+    prompt: str
+    entry_point: str
+    tests: Tests  # hidden tests: decide the verdict, never shown to the model or the sandbox
+    public_tests: Tests | None = None  # examples the model may see and a repair loop may run
+    # A complete program (prompt + body for HumanEval) known to pass; needed to record CheckTests calls.
+    canonical_solution: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def suite_hash(tasks: list[Task]) -> str:
+    """A content hash of everything that decides a verdict; equal hashes mean comparable runs."""
+    h = hashlib.sha256()
+    for t in sorted(tasks, key=lambda t: t.id):
+        h.update(json.dumps(t.to_dict(), sort_keys=True, default=str).encode())
+        h.update(b"\n")
+    return "sha256:" + h.hexdigest()
