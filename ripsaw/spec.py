@@ -32,7 +32,8 @@ class ComboSpec:
 
 @dataclass(frozen=True, slots=True)
 class TasksSpec:
-    source: str  # "humaneval" | "jsonl:PATH" | "hf:DATASET" | preset name "mbpp", "humaneval+", "livecodebench"
+    source: str  # "humaneval" | "jsonl:PATH" | "hf:DATASET" | a preset name: "mbpp", "humaneval+", "livecodebench"
+    preset: str | None = None  # column layout for hf: sources; inferred from the dataset name when unset
     limit: int | None = None
     ids: tuple[str, ...] = ()
     shuffle_seed: int | None = None

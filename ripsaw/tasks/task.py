@@ -5,6 +5,9 @@ in a namespace where `candidate` and the task's entry point name are bound to th
 if it defines `check(candidate)`, that is called. MBPP's bare `assert f(x) == y` lines fit the same form.
 Recording which calls it makes needs a reference solution (`Task.canonical_solution`).
 
+CallTests: explicit calls with expected return values (LiveCodeBench functional problems): each case
+holds the JSON-encoded positional arguments and the JSON-encoded expected result; no reference solution needed.
+
 IOTests: stdin/stdout cases (competitive-programming style, e.g. LiveCodeBench): the program reads
 `input` on stdin and must print `output` (compared after stripping trailing whitespace per line).
 """
@@ -25,6 +28,17 @@ class CheckTests:
 
 
 @dataclass(frozen=True, slots=True)
+class CallCase:
+    args: str  # JSON array of positional arguments
+    expected: str  # JSON value
+
+
+@dataclass(frozen=True, slots=True)
+class CallTests:
+    cases: tuple[CallCase, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class IOCase:
     input: str
     output: str
@@ -35,7 +49,7 @@ class IOTests:
     cases: tuple[IOCase, ...]
 
 
-Tests = CheckTests | IOTests
+Tests = CheckTests | CallTests | IOTests
 
 
 @dataclass(frozen=True, slots=True)
