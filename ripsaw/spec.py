@@ -1,15 +1,45 @@
 """Eval specs: which combos, which tasks, how to run. Loaded from TOML and validated up front.
 
-Loading and validation live in `load_spec`; every problem raises SpecError(file, key, problem).
+    name = "my-team"                      # optional; defaults to the file stem
+    [[combos]]                            # one or more
+    name = "fast"  provider = "openai"  model = "m"  base_url = "http://host:8000/v1"  api_key_env = "MY_KEY"
+    [combos.params]                       # request parameters (temperature, max_tokens, stop, seed, top_p, extra_body)
+    [combos.options]                      # provider-specific, free-form (llamacpp: threads, n_ctx, model_path, ...)
+    [tasks]                               # source = "humaneval" | "jsonl:PATH" | "hf:DATASET" | a preset name
+    [run]                                 # samples, budget_s, sandbox, strategy, ...
+
+`load_spec` checks everything before anything runs: every problem raises SpecError(file, key, problem) where
+key is a dotted path such as `combos[1].params.temperature` (array indices count from 0, in file order).
+The allowed keys, their types and ranges are declared once per section in the schema tables below; the few
+rules that relate keys to each other or to the outside world (env vars, files) follow them.
 """
 
 from __future__ import annotations
 
+import difflib
+import glob
+import hashlib
+import math
+import os
+import re
+import tomllib
+import urllib.parse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+from ripsaw.errors import ConfigError, SpecError
+from ripsaw.providers import provider_names
 from ripsaw.providers.base import RequestParams
+
+PromptMode = Literal["complete", "chat"]
+SandboxKind = Literal["auto", "process", "docker"]
+Strategy = Literal["single", "repair", "sample-k"]
+
+# Bare source names that stand for a Hugging Face dataset with a known column layout; also the values of `preset`.
+TASK_PRESETS = ("mbpp", "humaneval+", "livecodebench")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,14 +50,14 @@ class ComboSpec:
     hardware: str = ""
     base_url: str | None = None
     api_key_env: str | None = None  # the NAME of the env var holding the key; the key is never stored
-    prompt_mode: Literal["complete", "chat"] = "chat"
+    prompt_mode: PromptMode = "chat"
     price_in_per_mtok: float = 0.0
     price_out_per_mtok: float = 0.0
     max_concurrency: int = 4
     params: RequestParams = field(default_factory=RequestParams)
     # provider-specific settings (llamacpp: threads, ctx, model_path, server_args)
     options: dict[str, Any] = field(default_factory=dict)
-    strategy: str | None = None  # overrides run.strategy
+    strategy: Strategy | None = None  # overrides run.strategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +79,13 @@ class TasksSpec:
 class RunSpec:
     samples: int = 1
     budget_s: float = 120.0  # per-task wall-clock budget (model + sandbox)
-    sandbox: Literal["auto", "process", "docker"] = "auto"
+    sandbox: SandboxKind = "auto"
     test_timeout_s: float = 10.0  # floor of the per-test timeout
     timeout_factor: float = 10.0  # per-test limit = max(floor, factor x reference time on this host)
     concurrency: int = 4
     output_dir: str = "reports"
     run_id: str | None = None
-    strategy: str = "single"
+    strategy: Strategy = "single"
     max_turns: int = 4
     latency_slo_s: float | None = None
 
@@ -69,3 +99,349 @@ class EvalSpec:
     run: RunSpec
     raw: dict[str, Any]  # the TOML as read, for the manifest (holds env var names, never keys)
     sha256: str
+
+
+def load_spec(path: str | Path) -> EvalSpec:
+    """Read, validate and type an eval spec; raises SpecError naming the file, the key and the problem."""
+    path = Path(path)
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SpecError(file, "", f"cannot read the spec: {e.strerror or e}") from None
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise SpecError(file, "", f"not UTF-8 text (byte {e.start})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(file, "", f"invalid TOML: {e}") from None
+    try:
+        values = _check_table(raw, _TOP, "")
+        _check_combos(values["combos"])
+        values["tasks"] = _check_tasks(values["tasks"], path.parent.resolve())
+    except _Invalid as e:
+        raise SpecError(file, e.key, e.problem) from None
+    return EvalSpec(
+        path=path,
+        name=values.get("name", path.stem),
+        combos=tuple(_combo(c) for c in values["combos"]),
+        tasks=TasksSpec(**values["tasks"]),
+        run=RunSpec(**values.get("run", {})),
+        raw=raw,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def resolve_api_key(combo: ComboSpec) -> str | None:
+    """The combo's API key, read from the environment now (never stored); None when the combo names no key."""
+    if combo.api_key_env is None:
+        return None
+    key = os.environ.get(combo.api_key_env)
+    if not key:
+        # Validated at load time; reaching this means the variable was removed since.
+        raise ConfigError(f"combo {combo.name!r}: environment variable {combo.api_key_env} is not set")
+    return key
+
+
+# --- the schema: one table per section --------------------------------------------------------------------------
+
+Check = Callable[[Any], str | None]  # returns the problem, or None when the value is fine
+
+
+class _Invalid(Exception):
+    """A validation problem at a key; load_spec turns it into a SpecError carrying the file name."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(key, problem)
+        self.key, self.problem = key, problem
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    name: str  # for messages: "expected <name>"
+    accepts: Callable[[Any], bool]
+    convert: Callable[[Any], Any] = lambda v: v
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)  # TOML true is not 1
+
+
+def _is_strs(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+STR = _Kind("a string", lambda v: isinstance(v, str))
+INT = _Kind("an integer", _is_int)
+# Integers are fine where a float is meant (`budget_s = 30`); NaN and infinities are never a sensible setting.
+NUMBER = _Kind("a finite number", lambda v: (_is_int(v) or isinstance(v, float)) and math.isfinite(v), float)
+STRS = _Kind("an array of strings", _is_strs, tuple)
+STR_OR_STRS = _Kind("a string or an array of strings", lambda v: isinstance(v, str) or _is_strs(v),
+                    lambda v: (v,) if isinstance(v, str) else tuple(v))
+TABLE = _Kind("a table", lambda v: isinstance(v, dict), dict)
+STR_TABLE = _Kind("a table of strings", lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+                  dict)
+TABLES = _Kind("an array of tables ([[...]])", lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v))
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    kind: _Kind
+    checks: tuple[Check, ...] = ()
+    required: bool = False
+    schema: dict[str, _Key] | None = None  # for TABLE / TABLES: the keys each table may hold
+
+
+def _fmt(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def at_least(lo: float) -> Check:
+    return lambda v: None if v >= lo else f"must be >= {lo:g}, got {v:g}"
+
+
+def above(lo: float) -> Check:
+    return lambda v: None if v > lo else f"must be > {lo:g}, got {v:g}"
+
+
+def at_most(hi: float) -> Check:
+    return lambda v: None if v <= hi else f"must be <= {hi:g}, got {v:g}"
+
+
+def one_of(what: str, choices: Sequence[str] | Callable[[], Sequence[str]]) -> Check:
+    def check(v: str) -> str | None:
+        known = choices() if callable(choices) else choices
+        if v in known:
+            return None
+        return f"unknown {what} {v!r}{_did_you_mean(v, known)} (known: {', '.join(known)})"
+
+    return check
+
+
+def nonblank(v: str) -> str | None:
+    return "must not be empty" if not v.strip() else None
+
+
+def no_blank_items(v: tuple[str, ...]) -> str | None:
+    return "must not contain empty strings" if any(not x for x in v) else None
+
+
+def unique_items(v: tuple[str, ...]) -> str | None:
+    dup = next((x for i, x in enumerate(v) if x in v[:i]), None)
+    return f"lists {dup!r} twice" if dup is not None else None
+
+
+def http_url(v: str) -> str | None:
+    parts = urllib.parse.urlsplit(v)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return None
+    return f"must be an http:// or https:// URL with a host, got {_fmt(v)}"
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def env_var_name(v: str) -> str | None:
+    # Deliberately does not echo the value: someone may have pasted the key itself here.
+    if _ENV_NAME.fullmatch(v):
+        return None
+    return "must be the NAME of an environment variable (letters, digits, _), not the key itself"
+
+
+def dir_name(v: str) -> str | None:
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v):
+        return None
+    return f"must be usable as a directory name (letters, digits, '.', '_', '-'), got {_fmt(v)}"
+
+
+_PARAMS: dict[str, _Key] = {
+    "temperature": _Key(NUMBER, (at_least(0),)),
+    "max_tokens": _Key(INT, (at_least(1),)),
+    "stop": _Key(STR_OR_STRS, (no_blank_items,)),
+    "seed": _Key(INT),
+    "top_p": _Key(NUMBER, (above(0), at_most(1))),
+    "extra_body": _Key(TABLE),
+}
+
+_STRATEGY = one_of("strategy", get_args(Strategy))
+
+_COMBO: dict[str, _Key] = {
+    "name": _Key(STR, (nonblank,), required=True),
+    "provider": _Key(STR, (one_of("provider", provider_names),), required=True),
+    "model": _Key(STR, (nonblank,), required=True),
+    "hardware": _Key(STR),
+    "base_url": _Key(STR, (http_url,)),
+    "api_key_env": _Key(STR, (env_var_name,)),
+    "prompt_mode": _Key(STR, (one_of("prompt_mode", get_args(PromptMode)),)),
+    "price_in_per_mtok": _Key(NUMBER, (at_least(0),)),
+    "price_out_per_mtok": _Key(NUMBER, (at_least(0),)),
+    "max_concurrency": _Key(INT, (at_least(1),)),
+    "strategy": _Key(STR, (_STRATEGY,)),
+    "params": _Key(TABLE, schema=_PARAMS),
+    "options": _Key(TABLE),
+}
+
+_TASKS: dict[str, _Key] = {
+    "source": _Key(STR, (nonblank,), required=True),
+    "preset": _Key(STR, (one_of("preset", TASK_PRESETS),)),
+    "limit": _Key(INT, (at_least(1),)),
+    "ids": _Key(STRS, (no_blank_items, unique_items)),
+    "shuffle_seed": _Key(INT),
+    "split": _Key(STR, (nonblank,)),
+    "revision": _Key(STR, (nonblank,)),
+    "subset": _Key(STR, (nonblank,)),
+    "fields": _Key(STR_TABLE),
+    "data_files": _Key(STR, (nonblank,)),
+}
+
+_RUN: dict[str, _Key] = {
+    "samples": _Key(INT, (at_least(1),)),
+    "budget_s": _Key(NUMBER, (above(0),)),
+    "sandbox": _Key(STR, (one_of("sandbox", get_args(SandboxKind)),)),
+    "test_timeout_s": _Key(NUMBER, (above(0),)),
+    # Below 1 the reference solution itself would time out.
+    "timeout_factor": _Key(NUMBER, (at_least(1),)),
+    "concurrency": _Key(INT, (at_least(1),)),
+    "output_dir": _Key(STR, (nonblank,)),
+    "run_id": _Key(STR, (dir_name,)),
+    "strategy": _Key(STR, (_STRATEGY,)),
+    "max_turns": _Key(INT, (at_least(1),)),
+    "latency_slo_s": _Key(NUMBER, (above(0),)),
+}
+
+_TOP: dict[str, _Key] = {
+    "name": _Key(STR, (nonblank,)),
+    "combos": _Key(TABLES, (lambda v: None if v else "must hold at least one [[combos]] table",), required=True,
+                   schema=_COMBO),
+    "tasks": _Key(TABLE, required=True, schema=_TASKS),
+    "run": _Key(TABLE, schema=_RUN),
+}
+
+
+def _toml_type(v: Any) -> str:
+    for types, name in (
+        (bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"), (list, "an array"),
+        (dict, "a table"), ((datetime, date, time), "a date/time"),
+    ):
+        if isinstance(v, types):
+            return name
+    return type(v).__name__
+
+
+def _check_value(value: Any, key: _Key, where: str) -> Any:
+    if not key.kind.accepts(value):
+        shown = f" ({_fmt(value)})" if isinstance(value, str | int | float) else ""
+        raise _Invalid(where, f"expected {key.kind.name}, got {_toml_type(value)}{shown}")
+    value = key.kind.convert(value)
+    for check in key.checks:
+        if problem := check(value):
+            raise _Invalid(where, problem)
+    if key.schema is not None:
+        if isinstance(value, list):
+            return [_check_table(item, key.schema, f"{where}[{i}]") for i, item in enumerate(value)]
+        return _check_table(value, key.schema, where)
+    return value
+
+
+def _check_table(table: dict[str, Any], schema: dict[str, _Key], path: str) -> dict[str, Any]:
+    """Checks one table against its schema; returns the converted values of the keys present."""
+    prefix = f"{path}." if path else ""
+    for name in table:
+        if name not in schema:
+            hint = _did_you_mean(name, list(schema)) or f" (allowed: {', '.join(schema)})"
+            raise _Invalid(prefix + name, f"unknown key{hint}")
+    values: dict[str, Any] = {}
+    for name, key in schema.items():
+        if name in table:
+            values[name] = _check_value(table[name], key, prefix + name)
+        elif key.required:
+            raise _Invalid(prefix + name, "missing (required)")
+    return values
+
+
+# --- rules across keys, and against the environment and the file system ------------------------------------------
+
+
+def _check_combos(combos: list[dict[str, Any]]) -> None:
+    seen: dict[str, int] = {}
+    for i, c in enumerate(combos):
+        where = f"combos[{i}]"
+        if c["name"] in seen:
+            raise _Invalid(f"{where}.name", f"duplicate combo name {c['name']!r} (also combos[{seen[c['name']]}])")
+        seen[c["name"]] = i
+        if c["provider"] == "openai" and "base_url" not in c:
+            raise _Invalid(f"{where}.base_url", "missing: provider 'openai' needs the endpoint, e.g. "
+                                                "'http://localhost:8000/v1'")
+        env = c.get("api_key_env")
+        if env is not None and not os.environ.get(env):
+            state = "is empty" if env in os.environ else "is not set"
+            raise _Invalid(f"{where}.api_key_env", f"environment variable {env} {state}")
+
+
+# Options that only mean something to a Hugging Face dataset (an hf: source or a preset).
+_HF_ONLY = ("preset", "split", "revision", "subset", "fields", "data_files")
+
+
+def _check_tasks(tasks: dict[str, Any], base: Path) -> dict[str, Any]:
+    source: str = tasks["source"]
+    kind, sep, arg = source.partition(":")
+    if sep and kind == "jsonl":
+        if not arg:
+            raise _Invalid("tasks.source", "'jsonl:' needs a path, e.g. 'jsonl:tasks/starter.jsonl'")
+        tasks["source"] = "jsonl:" + _resolve_file(arg, base, "tasks.source")
+    elif sep and kind == "hf":
+        if not arg.strip():
+            raise _Invalid("tasks.source", "'hf:' needs a dataset name, e.g. 'hf:evalplus/humanevalplus'")
+    elif source != "humaneval" and source not in TASK_PRESETS:
+        known = ("humaneval", *TASK_PRESETS)
+        raise _Invalid("tasks.source", f"unknown task source {source!r}{_did_you_mean(source, known)} "
+                                       f"(use {', '.join(known)}, 'jsonl:PATH' or 'hf:DATASET')")
+    is_hf = kind == "hf" and bool(sep)
+    for name in _HF_ONLY:
+        if name not in tasks:
+            continue
+        if name == "preset" and not is_hf:
+            raise _Invalid("tasks.preset", f"applies to 'hf:DATASET' sources only (source is {source!r})")
+        if not is_hf and source not in TASK_PRESETS:
+            raise _Invalid(f"tasks.{name}", f"applies to 'hf:' and preset sources only (source is {source!r})")
+    if "data_files" in tasks:
+        tasks["data_files"] = _resolve_file(tasks["data_files"], base, "tasks.data_files")
+    return tasks
+
+
+def _resolve_file(name: str, base: Path, where: str) -> str:
+    """An absolute path for a file the spec names: relative to the spec's directory first, then the cwd.
+
+    A glob pattern (data_files may be one) must match at least one file.
+    """
+    given = Path(name).expanduser()
+    bases = [given] if given.is_absolute() else list(dict.fromkeys([base / given, Path.cwd() / given]))
+    is_pattern = glob.has_magic(name)  # type: ignore[attr-defined]
+    for candidate in bases:
+        if is_pattern:
+            if glob.glob(str(candidate)):
+                return str(candidate)
+        elif candidate.is_file():
+            if not os.access(candidate, os.R_OK):
+                raise _Invalid(where, f"file is not readable: {candidate}")
+            return str(candidate.resolve())
+        elif candidate.is_dir():
+            raise _Invalid(where, f"expected a file, found a directory: {candidate}")
+    looked = ", ".join(str(b) for b in bases)
+    what = "no file matches" if is_pattern else "file not found:"
+    return _raise(where, f"{what} {name!r} (looked in {looked})")
+
+
+def _raise(where: str, problem: str) -> str:
+    raise _Invalid(where, problem)
+
+
+def _combo(values: dict[str, Any]) -> ComboSpec:
+    params = RequestParams(**values.pop("params", {}))
+    return ComboSpec(**values, params=params)

@@ -1,0 +1,84 @@
+"""`ripsaw run SPEC`: run an eval spec and print the results table."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import signal
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ripsaw.runner import RunResult, default_run_id, run_eval
+from ripsaw.spec import load_spec
+
+DEFAULT_SPEC = Path("evals/quickstart.toml")
+
+
+async def _run_cancellable(run: Coroutine[Any, Any, RunResult]) -> RunResult:
+    """Turn SIGTERM into cancellation so a terminated run closes its servers and marks the manifest."""
+    task = asyncio.ensure_future(run)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await task
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+@click.command("run")
+@click.argument("spec_path", metavar="SPEC", required=False, type=click.Path(path_type=Path))
+@click.option("--run-id", help="Run directory name (default: spec name + spec hash, so reruns resume).")
+@click.option("--fresh", is_flag=True, help="Start a new run directory instead of resuming the spec's last one.")
+@click.option(
+    "--output-dir", type=click.Path(path_type=Path), help="Parent of run directories (default: run.output_dir)."
+)
+@click.option("--sandbox", type=click.Choice(["auto", "process", "docker"]), help="Override run.sandbox.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N tasks (after ids/shuffle).")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON instead of a table.")
+def command(
+    spec_path: Path | None,
+    run_id: str | None,
+    fresh: bool,
+    output_dir: Path | None,
+    sandbox: str | None,
+    limit: int | None,
+    no_progress: bool,
+    as_json: bool,
+) -> None:
+    """Run SPEC (default: evals/quickstart.toml): every combo on every task, timed and scored.
+
+    Re-running the same spec resumes its run directory: finished attempts are kept, infra errors retried.
+    Exit status: 0 run complete, 1 attempts left with infra errors (re-run to retry them),
+    2 bad spec or usage, 130 interrupted.
+    """
+    spec = load_spec(spec_path or DEFAULT_SPEC)
+    if limit is not None:
+        spec = dataclasses.replace(spec, tasks=dataclasses.replace(spec.tasks, limit=limit))
+    base = output_dir or Path(spec.run.output_dir)
+    name = run_id or spec.run.run_id or default_run_id(spec)
+    if fresh:
+        name = f"{name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    run_dir = base / name
+    click.echo(f"run directory: {run_dir}", err=True)
+    try:
+        result = asyncio.run(_run_cancellable(run_eval(spec, run_dir, progress=not no_progress, sandbox_name=sandbox)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        click.echo(f"interrupted; finished attempts are saved in {run_dir}; run the same command to resume", err=True)
+        sys.exit(130)
+    if result.skipped:
+        click.echo(f"resumed: {result.skipped} attempts were already recorded (use --fresh for a new run)", err=True)
+    from ripsaw.cli.report import show_report
+
+    show_report([run_dir], as_json=as_json, write_files=True)
+    if result.infra_errors:
+        click.echo(
+            f"{result.infra_errors} attempts ended in infra_error (not scored); run the same command to retry them",
+            err=True,
+        )
+        sys.exit(1)

@@ -1,0 +1,258 @@
+"""The runner: combos × tasks × samples, scheduled behind a small executor seam, appended to the store.
+
+Combos run one after another: they usually share this host (a local server's threads, the sandbox's
+cores), and running them side by side would make each one's latency depend on the other.
+Within a combo, attempts run concurrently up to min(run.concurrency, combo.max_concurrency).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tqdm import tqdm
+
+from ripsaw import __version__
+from ripsaw.errors import ConfigError
+from ripsaw.host import fingerprint
+from ripsaw.providers import create_provider
+from ripsaw.providers.base import Clock, Provider
+from ripsaw.records import Attempt, Outcome, attempt_key
+from ripsaw.sandboxes import create_sandbox
+from ripsaw.sandboxes.base import Limits, Sandbox
+from ripsaw.solve import STRATEGIES, AttemptContext, AttemptUnit, Strategy, new_attempt
+from ripsaw.spec import ComboSpec, EvalSpec
+from ripsaw.store import MANIFEST_SCHEMA_VERSION, RunStore
+from ripsaw.tasks import load_tasks
+from ripsaw.tasks.task import Task, suite_hash
+from ripsaw.verdict import Judge
+
+
+class Executor(Protocol):
+    """Runs attempt units with bounded concurrency and hands each finished Attempt to `on_done`.
+
+    The local executor uses asyncio; a distributed one only needs the same three plain inputs.
+    """
+
+    async def map(
+        self,
+        fn: Callable[[AttemptUnit], Awaitable[Attempt]],
+        units: Sequence[AttemptUnit],
+        concurrency: int,
+        on_done: Callable[[Attempt], None],
+    ) -> None: ...
+
+
+class LocalExecutor:
+    async def map(
+        self,
+        fn: Callable[[AttemptUnit], Awaitable[Attempt]],
+        units: Sequence[AttemptUnit],
+        concurrency: int,
+        on_done: Callable[[Attempt], None],
+    ) -> None:
+        queue: asyncio.Queue[AttemptUnit] = asyncio.Queue()
+        for unit in units:
+            queue.put_nowait(unit)
+
+        async def worker() -> None:
+            while not queue.empty():
+                on_done(await fn(queue.get_nowait()))
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, min(concurrency, len(units)))):
+                group.create_task(worker())
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_dir: Path
+    recorded: int  # attempts written by this invocation
+    skipped: int  # attempts already finished by an earlier invocation (resume)
+    infra_errors: int
+    status: str
+
+
+@dataclass(slots=True)
+class _Judges:
+    """One trusted Judge per task, prepared once and shared by every combo."""
+
+    run: Any
+    limits: Limits
+    _judges: dict[str, Judge] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    async def get(self, task: Task) -> Judge:
+        lock = self._locks.setdefault(task.id, asyncio.Lock())
+        async with lock:
+            if task.id not in self._judges:
+                judge = Judge(
+                    task,
+                    task.tests,
+                    timeout_floor_s=self.run.test_timeout_s,
+                    timeout_factor=self.run.timeout_factor,
+                    limits=self.limits,
+                )
+                await judge.prepare()
+                self._judges[task.id] = judge
+            return self._judges[task.id]
+
+
+def default_run_id(spec: EvalSpec) -> str:
+    """Stable per spec content, so re-running the same spec resumes into the same directory."""
+    return f"{spec.name}-{spec.sha256[:8]}"
+
+
+def _combo_manifest(combo: ComboSpec) -> dict[str, Any]:
+    return {
+        "name": combo.name,
+        "provider": combo.provider,
+        "model": combo.model,
+        "hardware": combo.hardware,
+        "base_url": combo.base_url,
+        "prompt_mode": combo.prompt_mode,
+        "price_in_per_mtok": combo.price_in_per_mtok,
+        "price_out_per_mtok": combo.price_out_per_mtok,
+        "strategy": combo.strategy,
+        "params": dataclasses.asdict(combo.params),
+        "server": None,
+    }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _open_manifest(store: RunStore, spec: EvalSpec, run_id: str, tasks: list[Task], sandbox: Sandbox) -> dict[str, Any]:
+    suite = {
+        "source": spec.tasks.source,
+        "count": len(tasks),
+        "hash": suite_hash(tasks),
+        "ids": [t.id for t in tasks],
+    }
+    if RunStore.is_run_dir(store.dir):
+        manifest = store.manifest()
+        if manifest.get("spec_sha256") != spec.sha256:
+            raise ConfigError(
+                f"{store.dir} holds a run of a different spec (or an edited one); "
+                "pass --fresh for a new run directory, or --run-id NAME"
+            )
+        if manifest.get("task_suite", {}).get("hash") != suite["hash"]:
+            raise ConfigError(f"{store.dir}: the task suite changed since this run started; pass --fresh")
+        if manifest.get("sandbox", {}).get("kind") != sandbox.kind:
+            raise ConfigError(
+                f"{store.dir} was scored in the {manifest.get('sandbox', {}).get('kind')} sandbox, "
+                f"this invocation would use {sandbox.kind}; pass --fresh or the same sandbox"
+            )
+    else:
+        manifest = {
+            "schema_version": MANIFEST_SCHEMA_VERSION,
+            "run_id": run_id,
+            "ripsaw_version": __version__,
+            "spec_path": str(spec.path),
+            "spec_sha256": spec.sha256,
+            "spec": spec.raw,
+            "task_suite": suite,
+            "host": fingerprint(),
+            "sandbox": sandbox.describe(),
+            "combos": [_combo_manifest(c) for c in spec.combos],
+            "run": dataclasses.asdict(spec.run),
+            "started_at": _now(),
+            "sessions": [],
+        }
+    manifest["sessions"].append({"started_at": _now(), "ripsaw_version": __version__, "host": fingerprint()})
+    manifest["status"] = "running"
+    manifest["ended_at"] = None
+    store.write_manifest(manifest)
+    return manifest
+
+
+async def run_eval(
+    spec: EvalSpec,
+    run_dir: Path,
+    *,
+    progress: bool = True,
+    clock: Clock = time.perf_counter_ns,
+    executor: Executor | None = None,
+    sandbox_name: str | None = None,
+) -> RunResult:
+    run_id = run_dir.name
+    tasks = load_tasks(spec.tasks, spec.path.parent)
+    if not tasks:
+        raise ConfigError(f"{spec.path}: tasks: the task selection is empty")
+    by_id = {t.id: t for t in tasks}
+    sandbox = create_sandbox(sandbox_name or spec.run.sandbox, run_id=run_id)
+    executor = executor or LocalExecutor()
+    limits = Limits(timeout_s=spec.run.test_timeout_s)
+    judges = _Judges(spec.run, limits)
+    store = RunStore(run_dir)
+    manifest = _open_manifest(store, spec, run_id, tasks, sandbox)
+    finished = store.finished_ids()
+    result = RunResult(run_dir, recorded=0, skipped=0, infra_errors=0, status="running")
+    try:
+        for index, combo in enumerate(spec.combos):
+            units = [
+                AttemptUnit(combo.name, task.id, sample)
+                for task in tasks
+                for sample in range(spec.run.samples)
+                if attempt_key(combo.name, task.id, sample) not in finished
+            ]
+            result.skipped += len(tasks) * spec.run.samples - len(units)
+            if not units:
+                continue
+            provider = create_provider(combo)
+            bar = tqdm(total=len(units), desc=combo.name, unit="attempt", disable=not progress, dynamic_ncols=True)
+            passed = 0
+
+            def record(attempt: Attempt, bar: tqdm = bar) -> None:
+                nonlocal passed
+                store.append(attempt)
+                result.recorded += 1
+                if attempt.outcome is Outcome.INFRA_ERROR:
+                    result.infra_errors += 1
+                passed += attempt.outcome is Outcome.PASSED
+                bar.update(1)
+                bar.set_postfix(passed=passed, refresh=False)
+
+            strategy = STRATEGIES[combo.strategy or spec.run.strategy]
+
+            async def one(
+                unit: AttemptUnit,
+                combo: ComboSpec = combo,
+                provider: Provider = provider,
+                strategy: Strategy = strategy,
+            ) -> Attempt:
+                task = by_id[unit.task_id]
+                try:
+                    judge = await judges.get(task)
+                    ctx = AttemptContext(run_id, combo, spec.run, task, provider, sandbox, judge, clock)
+                    return await strategy(ctx, unit)
+                except Exception as e:  # a harness fault is recorded (and retried on resume), never scored
+                    strategy_name = combo.strategy or spec.run.strategy
+                    return new_attempt(run_id, combo, unit, strategy=strategy_name, detail=f"harness: {e!r}")
+
+            try:
+                await executor.map(one, units, min(spec.run.concurrency, combo.max_concurrency), record)
+                manifest["combos"][index]["server"] = provider.describe()
+                store.write_manifest(manifest)
+            finally:
+                bar.close()
+                await provider.aclose()
+        result.status = "complete" if result.infra_errors == 0 else "incomplete"
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        result.status = "interrupted"
+        raise
+    finally:
+        store.close()
+        manifest["status"] = result.status
+        manifest["ended_at"] = _now()
+        manifest["sessions"][-1]["ended_at"] = manifest["ended_at"]
+        manifest["sessions"][-1]["status"] = result.status
+        store.write_manifest(manifest)
+    return result

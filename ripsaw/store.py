@@ -1,0 +1,116 @@
+"""The results store: one run directory = `manifest.json` + `attempts.jsonl`.
+
+Each finished attempt is appended as one JSON line with a single write() on an O_APPEND descriptor, so it
+reaches the kernel before the runner moves on: Ctrl-C or `kill -9` loses no finished attempt (power loss is
+what `fsync` on close guards against). A line cut short by a crash is ignored on reading; a later line with
+the same attempt_id supersedes an earlier one, which is how resumed infra errors get their second chance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ripsaw.errors import ConfigError
+from ripsaw.records import Attempt, Outcome
+
+MANIFEST = "manifest.json"
+ATTEMPTS = "attempts.jsonl"
+MANIFEST_SCHEMA_VERSION = 1
+
+
+class RunStore:
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.dir = Path(run_dir)
+        self._fd: int | None = None
+
+    @staticmethod
+    def is_run_dir(path: str | os.PathLike[str]) -> bool:
+        return (Path(path) / MANIFEST).is_file()
+
+    # -- manifest -------------------------------------------------------------------------------------
+
+    def manifest(self) -> dict[str, Any]:
+        path = self.dir / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{self.dir}: not a run directory (no {MANIFEST})") from None
+        except (OSError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{path}: unreadable manifest: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: manifest is not a JSON object")
+        return data
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Atomic replace, so a crash never leaves half a manifest."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / f".{MANIFEST}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, self.dir / MANIFEST)
+
+    # -- attempts -------------------------------------------------------------------------------------
+
+    def append(self, attempt: Attempt) -> None:
+        line = (json.dumps(attempt.to_dict(), separators=(",", ":"), default=str) + "\n").encode("utf-8")
+        if self._fd is None:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.dir / ATTEMPTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._heal_torn_tail()
+        view = memoryview(line)
+        while view:  # a regular-file write is complete in practice; loop for the letter of POSIX
+            view = view[os.write(self._fd, view) :]
+
+    def _heal_torn_tail(self) -> None:
+        """A crash mid-write can leave a last line without its newline; start the next record on a fresh line."""
+        assert self._fd is not None
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            os.write(self._fd, b"\n")
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _lines(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        path = self.dir / ATTEMPTS
+        try:
+            f = path.open("rb")
+        except FileNotFoundError:
+            return
+        with f:
+            for number, raw in enumerate(f, 1):
+                if not raw.endswith(b"\n"):
+                    return  # torn by a crash mid-write: that attempt never finished
+                if not raw.strip():
+                    continue
+                try:
+                    record = json.loads(raw)
+                except json.JSONDecodeError:
+                    raise ConfigError(f"{path}:{number}: corrupt attempt record") from None
+                yield number, record
+
+    def attempts(self) -> list[Attempt]:
+        """All attempts, one per attempt_id, the latest record winning; in first-seen order."""
+        latest: dict[str, dict[str, Any]] = {}
+        for _, record in self._lines():
+            latest[record["attempt_id"]] = record
+        return [Attempt.from_dict(r) for r in latest.values()]
+
+    def finished_ids(self) -> set[str]:
+        """Attempt ids that need no re-run: everything except infra errors (those are retried on resume)."""
+        done: dict[str, bool] = {}
+        for _, record in self._lines():
+            done[record["attempt_id"]] = record["outcome"] != Outcome.INFRA_ERROR.value
+        return {key for key, ok in done.items() if ok}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs Ripsaw and what its sandboxes, local model and tests need, on a fresh Debian/Ubuntu machine.
+#   bash scripts/setup.sh          # Ripsaw + the local model server + Docker sandbox (when root)
+#   bash scripts/setup.sh --test   # the same, plus test tools (pytest, ruff, mypy, headless Chromium)
+# Safe to re-run: every step skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_test=0
+[ "${1:-}" = "--test" ] && with_test=1
+PYTHON=${PYTHON:-python3}
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+extras="local"
+[ $with_test = 1 ] && extras="local,test"
+say "pip install -e .[$extras]  (llama-cpp-python compiles llama.cpp on first install: ~7 min; pip caches the wheel)"
+"$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+
+apt_packages=()
+command -v dockerd >/dev/null || apt_packages+=(docker.io)
+command -v debootstrap >/dev/null || apt_packages+=(debootstrap)
+if [ $with_test = 1 ] && ! command -v chromium >/dev/null; then apt_packages+=(chromium); fi
+if [ ${#apt_packages[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "apt-get install ${apt_packages[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+    else
+        say "not root or no apt-get: install ${apt_packages[*]} yourself for Docker sandboxes (the process sandbox works without)"
+    fi
+fi
+
+if command -v docker >/dev/null; then
+    bash sandboxes/engine-up.sh || say "Docker engine unavailable: runs will fall back to the process sandbox"
+    if docker info >/dev/null 2>&1; then
+        say "building the sandbox image (offline path takes ~2 min the first time, then is cached)"
+        "$PYTHON" -m ripsaw sandbox build
+    fi
+fi
+say "done: try 'ripsaw run evals/quickstart.toml'"
