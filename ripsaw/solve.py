@@ -76,8 +76,9 @@ async def solve_single(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
     session_task = asyncio.create_task(_open_session(ctx.sandbox, f"{combo.name}::{task.id}::{unit.sample}"))
     try:
         prompt = build_prompt(task, combo.prompt_mode)
+        params = request_params(combo, task)
         try:
-            call = await ctx.provider.complete(prompt, request_params(combo, task), deadline)
+            call = await ctx.provider.complete(prompt, params, deadline)
         except ProviderError as e:
             attempt.detail = f"endpoint: {e}"
             attempt.model_time_s = (ctx.clock() - t0) / 1e9
@@ -92,7 +93,7 @@ async def solve_single(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
             attempt.outcome = Outcome.BUDGET_EXCEEDED
             attempt.detail = f"generation cut at the {ctx.run.budget_s:g} s task budget"
             return attempt
-        code = extract_code(call.text, task, combo.prompt_mode, prompt_text=prompt.text or None)
+        code = extract_code(call.text, task, combo.prompt_mode, prompt_text=prompt.text or None, stop=params.stop)
         if code is None:
             attempt.outcome = Outcome.NO_CODE
             attempt.detail = "no code found in the reply"

@@ -1,0 +1,179 @@
+"""What the model is shown: first prompts, repair turns and the stop sequences that go with them.
+
+`complete` mode (base models, /v1/completions) sends the task prompt unchanged: a code prefix ending inside
+the entry point, which the model continues with a body, as HumanEval was designed.
+
+`chat` mode sends two messages, worded to be short and neutral (no persona, no tips, no chain-of-thought
+request), so that models are compared on the task and not on prompt engineering:
+
+    system: You write correct, self-contained Python 3 code.
+    user:   Complete the following Python code. Reply with a complete, self-contained solution, including
+            the imports it needs and the full definition of `ENTRY`, in a single ```python code block.
+
+            ```python
+            <task prompt>
+            ```
+
+A task whose prompt is a problem statement rather than code gets "Solve the following problem in Python."
+and the statement as plain text; a stdin/stdout task (IOTests) asks for a program that reads standard input
+and writes standard output instead of a definition.
+
+Repair turns (issue 6) append the candidate as the assistant's turn and the public-test output as the user's
+turn. Base models cannot chat, so `complete` mode repairs with a continuation prompt instead (see
+`repair_completion_prompt`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from ripsaw.providers.base import Message, Prompt
+from ripsaw.spec import PromptMode
+from ripsaw.tasks.task import IOTests, Task
+
+SYSTEM_MESSAGE = "You write correct, self-contained Python 3 code."
+
+# The classic HumanEval stop sequences. Each starts with a newline followed by column-0 text, so they end the
+# continuation only when the model leaves the function: methods, nested defs and indented comments are safe.
+COMPLETE_STOP = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#")
+
+# A line that starts Python code (not prose that happens to begin with "from" or "import"). Shared with
+# extraction, which uses it to find where code starts in a reply without fences.
+CODE_LINE = re.compile(
+    r"(?:async\s+)?def\s+\w+\s*\("
+    r"|class\s+\w+\s*[:(]"
+    r"|import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*\s*(?:#.*)?$"
+    r"|from\s+\.*[\w.]*\s+import\s+[\w*(]"
+    r"|@[\w.]+"
+)
+
+
+def is_stdio(task: Task) -> bool:
+    """A task solved by a program reading stdin and writing stdout, not by a definition."""
+    return isinstance(task.tests, IOTests)
+
+
+def build_prompt(task: Task, mode: PromptMode) -> Prompt:
+    if mode == "complete":
+        return Prompt(mode="complete", text=task.prompt)
+    return Prompt(
+        mode="chat",
+        messages=(Message("system", SYSTEM_MESSAGE), Message("user", _first_user_message(task))),
+    )
+
+
+def default_stop(task: Task, mode: PromptMode) -> tuple[str, ...]:
+    """Stops to request when the combo sets none; extraction applies the same list to the reply.
+
+    The column-0 stops end a body, so they only fit a prompt that ends inside a definition (HumanEval's).
+    A stdin/stdout program, or a prompt that ends at module level, is continued at column 0 (its own defs,
+    `print(` calls and `if __name__` guard): it gets none. Chat replies are whole answers: none either.
+    """
+    if mode == "chat" or is_stdio(task) or not ends_inside_definition(task.prompt):
+        return ()
+    return COMPLETE_STOP
+
+
+def ends_inside_definition(prompt: str) -> bool:
+    """Whether a continuation of `prompt` starts inside a block: its last line is indented or opens a block."""
+    lines = [line for line in prompt.splitlines() if line.strip()]
+    return bool(lines) and (lines[-1][:1] in (" ", "\t") or lines[-1].rstrip().endswith(":"))
+
+
+def repair_messages(task: Task, history: list[Message], code: str, feedback: str) -> tuple[Message, ...]:
+    """The conversation for the next repair turn: `history` + the candidate + the public-test feedback.
+
+    The assistant turn replays the extracted candidate in a fence rather than the raw reply: reasoning text is
+    not sent back (reasoning APIs ask for that) and every model sees its attempt in the same form.
+    `feedback` is the public-test output, already capped by the caller so the turn is deterministic.
+    A reply without code has no candidate to repair: the runner re-sends `history` instead.
+    """
+    if not code.strip():
+        raise ValueError("repair_messages needs a candidate program; re-send the history for a reply without code")
+    user = (
+        "Your solution failed the public tests. Output:\n\n"
+        f"{_fence(feedback.rstrip(), 'text')}\n\n"
+        f"Fix it. {_reply_request(task, corrected=True)}"
+    )
+    return (*history, Message("assistant", _fence(code.rstrip(), "python")), Message("user", user))
+
+
+def repair_completion_prompt(task: Task, code: str, feedback: str) -> str:
+    """A continuation prompt that lets a base model try again after failing the public tests.
+
+    The failing attempt and the test output come first as Python comments (so they cannot run and cannot be
+    continued as code), then the task prompt again, which restarts the entry point's signature and docstring:
+    the model writes a new body exactly as on its first try, with the failure in its context.
+
+        # A previous attempt failed the public tests.
+        # Attempt:
+        #     def add(a, b):
+        #         return a - b
+        # Test output:
+        #     AssertionError: add(1, 2) returned -1, expected 3
+        # Corrected version:
+        <task prompt>
+
+    Extraction keeps only the task prompt and the continuation as the candidate program.
+    """
+    return (
+        "# A previous attempt failed the public tests.\n"
+        "# Attempt:\n"
+        f"{_comment(code)}"
+        "# Test output:\n"
+        f"{_comment(feedback)}"
+        "# Corrected version:\n"
+        f"{task.prompt}"
+    )
+
+
+def _first_user_message(task: Task) -> str:
+    if not is_stdio(task) and _looks_like_code(task.prompt):
+        code = _fence(task.prompt.strip("\n"), "python")
+        return f"Complete the following Python code. {_reply_request(task)}\n\n{code}"
+    return f"Solve the following problem in Python. {_reply_request(task)}\n\n{task.prompt.strip()}"
+
+
+def _reply_request(task: Task, *, corrected: bool = False) -> str:
+    what = "the complete corrected" if corrected else "a complete, self-contained"
+    if is_stdio(task):
+        return (
+            f"Reply with {what} program that reads the input from standard input and writes the answer "
+            "to standard output, in a single ```python code block."
+        )
+    return (
+        f"Reply with {what} solution, including the imports it needs and {_definition(task)}, "
+        "in a single ```python code block."
+    )
+
+
+def _definition(task: Task) -> str:
+    cls, _, method = task.entry_point.rpartition(".")
+    if cls:
+        return f"the full definition of class `{cls}` with its method `{method}`"
+    return f"the full definition of `{task.entry_point}`"
+
+
+def _looks_like_code(text: str) -> bool:
+    """Code that parses (HumanEval) or starts like code (starter code with an empty body does not parse)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if CODE_LINE.match(first):
+        return True
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return False
+    return True
+
+
+def _fence(text: str, lang: str) -> str:
+    """A fence longer than any backtick run inside `text`, so test output or code cannot close it early."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
+def _comment(text: str) -> str:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n").split("\n")
+    return "".join(f"#     {line}".rstrip() + "\n" for line in lines)
