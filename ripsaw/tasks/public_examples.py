@@ -50,9 +50,7 @@ def parse_examples(prompt: str, entry_point: str) -> list[Example]:
     return unique
 
 
-def public_tests_from_prompt(
-    prompt: str, entry_point: str, exclude: frozenset[str] = frozenset()
-) -> CheckTests | None:
+def public_tests_from_prompt(prompt: str, entry_point: str, exclude: frozenset[str] = frozenset()) -> CheckTests | None:
     """A `check(candidate)` built from the prompt's examples; None when no example parses.
 
     `exclude` holds example texts (as in `Example.text`) known to contradict the reference solution.
@@ -64,7 +62,8 @@ def public_tests_from_prompt(
     for ex in examples:
         call = _rename(ex.expr, entry_point)
         if isinstance(ast.literal_eval(ex.expected), float):
-            lines.append(f"    assert abs({call} - {ex.expected}) < {_FLOAT_TOLERANCE}")
+            expected = f"({ex.expected})" if ex.expected.startswith("-") else ex.expected
+            lines.append(f"    assert abs({call} - {expected}) < {_FLOAT_TOLERANCE}")
         else:
             lines.append(f"    assert {call} == {ex.expected}")
     return CheckTests(code="\n".join(lines) + "\n")
