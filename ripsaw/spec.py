@@ -1,12 +1,17 @@
 """Eval specs: which combos, which tasks, how to run. Loaded from TOML and validated up front.
 
-    name = "my-team"                      # optional; defaults to the file stem
-    [[combos]]                            # one or more
-    name = "fast"  provider = "openai"  model = "m"  base_url = "http://host:8000/v1"  api_key_env = "MY_KEY"
-    [combos.params]                       # request parameters (temperature, max_tokens, stop, seed, top_p, extra_body)
-    [combos.options]                      # provider-specific, free-form (llamacpp: threads, n_ctx, model_path, ...)
-    [tasks]                               # source = "humaneval" | "jsonl:PATH" | "hf:DATASET" | a preset name
-    [run]                                 # samples, budget_s, sandbox, strategy, ...
+    name = "my-team"            # optional; defaults to the file stem
+    [[combos]]                  # one table per model configuration to compare
+    name = "fast"
+    provider = "openai"         # any OpenAI-compatible endpoint; "llamacpp" = a managed local server
+    model = "qwen2.5-coder-7b"
+    base_url = "http://gpu-box:8000/v1"
+    api_key_env = "MY_KEY"      # the NAME of the variable holding the key
+    [combos.params]             # temperature, max_tokens, stop, seed, top_p, extra_body
+    [combos.options]            # provider-specific, free-form (llamacpp: threads, n_ctx, model_path, ...)
+    [tasks]
+    source = "humaneval"        # or "jsonl:PATH", "hf:DATASET", a preset name ("mbpp", ...)
+    [run]                       # samples, budget_s, sandbox, strategy, concurrency, ...
 
 `load_spec` checks everything before anything runs: every problem raises SpecError(file, key, problem) where
 key is a dotted path such as `combos[1].params.temperature` (array indices count from 0, in file order).
@@ -33,13 +38,12 @@ from typing import Any, Literal, get_args
 from ripsaw.errors import ConfigError, SpecError
 from ripsaw.providers import provider_names
 from ripsaw.providers.base import RequestParams
+from ripsaw.tasks import source_names
+from ripsaw.tasks.hf import preset_names
 
 PromptMode = Literal["complete", "chat"]
 SandboxKind = Literal["auto", "process", "docker"]
-Strategy = Literal["single", "repair", "sample-k"]
-
-# Bare source names that stand for a Hugging Face dataset with a known column layout; also the values of `preset`.
-TASK_PRESETS = ("mbpp", "humaneval+", "livecodebench")
+StrategyName = Literal["single", "repair", "sample-k"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +61,7 @@ class ComboSpec:
     params: RequestParams = field(default_factory=RequestParams)
     # provider-specific settings (llamacpp: threads, ctx, model_path, server_args)
     options: dict[str, Any] = field(default_factory=dict)
-    strategy: Strategy | None = None  # overrides run.strategy
+    strategy: StrategyName | None = None  # overrides run.strategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +89,7 @@ class RunSpec:
     concurrency: int = 4
     output_dir: str = "reports"
     run_id: str | None = None
-    strategy: Strategy = "single"
+    strategy: StrategyName = "single"
     max_turns: int = 4
     latency_slo_s: float | None = None
 
@@ -156,32 +160,41 @@ class _Invalid(Exception):
         self.key, self.problem = key, problem
 
 
+def _same(v: Any) -> Any:
+    return v
+
+
 @dataclass(frozen=True, slots=True)
 class _Kind:
     name: str  # for messages: "expected <name>"
     accepts: Callable[[Any], bool]
-    convert: Callable[[Any], Any] = lambda v: v
+    convert: Callable[[Any], Any] = _same
+    # An array (list) or table (dict) of one kind: a wrong type inside one is blamed on its first bad entry.
+    items: tuple[type[list[Any]] | type[dict[str, Any]], _Kind] | None = None
 
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)  # TOML true is not 1
 
 
-def _is_strs(v: Any) -> bool:
-    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+def _all(kind: _Kind, v: Any) -> bool:
+    return all(kind.accepts(x) for x in (v.values() if isinstance(v, dict) else v))
 
 
 STR = _Kind("a string", lambda v: isinstance(v, str))
 INT = _Kind("an integer", _is_int)
 # Integers are fine where a float is meant (`budget_s = 30`); NaN and infinities are never a sensible setting.
 NUMBER = _Kind("a finite number", lambda v: (_is_int(v) or isinstance(v, float)) and math.isfinite(v), float)
-STRS = _Kind("an array of strings", _is_strs, tuple)
-STR_OR_STRS = _Kind("a string or an array of strings", lambda v: isinstance(v, str) or _is_strs(v),
-                    lambda v: (v,) if isinstance(v, str) else tuple(v))
 TABLE = _Kind("a table", lambda v: isinstance(v, dict), dict)
-STR_TABLE = _Kind("a table of strings", lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
-                  dict)
-TABLES = _Kind("an array of tables ([[...]])", lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v))
+STRS = _Kind("an array of strings", lambda v: isinstance(v, list) and _all(STR, v), tuple, items=(list, STR))
+STR_OR_STRS = _Kind(
+    "a string or an array of strings",
+    lambda v: isinstance(v, str) or STRS.accepts(v),
+    lambda v: (v,) if isinstance(v, str) else tuple(v),
+    items=(list, STR),
+)
+STR_TABLE = _Kind("a table of strings", lambda v: isinstance(v, dict) and _all(STR, v), dict, items=(dict, STR))
+TABLES = _Kind("an array of tables ([[...]])", lambda v: isinstance(v, list) and _all(TABLE, v), items=(list, TABLE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +282,7 @@ _PARAMS: dict[str, _Key] = {
     "extra_body": _Key(TABLE),
 }
 
-_STRATEGY = one_of("strategy", get_args(Strategy))
+_STRATEGY = one_of("strategy", get_args(StrategyName))
 
 _COMBO: dict[str, _Key] = {
     "name": _Key(STR, (nonblank,), required=True),
@@ -289,7 +302,7 @@ _COMBO: dict[str, _Key] = {
 
 _TASKS: dict[str, _Key] = {
     "source": _Key(STR, (nonblank,), required=True),
-    "preset": _Key(STR, (one_of("preset", TASK_PRESETS),)),
+    "preset": _Key(STR, (one_of("preset", preset_names),)),
     "limit": _Key(INT, (at_least(1),)),
     "ids": _Key(STRS, (no_blank_items, unique_items)),
     "shuffle_seed": _Key(INT),
@@ -317,8 +330,9 @@ _RUN: dict[str, _Key] = {
 
 _TOP: dict[str, _Key] = {
     "name": _Key(STR, (nonblank,)),
-    "combos": _Key(TABLES, (lambda v: None if v else "must hold at least one [[combos]] table",), required=True,
-                   schema=_COMBO),
+    "combos": _Key(
+        TABLES, (lambda v: None if v else "must hold at least one [[combos]] table",), required=True, schema=_COMBO
+    ),
     "tasks": _Key(TABLE, required=True, schema=_TASKS),
     "run": _Key(TABLE, schema=_RUN),
 }
@@ -326,18 +340,33 @@ _TOP: dict[str, _Key] = {
 
 def _toml_type(v: Any) -> str:
     for types, name in (
-        (bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"), (list, "an array"),
-        (dict, "a table"), ((datetime, date, time), "a date/time"),
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a float"),
+        (str, "a string"),
+        (list, "an array"),
+        (dict, "a table"),
+        ((datetime, date, time), "a date/time"),
     ):
         if isinstance(v, types):
             return name
     return type(v).__name__
 
 
+def _wrong_type(value: Any, kind: _Kind, where: str) -> _Invalid:
+    if kind.items is not None and isinstance(value, kind.items[0]):
+        item = kind.items[1]
+        entries = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, v in entries:
+            if not item.accepts(v):
+                return _wrong_type(v, item, f"{where}.{k}" if isinstance(value, dict) else f"{where}[{k}]")
+    shown = f" ({_fmt(value)})" if isinstance(value, str | int | float) else ""
+    return _Invalid(where, f"expected {kind.name}, got {_toml_type(value)}{shown}")
+
+
 def _check_value(value: Any, key: _Key, where: str) -> Any:
     if not key.kind.accepts(value):
-        shown = f" ({_fmt(value)})" if isinstance(value, str | int | float) else ""
-        raise _Invalid(where, f"expected {key.kind.name}, got {_toml_type(value)}{shown}")
+        raise _wrong_type(value, key.kind, where)
     value = key.kind.convert(value)
     for check in key.checks:
         if problem := check(value):
@@ -347,6 +376,9 @@ def _check_value(value: Any, key: _Key, where: str) -> Any:
             return [_check_table(item, key.schema, f"{where}[{i}]") for i, item in enumerate(value)]
         return _check_table(value, key.schema, where)
     return value
+
+
+_MISSING = {TABLE: "missing required table [{}]", TABLES: "missing: add at least one [[{}]] table"}
 
 
 def _check_table(table: dict[str, Any], schema: dict[str, _Key], path: str) -> dict[str, Any]:
@@ -361,7 +393,7 @@ def _check_table(table: dict[str, Any], schema: dict[str, _Key], path: str) -> d
         if name in table:
             values[name] = _check_value(table[name], key, prefix + name)
         elif key.required:
-            raise _Invalid(prefix + name, "missing (required)")
+            raise _Invalid(prefix + name, _MISSING.get(key.kind, "missing required key").format(prefix + name))
     return values
 
 
@@ -376,8 +408,9 @@ def _check_combos(combos: list[dict[str, Any]]) -> None:
             raise _Invalid(f"{where}.name", f"duplicate combo name {c['name']!r} (also combos[{seen[c['name']]}])")
         seen[c["name"]] = i
         if c["provider"] == "openai" and "base_url" not in c:
-            raise _Invalid(f"{where}.base_url", "missing: provider 'openai' needs the endpoint, e.g. "
-                                                "'http://localhost:8000/v1'")
+            raise _Invalid(
+                f"{where}.base_url", "missing: provider 'openai' needs the endpoint, e.g. 'http://localhost:8000/v1'"
+            )
         env = c.get("api_key_env")
         if env is not None and not os.environ.get(env):
             state = "is empty" if env in os.environ else "is not set"
@@ -386,31 +419,36 @@ def _check_combos(combos: list[dict[str, Any]]) -> None:
 
 # Options that only mean something to a Hugging Face dataset (an hf: source or a preset).
 _HF_ONLY = ("preset", "split", "revision", "subset", "fields", "data_files")
+# Sources that take an argument after the colon: how to write them, and what the argument is.
+_SOURCE_FORMS = {
+    "jsonl": ("jsonl:PATH", "a path, e.g. 'jsonl:tasks/starter.jsonl'"),
+    "hf": ("hf:DATASET", "a dataset name, e.g. 'hf:evalplus/humanevalplus'"),
+}
 
 
 def _check_tasks(tasks: dict[str, Any], base: Path) -> dict[str, Any]:
     source: str = tasks["source"]
-    kind, sep, arg = source.partition(":")
-    if sep and kind == "jsonl":
-        if not arg:
-            raise _Invalid("tasks.source", "'jsonl:' needs a path, e.g. 'jsonl:tasks/starter.jsonl'")
-        tasks["source"] = "jsonl:" + _resolve_file(arg, base, "tasks.source")
-    elif sep and kind == "hf":
+    scheme, sep, arg = source.partition(":")
+    if scheme not in source_names():
+        forms = [_SOURCE_FORMS[n][0] if n in _SOURCE_FORMS else n for n in source_names()]
+        hint = _did_you_mean(source, source_names())
+        raise _Invalid("tasks.source", f"unknown task source {source!r}{hint} (use {', '.join(forms)})")
+    if scheme in _SOURCE_FORMS:
         if not arg.strip():
-            raise _Invalid("tasks.source", "'hf:' needs a dataset name, e.g. 'hf:evalplus/humanevalplus'")
-    elif source != "humaneval" and source not in TASK_PRESETS:
-        known = ("humaneval", *TASK_PRESETS)
-        raise _Invalid("tasks.source", f"unknown task source {source!r}{_did_you_mean(source, known)} "
-                                       f"(use {', '.join(known)}, 'jsonl:PATH' or 'hf:DATASET')")
-    is_hf = kind == "hf" and bool(sep)
+            raise _Invalid("tasks.source", f"{scheme + ':'!r} needs {_SOURCE_FORMS[scheme][1]}")
+    elif sep:
+        raise _Invalid("tasks.source", f"{scheme!r} takes no argument after ':'")
+    if scheme == "jsonl":
+        tasks["source"] = "jsonl:" + _resolve_file(arg.strip(), base, "tasks.source")
+
+    is_preset = scheme in preset_names()
     for name in _HF_ONLY:
-        if name not in tasks:
-            continue
-        if name == "preset" and not is_hf:
-            raise _Invalid("tasks.preset", f"applies to 'hf:DATASET' sources only (source is {source!r})")
-        if not is_hf and source not in TASK_PRESETS:
+        if name in tasks and scheme != "hf" and not is_preset:
             raise _Invalid(f"tasks.{name}", f"applies to 'hf:' and preset sources only (source is {source!r})")
-    if "data_files" in tasks:
+    if is_preset and tasks.get("preset", scheme) != scheme:
+        raise _Invalid("tasks.preset", f"{tasks['preset']!r} contradicts the source {source!r}")
+    # hf://, https:// and the like are the datasets library's business.
+    if "data_files" in tasks and "://" not in tasks["data_files"]:
         tasks["data_files"] = _resolve_file(tasks["data_files"], base, "tasks.data_files")
     return tasks
 
@@ -422,7 +460,7 @@ def _resolve_file(name: str, base: Path, where: str) -> str:
     """
     given = Path(name).expanduser()
     bases = [given] if given.is_absolute() else list(dict.fromkeys([base / given, Path.cwd() / given]))
-    is_pattern = glob.has_magic(name)  # type: ignore[attr-defined]
+    is_pattern = any(c in name for c in "*?[")
     for candidate in bases:
         if is_pattern:
             if glob.glob(str(candidate)):
@@ -435,11 +473,7 @@ def _resolve_file(name: str, base: Path, where: str) -> str:
             raise _Invalid(where, f"expected a file, found a directory: {candidate}")
     looked = ", ".join(str(b) for b in bases)
     what = "no file matches" if is_pattern else "file not found:"
-    return _raise(where, f"{what} {name!r} (looked in {looked})")
-
-
-def _raise(where: str, problem: str) -> str:
-    raise _Invalid(where, problem)
+    raise _Invalid(where, f"{what} {name!r} (looked in {looked})")
 
 
 def _combo(values: dict[str, Any]) -> ComboSpec:
