@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from tests.refserver import RefServer
 
 # Variables a test must never inherit from the developer's shell: keys, proxies, Ripsaw settings.
 _SCRUB_PREFIXES = ("OPENAI_", "ANTHROPIC_", "RIPSAW_", "HF_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -17,3 +20,13 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture
+def refserver() -> Iterator[RefServer]:
+    """The reference OpenAI-compatible server on a free loopback port, served from its own thread.
+
+    Set `refserver.script` (or call `reset(script)`) before the requests; `requests`, `chunks` and `max_in_flight`
+    tell what it received and sent. No busy-waiting (`spin_s=0`): tests need loose timing only."""
+    with RefServer(spin_s=0) as server:
+        yield server

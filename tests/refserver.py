@@ -1,0 +1,560 @@
+"""A reference OpenAI-compatible server that streams scripted replies on an exact schedule, and misbehaves on demand.
+
+Raw asyncio sockets and hand-written HTTP/1.1 (no framework), so every TCP write is ours: a streamed event is one
+write (one HTTP chunk), sent when its schedule says, and its send time is logged with `time.perf_counter_ns`, the
+clock Ripsaw times calls with (CLOCK_MONOTONIC, so a client in another process can compare against the log).
+
+Serves GET /v1/models, POST /v1/completions and POST /v1/chat/completions, streamed (SSE) or not. What a request
+gets is a `Reply`, taken from the script: a list of replies consumed in order (the last one repeats), or a function
+of the request JSON. A request may also carry a `"refserver": {...}` object of Reply fields that override the
+scripted reply, so a client of a subprocess server can script each request itself.
+
+Schedule: the first token is due `ttft_s` after the request has been read, token i is due `i / rate` later (an
+absolute schedule: a late wake-up never delays the tokens after it), and a chunk of `tokens_per_chunk` tokens goes
+out when its first token is due. Sleeps wake up to ~1 ms late (the event loop waits in whole milliseconds), so the
+last `spin_s` before a due time is busy-waited; in-process fixtures set `spin_s=0` to spare the CPU.
+
+Use in-process (`with RefServer(script) as server:` runs it on a background thread) or as a process:
+
+    python -m tests.refserver --port 0 --log sends.jsonl [--script replies.json]
+
+which prints `refserver listening on http://127.0.0.1:PORT/v1` and logs every request and every data event as a
+JSONL line (`{"type": "request", ...}` / `{"type": "chunk", ...}`; the Authorization header is redacted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import re
+import signal
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+_TOKEN_SPLIT = re.compile(r"\s*\S+\s*$|\s*\S+")
+
+
+def split_tokens(text: str | Sequence[str]) -> list[str]:
+    """A scripted text's tokens: a list is taken as is; a string splits into words with their leading whitespace."""
+    if not isinstance(text, str):
+        return list(text)
+    return _TOKEN_SPLIT.findall(text) if text.strip() else ([text] if text else [])
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the server does with one completion request."""
+
+    text: str | Sequence[str] = "Hello from the reference server."
+    reasoning: str | Sequence[str] = ""  # streamed as `reasoning_content` deltas before the text
+    ttft_s: float = 0.0
+    rate: float | None = None  # tokens per second; None: all chunks at once
+    tokens_per_chunk: int = 1
+    send_usage: bool = True  # honoured only when the request asks with stream_options.include_usage
+    role_only_first_chunk: bool = True  # sent as soon as the request is read (an empty-text chunk on /completions)
+    keepalive: bool = False  # a `: ping` comment after the headers and after every data event
+    split_writes: bool = False  # each data event in three writes: mid-UTF-8 character (or mid-line), between "\n\n"
+    model: str = "ref-model"
+    finish_reason: str = "stop"  # "length" when the request's max_tokens cuts the text
+    # faults
+    status: int = 200  # anything else: a JSON error body instead of a reply
+    retry_after: str | None = None  # Retry-After header with the error status
+    error_message: str = "scripted failure"
+    reset_after: int | None = None  # TCP reset after this many tokens
+    stall_after: int | None = None  # stop sending after this many tokens, until the client leaves or stall_s passes
+    stall_s: float = 60.0
+    malformed_after: int | None = None  # a broken JSON event after this many tokens (the stream then goes on)
+    end_after: int | None = None  # end the body cleanly after this many tokens, without finish_reason or [DONE]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Reply:
+        return cls().updated(d)
+
+    def updated(self, d: dict[str, Any]) -> Reply:
+        unknown = set(d) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown Reply fields: {sorted(unknown)}")
+        return dataclasses.replace(self, **d)
+
+
+Script = Sequence[Reply] | Callable[[dict[str, Any]], Reply]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedRequest:
+    index: int
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: Any  # parsed JSON, or None
+    t_ns: int  # perf_counter_ns when the whole request had been read
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkSend:
+    """One SSE data event, as sent: `kind` is role, reasoning, content, malformed, finish or usage."""
+
+    request: int
+    index: int
+    kind: str
+    tokens: int
+    t_ns: int  # perf_counter_ns right after the event was handed to the kernel
+
+
+class _Closed(Exception):
+    """The connection must be closed (fault injected, or the client left)."""
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    408: "Request Timeout",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+def _frame(payload: bytes) -> bytes:
+    """One HTTP/1.1 chunk."""
+    return b"%x\r\n%s\r\n" % (len(payload), payload)
+
+
+def _event(obj: Any) -> bytes:
+    return b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+
+
+def _split_points(event: bytes) -> list[int]:
+    """Where split_writes cuts an event: inside a multi-byte character if there is one, else mid-line; and
+    between the two final newlines."""
+    inside = next((i for i, b in enumerate(event) if b & 0xC0 == 0x80), len(event) // 2)
+    return sorted({inside, len(event) - 1})
+
+
+def _prompt_words(body: dict[str, Any]) -> int:
+    if "messages" in body:
+        return sum(len(str(m.get("content", "")).split()) for m in body["messages"] if isinstance(m, dict))
+    prompt = body.get("prompt", "")
+    return len(prompt.split()) if isinstance(prompt, str) else 0
+
+
+class RefServer:
+    def __init__(
+        self,
+        script: Script = (Reply(),),
+        *,
+        api_key: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        spin_s: float = 0.0015,
+        log: IO[str] | None = None,
+    ) -> None:
+        self.script = script
+        self.api_key = api_key  # when set, requests without `Authorization: Bearer <api_key>` get 401
+        self.host, self.port = host, port
+        self.spin_ns = int(spin_s * 1e9)
+        self._log = log
+        self.requests: list[ReceivedRequest] = []
+        self.chunks: list[ChunkSend] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._served = 0  # completion requests, for list scripts
+        self._server: asyncio.Server | None = None
+        self._conns: set[asyncio.Task[None]] = set()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def reset(self, script: Script | None = None) -> None:
+        """Forget what was received and sent (and optionally load a new script)."""
+        if script is not None:
+            self.script = script
+        self.requests.clear()
+        self.chunks.clear()
+        self.max_in_flight = self.in_flight
+        self._served = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on the running loop."""
+        self._server = await asyncio.start_server(self._connection, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def aclose(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._conns):
+            task.cancel()
+        await asyncio.gather(*self._conns, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+        if self._log is not None:
+            self._log.flush()
+
+    def __enter__(self) -> RefServer:
+        """Serve from a background thread with its own event loop."""
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        async def serve() -> None:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            try:
+                await self.start()
+            except BaseException as e:
+                failure.append(e)
+                raise
+            finally:
+                started.set()
+            await self._stop.wait()
+            await self.aclose()
+
+        self._thread = threading.Thread(target=asyncio.run, args=(serve(),), name="refserver", daemon=True)
+        self._thread.start()
+        started.wait()
+        if failure:
+            raise failure[0]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._loop is not None and self._stop is not None and self._thread is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+
+    # -- HTTP ------------------------------------------------------------------------------------------------
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._conns.add(task)
+        try:
+            while await self._one_request(reader, writer):
+                pass
+        except (_Closed, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            pass
+        except asyncio.CancelledError:
+            # Only aclose() cancels a connection; ending quietly keeps asyncio from logging the cancellation.
+            pass
+        finally:
+            self._conns.discard(task)
+            writer.close()
+
+    async def _one_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Serve one request; False when the connection must close."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            if line:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        raw = await reader.readexactly(int(headers.get("content-length", "0")))
+        t_recv = time.perf_counter_ns()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        index = len(self.requests)
+        path = target.partition("?")[0]
+        request = ReceivedRequest(index, method, path, headers, body, t_recv)
+        self.requests.append(request)
+        self._write_log(
+            {
+                "type": "request",
+                "request": index,
+                "method": method,
+                "path": path,
+                "t_ns": t_recv,
+                "headers": {k: ("<redacted>" if k == "authorization" else v) for k, v in headers.items()},
+                "body": body,
+            }
+        )
+
+        if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
+            await self._send_json(writer, 401, {"error": {"message": "invalid API key", "type": "auth_error"}})
+            return True
+        if method == "GET" and path == "/v1/models":
+            await self._send_json(
+                writer,
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": m, "object": "model", "created": 0, "owned_by": "refserver"} for m in self._models()
+                    ],
+                },
+            )
+            return True
+        if method != "POST" or path not in ("/v1/completions", "/v1/chat/completions"):
+            await self._send_json(writer, 404, {"error": {"message": f"no route {method} {path}", "type": "not_found"}})
+            return True
+        if not isinstance(body, dict):
+            await self._send_json(writer, 400, {"error": {"message": "body is not a JSON object", "type": "invalid"}})
+            return True
+
+        try:
+            reply = self._pick(body)
+        except (TypeError, ValueError) as e:  # a bad "refserver" override in the request
+            await self._send_json(writer, 400, {"error": {"message": str(e), "type": "invalid"}})
+            return True
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if reply.status != 200:
+                extra = {"Retry-After": reply.retry_after} if reply.retry_after is not None else {}
+                await self._send_json(
+                    writer,
+                    reply.status,
+                    {"error": {"message": reply.error_message, "type": "scripted", "code": None}},
+                    extra,
+                )
+                return True
+            if body.get("stream"):
+                return await self._stream(reader, writer, request, reply)
+            await self._send_json(writer, 200, self._whole(request, reply))
+            return True
+        finally:
+            self.in_flight -= 1
+            if self._log is not None:
+                self._log.flush()
+
+    def _pick(self, body: dict[str, Any]) -> Reply:
+        script = self.script
+        reply = script(body) if callable(script) else script[min(self._served, len(script) - 1)]
+        self._served += 1
+        override = body.get("refserver")
+        return reply.updated(override) if isinstance(override, dict) else reply
+
+    def _models(self) -> list[str]:
+        replies = [Reply()] if callable(self.script) else self.script
+        return list(dict.fromkeys(r.model for r in replies))
+
+    async def _send_json(
+        self, writer: asyncio.StreamWriter, status: int, obj: Any, extra: dict[str, str] | None = None
+    ) -> None:
+        payload = json.dumps(obj).encode()
+        head = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(payload)}",
+            "Server: ripsaw-refserver/1",
+        ]
+        head += [f"{k}: {v}" for k, v in (extra or {}).items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        await writer.drain()
+
+    def _write_log(self, record: dict[str, Any]) -> None:
+        if self._log is not None:
+            self._log.write(json.dumps(record) + "\n")
+
+    # -- replies ---------------------------------------------------------------------------------------------
+
+    def _plan(self, request: ReceivedRequest, reply: Reply) -> tuple[list[tuple[str, list[str]]], str, int, int]:
+        """The token chunks (kind, tokens) the reply streams, its finish reason, and the token counts."""
+        body = request.body
+        reasoning, content = split_tokens(reply.reasoning), split_tokens(reply.text)
+        if request.path == "/v1/completions":
+            reasoning = []
+        finish = reply.finish_reason
+        limit = body.get("max_tokens")
+        if isinstance(limit, int) and len(reasoning) + len(content) > limit:
+            reasoning, content = reasoning[:limit], content[: max(0, limit - len(reasoning))]
+            finish = "length"
+        k = max(1, reply.tokens_per_chunk)
+        chunks = [("reasoning", reasoning[i : i + k]) for i in range(0, len(reasoning), k)]
+        chunks += [("content", content[i : i + k]) for i in range(0, len(content), k)]
+        return chunks, finish, len(reasoning), len(content)
+
+    def _usage(self, request: ReceivedRequest, n_reasoning: int, n_content: int) -> dict[str, Any]:
+        prompt = _prompt_words(request.body)
+        completion = n_reasoning + n_content
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "completion_tokens_details": {"reasoning_tokens": n_reasoning},
+        }
+
+    def _whole(self, request: ReceivedRequest, reply: Reply) -> dict[str, Any]:
+        chunks, finish, n_r, n_c = self._plan(request, reply)
+        text = "".join("".join(t) for kind, t in chunks if kind == "content")
+        reasoning = "".join("".join(t) for kind, t in chunks if kind == "reasoning")
+        if request.path == "/v1/completions":
+            choice: dict[str, Any] = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
+            obj = "text_completion"
+        else:
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if reasoning:
+                message["reasoning_content"] = reasoning
+            choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+            obj = "chat.completion"
+        out = {
+            "id": f"ref-{request.index}",
+            "object": obj,
+            "created": int(time.time()),
+            "model": reply.model,
+            "choices": [choice],
+        }
+        if reply.send_usage:
+            out["usage"] = self._usage(request, n_r, n_c)
+        return out
+
+    async def _stream(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: ReceivedRequest, reply: Reply
+    ) -> bool:
+        body = request.body
+        chat = request.path == "/v1/chat/completions"
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+        chunks, finish, n_r, n_c = self._plan(request, reply)
+        base: dict[str, Any] = {
+            "id": f"ref-{request.index}",
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": reply.model,
+        }
+
+        def chunk(delta: dict[str, Any] | None, finish_reason: str | None = None) -> bytes:
+            choice: dict[str, Any] = {"index": 0}
+            if chat:
+                choice["delta"] = delta or {}
+            else:
+                choice["text"] = (delta or {}).get("content", "")
+            choice["logprobs"], choice["finish_reason"] = None, finish_reason
+            obj: dict[str, Any] = {**base, "choices": [choice]}
+            if include_usage:
+                obj["usage"] = None
+            return _event(obj)
+
+        # Every event is serialized before the first one is due, so the send loop only waits and writes.
+        events: list[tuple[str, int, bytes]] = [
+            (kind, len(toks), chunk({"reasoning_content" if kind == "reasoning" else "content": "".join(toks)}))
+            for kind, toks in chunks
+        ]
+        ping = _frame(b": ping\n\n") if reply.keepalive else b""
+        seq = 0
+
+        async def send(kind: str, tokens: int, event: bytes) -> None:
+            nonlocal seq
+            if reply.split_writes:
+                start = 0
+                for cut in [*_split_points(event), len(event)]:
+                    writer.write(_frame(event[start:cut]))
+                    start = cut
+                    if cut < len(event):
+                        await writer.drain()
+                        await asyncio.sleep(0.001)  # let the piece leave as its own TCP segment
+            else:
+                writer.write(_frame(event))
+            t = time.perf_counter_ns()
+            if ping:
+                writer.write(ping)
+            await writer.drain()
+            self.chunks.append(ChunkSend(request.index, seq, kind, tokens, t))
+            self._write_log(
+                {"type": "chunk", "request": request.index, "index": seq, "kind": kind, "tokens": tokens, "t_ns": t}
+            )
+            seq += 1
+
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+            b"Transfer-Encoding: chunked\r\nServer: ripsaw-refserver/1\r\n\r\n" + ping
+        )
+        await writer.drain()
+        if reply.role_only_first_chunk:
+            await send("role", 0, chunk({"role": "assistant", "content": ""}))
+
+        t_first = request.t_ns + int(reply.ttft_s * 1e9)
+        ns_per_token = 1e9 / reply.rate if reply.rate else 0.0
+        sent = 0
+        malformed = reply.malformed_after
+        for kind, tokens, event in [*events, ("finish", 0, chunk(None, finish))]:
+            await self._fault(reader, writer, reply, sent)
+            if malformed is not None and sent >= malformed:
+                await send("malformed", 0, b'data: {"choices": [{"index": 0, "delta": {"content": "br\n\n')
+                malformed = None
+            if reply.end_after is not None and sent >= reply.end_after:
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+                return True
+            if tokens:
+                await self._wait_until(t_first + int(sent * ns_per_token))
+            await send(kind, tokens, event)
+            sent += tokens
+        if reply.send_usage and include_usage:
+            usage_chunk = {**base, "choices": [], "usage": self._usage(request, n_r, n_c)}
+            await send("usage", 0, _event(usage_chunk))
+        writer.write(_frame(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+        return True
+
+    async def _fault(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reply: Reply, sent: int) -> None:
+        if reply.reset_after is not None and sent >= reply.reset_after:
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close() then sends RST
+            writer.transport.abort()
+            raise _Closed
+        if reply.stall_after is not None and sent >= reply.stall_after:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader.read(1), reply.stall_s)
+            raise _Closed
+
+    async def _wait_until(self, due_ns: int) -> None:
+        while (delay := due_ns - time.perf_counter_ns()) > self.spin_ns:
+            await asyncio.sleep((delay - self.spin_ns) / 1e9)
+        while time.perf_counter_ns() < due_ns:
+            pass
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.refserver", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
+    parser.add_argument("--log", type=Path, help="JSONL file of received requests and sent events")
+    parser.add_argument("--script", type=Path, help="JSON file: one Reply object or a list of them")
+    parser.add_argument("--api-key", help="require this bearer key")
+    parser.add_argument("--spin-s", type=float, default=0.0015, help="busy-wait this long before each due time")
+    args = parser.parse_args(argv)
+    script: Script = (Reply(),)
+    if args.script:
+        spec = json.loads(args.script.read_text())
+        script = [Reply.from_dict(d) for d in (spec if isinstance(spec, list) else [spec])]
+
+    async def serve(log: IO[str] | None) -> None:
+        server = RefServer(script, api_key=args.api_key, host=args.host, port=args.port, spin_s=args.spin_s, log=log)
+        await server.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"refserver listening on {server.base_url}", flush=True)
+        await stop.wait()
+        await server.aclose()
+
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(args.log.open("a", encoding="utf-8")) if args.log else None
+        asyncio.run(serve(log))
+
+
+if __name__ == "__main__":
+    main()
