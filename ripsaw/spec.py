@@ -335,6 +335,7 @@ _TOP: dict[str, _Key] = {
     ),
     "tasks": _Key(TABLE, required=True, schema=_TASKS),
     "run": _Key(TABLE, schema=_RUN),
+    "gate": _Key(TABLE),  # thresholds for `ripsaw gate`, validated there (ripsaw.gate.GateConfig.from_table)
 }
 
 

@@ -1,0 +1,95 @@
+"""`ripsaw report RUN_DIR [RUN_DIR…]`: the per-combo table, report.html and the exports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ripsaw.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ripsaw.report.summary import Summary
+
+# scipy, pandas and matplotlib are imported inside the functions: `ripsaw --help` should not pay for them.
+
+
+def _text(summary: Summary) -> str:
+    from ripsaw.report.table import LEGEND, terminal
+
+    lines = [terminal(summary.combos), "", LEGEND, "", summary.headline]
+    for front in summary.frontiers:
+        names = ", ".join(p.name for p in front.members) or "—"
+        lines.append(f"  frontier {front.x.label} vs {front.y.label}: {names}")
+    lines += [f"warning: {w}" for w in summary.warnings]
+    return "\n".join(lines)
+
+
+def show_report(
+    run_dirs: Sequence[str | os.PathLike[str]],
+    *,
+    as_json: bool = False,
+    write_files: bool = True,
+    out: Path | None = None,
+    html: bool = True,
+    latency_slo_s: float | None = None,
+    seed: int | None = None,
+) -> Summary:
+    """Print the table (or summary.json with as_json) and write the report files into `out`.
+
+    `out` defaults to the run directory itself when there is one run; combining runs needs an explicit `out`.
+    """
+    from ripsaw.metrics import DEFAULT_SEED
+    from ripsaw.report import load_runs, summarize, write_report
+    from ripsaw.report.exports import summary_json
+
+    if write_files and out is None:
+        if len(run_dirs) > 1:
+            raise ConfigError("combining several runs needs --out DIR for the combined report")
+        out = Path(run_dirs[0])
+    summary = summarize(load_runs(run_dirs), latency_slo_s=latency_slo_s, seed=DEFAULT_SEED if seed is None else seed)
+    click.echo(summary_json(summary) if as_json else _text(summary), nl=not as_json)
+    if write_files:
+        assert out is not None
+        written = write_report(summary, out, html=html)
+        page = next((p for p in written if p.name == "report.html"), None)
+        # stderr with --json, so stdout stays one JSON document
+        click.echo(f"report: {page or out / 'summary.md'} (+ {len(written) - 1} files in {out})", err=as_json)
+    return summary
+
+
+@click.command("report")
+@click.argument("run_dirs", metavar="RUN_DIR...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout instead of the table.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory for report.html and the exports (default: the run directory; required for several).",
+)
+@click.option("--no-html", is_flag=True, help="Write the exports (CSV, Parquet, JSON, Markdown) but not report.html.")
+@click.option(
+    "--slo",
+    "latency_slo_s",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Latency SLO for goodput (default: run.latency_slo_s from the spec).",
+)
+@click.option("--seed", type=int, help="Seed of the bootstrap intervals (default 0: reports are reproducible).")
+def command(
+    run_dirs: tuple[Path, ...],
+    as_json: bool,
+    out: Path | None,
+    no_html: bool,
+    latency_slo_s: float | None,
+    seed: int | None,
+) -> None:
+    """Report on one run directory, or combine several scored on the same task suite.
+
+    Prints per combo: attempts, pass@1 with a 95% Wilson interval, p50/p90 task latency, median TTFT, median
+    output speed, tokens, cost and outcome counts; writes report.html (Pareto plots, per-task matrix,
+    manifest), attempts.csv, attempts.parquet, summary.json and summary.md.
+    """
+    show_report(run_dirs, as_json=as_json, out=out, html=not no_html, latency_slo_s=latency_slo_s, seed=seed)

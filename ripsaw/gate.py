@@ -1,0 +1,314 @@
+"""The CI quality gate: thresholds on a run's metrics, and regression against a baseline run.
+
+A regression fails the gate only when it is both significant (exact McNemar on the attempts the two runs
+share, at alpha) and larger than the allowed margin: noise alone never blocks a build, and neither does a
+real but negligible drop.
+
+Exit status: 0 every check passed, 1 a check failed, 2 a check could not be evaluated (no scored attempts,
+unknown cost, no SLO for goodput) or the input was unusable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ripsaw.compare import ALPHA, compare
+from ripsaw.errors import ConfigError
+from ripsaw.metrics import ComboMetrics
+from ripsaw.report import format as fmt
+from ripsaw.report.summary import Summary
+from ripsaw.report.table import markdown_table, text_table
+
+Status = Literal["pass", "fail", "error", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    """Thresholds; None = not checked. Field names are the keys of the spec's [gate] table."""
+
+    min_pass_rate: float | None = None  # fraction, 0..1
+    use_lower_bound: bool = False  # compare the Wilson lower bound, not the point estimate
+    max_p90_latency: float | None = None  # seconds
+    max_cost_per_task: float | None = None  # USD
+    min_goodput: float | None = None  # fraction, 0..1
+    margin: float = 0.0  # allowed pass-rate drop against the baseline, percentage points
+    alpha: float = ALPHA
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], where: str) -> GateConfig:
+        """Validate a [gate] table (from a spec); every problem names where it came from and the key."""
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}: [gate] must be a table")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            if key not in fields:
+                close = difflib.get_close_matches(key, fields, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(f"{where}: gate.{key}: unknown key{hint}")
+            if key == "use_lower_bound":
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{where}: gate.{key}: expected true or false, got {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{where}: gate.{key}: expected a number, got {value!r}")
+            values[key] = value
+        return cls(**values).validated(where)
+
+    def validated(self, where: str) -> GateConfig:
+        for key in ("min_pass_rate", "min_goodput"):
+            v = getattr(self, key)
+            if v is not None and not 0 <= v <= 1:
+                raise ConfigError(f"{where}: {key} is a fraction between 0 and 1 (0.6 for 60%), got {v:g}")
+        for key in ("max_p90_latency", "max_cost_per_task", "margin"):
+            v = getattr(self, key)
+            if v is not None and v < 0:
+                raise ConfigError(f"{where}: {key} must not be negative, got {v:g}")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"{where}: alpha must be between 0 and 1, got {self.alpha:g}")
+        return self
+
+    def override(self, **flags: Any) -> GateConfig:
+        """Flags given on the command line win over the spec; None / False means "not given"."""
+        return dataclasses.replace(self, **{k: v for k, v in flags.items() if v is not None and v is not False})
+
+    @property
+    def empty(self) -> bool:
+        return all(
+            v is None for v in (self.min_pass_rate, self.max_p90_latency, self.max_cost_per_task, self.min_goodput)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    combo: str
+    name: str
+    status: Status
+    measured: str
+    threshold: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    run_id: str
+    baseline_id: str | None
+    checks: tuple[Check, ...]
+
+    @property
+    def exit_code(self) -> int:
+        statuses = {c.status for c in self.checks}
+        return 2 if "error" in statuses else 1 if "fail" in statuses else 0
+
+    @property
+    def verdict(self) -> str:
+        return {0: "PASSED", 1: "FAILED", 2: "ERROR"}[self.exit_code]
+
+    def count(self, status: Status) -> int:
+        return sum(c.status == status for c in self.checks)
+
+    @property
+    def title(self) -> str:
+        bad = self.count("fail") + self.count("error")
+        evaluated = len(self.checks) - self.count("skipped")
+        tail = f"{bad} of {evaluated} checks did not pass" if bad else f"all {evaluated} checks passed"
+        return f"Ripsaw gate {self.verdict}: {tail}"
+
+
+def _check(
+    combo: str, name: str, value: float | None, limit: float, *, at_least: bool, show: Any, what: str, missing: str
+) -> Check:
+    threshold = f"{'≥' if at_least else '≤'} {show(limit)}"
+    if value is None:
+        return Check(combo, name, "error", fmt.DASH, threshold, missing)
+    # A figure equal to its threshold up to float rounding (a mean of 0.001s is 0.0010000000000000002) meets it.
+    ok = math.isclose(value, limit, rel_tol=1e-9) or (value >= limit if at_least else value <= limit)
+    verb = "meets" if ok else "misses"
+    return Check(
+        combo,
+        name,
+        "pass" if ok else "fail",
+        show(value),
+        threshold,
+        f"{what} {show(value)} {verb} the threshold {threshold}",
+    )
+
+
+def _threshold_checks(m: ComboMetrics, cfg: GateConfig) -> list[Check]:
+    checks = []
+    no_scored = f"no scored attempts ({m.attempts} attempts, {m.infra_errors} infra errors)"
+    if cfg.min_pass_rate is not None:
+        e = m.pass_rate
+        value, what = (e.lo, "pass@1 Wilson lower bound") if cfg.use_lower_bound else (e.value, "pass@1")
+        checks.append(
+            _check(
+                m.name,
+                "min_pass_rate",
+                value,
+                cfg.min_pass_rate,
+                at_least=True,
+                show=fmt.pct,
+                what=f"{what} (n={e.n})",
+                missing=no_scored,
+            )
+        )
+    if cfg.max_p90_latency is not None:
+        checks.append(
+            _check(
+                m.name,
+                "max_p90_latency",
+                m.latency_p90.value,
+                cfg.max_p90_latency,
+                at_least=False,
+                show=fmt.secs,
+                what=f"p90 task latency (n={m.latency_p90.n})",
+                missing=no_scored,
+            )
+        )
+    if cfg.max_cost_per_task is not None:
+        checks.append(
+            _check(
+                m.name,
+                "max_cost_per_task",
+                m.cost_per_task.value,
+                cfg.max_cost_per_task,
+                at_least=False,
+                show=fmt.usd,
+                what=f"mean cost per task (n={m.cost_per_task.n})",
+                missing=no_scored if not m.scored else "cost unknown: the endpoint reported no usage",
+            )
+        )
+    if cfg.min_goodput is not None:
+        missing = (
+            no_scored
+            if not m.scored
+            else ("goodput needs a latency SLO: set run.latency_slo_s in the spec or pass --slo")
+        )
+        checks.append(
+            _check(
+                m.name,
+                "min_goodput",
+                m.goodput.value,
+                cfg.min_goodput,
+                at_least=True,
+                show=fmt.pct,
+                what=f"goodput at SLO {fmt.secs(m.latency_slo_s)} (n={m.goodput.n})",
+                missing=missing,
+            )
+        )
+    return checks
+
+
+def _regression_check(name: str, current: Summary, baseline: Summary, cfg: GateConfig) -> Check:
+    threshold = f"drop ≤ {cfg.margin:g} pts or not significant at α={cfg.alpha:g}"
+    base = baseline.attempts_by_combo()
+    if name not in base:
+        return Check(name, "regression", "skipped", fmt.DASH, threshold, "combo not in the baseline run")
+    cmp = compare(
+        name,
+        current.attempts_by_combo()[name],
+        name,
+        base[name],
+        alpha=cfg.alpha,
+        seed=current.seed,
+        resamples=current.resamples,
+    )
+    p = cmp.passes
+    if p.rate_a is None or p.rate_b is None or p.p_value is None:
+        return Check(
+            name,
+            "regression",
+            "error",
+            fmt.DASH,
+            threshold,
+            "no scored attempt shared with the baseline (same task and sample)",
+        )
+    drop = (p.rate_b - p.rate_a) * 100
+    measured = f"{fmt.pct(p.rate_a)} vs {fmt.pct(p.rate_b)} (p={p.p_value:.3g})"
+    facts = (
+        f"pass@1 {fmt.pct(p.rate_a)} vs baseline {fmt.pct(p.rate_b)} on {p.pairs} shared attempts "
+        f"({p.a_only} gained, {p.b_only} lost; McNemar p={p.p_value:.3g})"
+    )
+    regressed = p.verdict == "worse" and drop > cfg.margin
+    if regressed:
+        why = f"significant drop of {drop:.1f} pts exceeds the margin of {cfg.margin:g} pts"
+    elif p.verdict == "worse":
+        why = f"significant drop of {drop:.1f} pts is within the margin of {cfg.margin:g} pts"
+    else:
+        why = "no significant drop" if drop > 0 else "no drop"
+    return Check(name, "regression", "fail" if regressed else "pass", measured, threshold, f"{facts}: {why}")
+
+
+def evaluate(
+    current: Summary, cfg: GateConfig, *, baseline: Summary | None = None, combos: Sequence[str] = ()
+) -> GateResult:
+    names = [m.name for m in current.combos]
+    unknown = [c for c in combos if c not in names]
+    if unknown:
+        raise ConfigError(f"no combo named {', '.join(map(repr, unknown))} in the run (combos: {', '.join(names)})")
+    if cfg.empty and baseline is None:
+        raise ConfigError(
+            "nothing to check: give a threshold (--min-pass-rate, --max-p90-latency, "
+            "--max-cost-per-task, --min-goodput), a [gate] table in the spec, or --baseline"
+        )
+    if baseline is not None:
+        hashes = (current.runset.suite.get("hash"), baseline.runset.suite.get("hash"))
+        if hashes[0] != hashes[1]:
+            raise ConfigError(f"the baseline was scored on a different task suite ({hashes[1]} vs {hashes[0]})")
+    checks: list[Check] = []
+    for m in current.combos:
+        if combos and m.name not in combos:
+            continue
+        checks += _threshold_checks(m, cfg)
+        if baseline is not None:
+            checks.append(_regression_check(m.name, current, baseline, cfg))
+    return GateResult(
+        current.runset.runs[0].run_id, baseline.runset.runs[0].run_id if baseline else None, tuple(checks)
+    )
+
+
+_MARK = {"pass": "✅ pass", "fail": "❌ fail", "error": "⚠️ error", "skipped": "⏭️ skipped"}
+_HEADERS = ("result", "combo", "check", "measured", "threshold", "detail")
+
+
+def _rows(result: GateResult, marks: Mapping[str, str]) -> list[tuple[str, ...]]:
+    return [(marks[c.status], c.combo, c.name, c.measured, c.threshold, c.message) for c in result.checks]
+
+
+def text_summary(result: GateResult) -> str:
+    against = f" against baseline {result.baseline_id}" if result.baseline_id else ""
+    table = text_table(_HEADERS, _rows(result, {s: s.upper() for s in _MARK}))
+    return f"{result.title} (run {result.run_id}{against})\n\n{table}"
+
+
+def markdown_summary(result: GateResult) -> str:
+    against = f" against baseline `{result.baseline_id}`" if result.baseline_id else ""
+    return (
+        f"### {result.title}\n\nRun `{result.run_id}`{against}.\n\n{markdown_table(_HEADERS, _rows(result, _MARK))}\n"
+    )
+
+
+def junit_xml(result: GateResult) -> str:
+    """JUnit XML: one testcase per check, so CI systems list each check and its message."""
+    counts = {
+        "tests": str(len(result.checks)),
+        "failures": str(result.count("fail")),
+        "errors": str(result.count("error")),
+        "skipped": str(result.count("skipped")),
+    }
+    suites = ET.Element("testsuites", {"name": "ripsaw gate", **counts})
+    suite = ET.SubElement(suites, "testsuite", {"name": f"ripsaw gate {result.run_id}", **counts})
+    for c in result.checks:
+        case = ET.SubElement(suite, "testcase", {"classname": f"ripsaw.gate.{c.combo}", "name": c.name, "time": "0"})
+        tag = {"fail": "failure", "error": "error", "skipped": "skipped"}.get(c.status)
+        if tag:
+            ET.SubElement(case, tag, {"message": c.message})
+        out = ET.SubElement(case, "system-out")
+        out.text = f"measured: {c.measured}\nthreshold: {c.threshold}\n{c.message}\n"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -1,0 +1,129 @@
+"""Machine-readable exports: attempts.csv / attempts.parquet (one row per attempt), summary.json, summary.md."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ripsaw.records import Attempt, Outcome
+from ripsaw.report import format as fmt
+from ripsaw.report.summary import Summary
+from ripsaw.report.table import markdown
+
+# Nullable integer columns stay integers (pandas would turn a column with a missing value into floats).
+_INT_COLUMNS = (
+    "sample",
+    "calls",
+    "retries",
+    "prompt_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+    "sandbox_exit_code",
+)
+
+
+def _sum(values: Sequence[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def attempt_row(a: Attempt) -> dict[str, Any]:
+    first = a.calls[0].timing if a.calls else None
+    sources = {c.usage.source for c in a.calls if c.usage.completion_tokens is not None}
+    speeds = [s for s in (c.timing.output_speed(c.usage.completion_tokens) for c in a.calls) if s is not None]
+    sb = a.sandbox
+    return {
+        "run_id": a.run_id,
+        "combo": a.combo,
+        "task_id": a.task_id,
+        "sample": a.sample,
+        "outcome": a.outcome.value,
+        "scored": a.outcome.scored,
+        "detail": a.detail,
+        "provider": a.provider,
+        "model": a.model,
+        "hardware": a.hardware,
+        "strategy": a.strategy,
+        "prompt_mode": a.prompt_mode,
+        "started_at": a.started_at,
+        "task_time_s": a.task_time_s,
+        "model_time_s": a.model_time_s,
+        "sandbox_time_s": a.sandbox_time_s,
+        "calls": len(a.calls),
+        "retries": sum(c.retries for c in a.calls),
+        "ttft_s": first.ttft_s if first else None,
+        "ttfat_s": first.ttfat_s if first else None,
+        "output_tokens_per_s": sum(speeds) / len(speeds) if speeds else None,
+        "prompt_tokens": _sum([c.usage.prompt_tokens for c in a.calls]),
+        "completion_tokens": _sum([c.usage.completion_tokens for c in a.calls]),
+        "reasoning_tokens": _sum([c.usage.reasoning_tokens for c in a.calls]),
+        "token_source": (sources.pop() if len(sources) == 1 else "mixed") if sources else None,
+        "cost_usd": a.cost_usd,
+        "sandbox_kind": sb.kind if sb else None,
+        "sandbox_status": sb.status if sb else None,
+        "sandbox_exit_code": sb.exit_code if sb else None,
+        "code": a.code,
+        "completion": a.completion,
+        "stdout": sb.stdout if sb else None,
+        "stderr": sb.stderr if sb else None,
+    }
+
+
+def attempts_frame(attempts: Sequence[Attempt]) -> pd.DataFrame:
+    rows = [attempt_row(a) for a in sorted(attempts, key=lambda a: (a.run_id, a.combo, a.task_id, a.sample))]
+    # The columns of a blank attempt: an empty run still exports a header row.
+    columns = list(attempt_row(Attempt("", "", "", 0, Outcome.PASSED)).keys())
+    df = pd.DataFrame(rows, columns=columns)
+    for col in _INT_COLUMNS:
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+def summary_json(summary: Summary) -> str:
+    # allow_nan=False: a NaN reaching the output is a bug, and must fail loudly rather than print "NaN".
+    return json.dumps(summary.to_dict(), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def summary_markdown(summary: Summary) -> str:
+    suite = summary.runset.suite
+    runs = ", ".join(f"`{r.run_id}` ({r.status})" for r in summary.runset.runs)
+    lines = [
+        "# Ripsaw report",
+        "",
+        f"**{summary.headline}**",
+        "",
+        f"Runs: {runs} · task suite `{suite.get('source')}` ({suite.get('count')} tasks, "
+        f"hash `{str(suite.get('hash') or '')[:12]}`)",
+        "",
+        markdown(summary.combos),
+        "",
+    ]
+    for front in summary.frontiers:
+        names = ", ".join(p.name for p in front.members) or fmt.DASH
+        close = ", ".join(p.name for p in front.points if p.status == "not distinguishable")
+        lines.append(
+            f"- Frontier ({front.x.label} vs {front.y.label}): {names}"
+            + (f"; not distinguishable: {close}" if close else "")
+        )
+    if summary.comparisons:
+        lines += ["", "## Paired comparisons", ""]
+        lines += [f"- {c.sentence}" for c in summary.comparisons]
+    if summary.warnings:
+        lines += ["", "## Warnings", ""]
+        lines += [f"- {w}" for w in summary.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def write_exports(summary: Summary, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    df = attempts_frame(summary.runset.attempts)
+    written = [out / "attempts.csv", out / "attempts.parquet", out / "summary.json", out / "summary.md"]
+    df.to_csv(written[0], index=False)
+    df.to_parquet(written[1], index=False)
+    written[2].write_text(summary_json(summary), encoding="utf-8")
+    written[3].write_text(summary_markdown(summary), encoding="utf-8")
+    return written

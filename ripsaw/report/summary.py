@@ -1,0 +1,196 @@
+"""The summary of a run set: per-combo metrics, frontiers, paired comparisons and a one-sentence verdict.
+
+`Summary.to_dict()` is summary.json; its schema is documented in docs/summary-schema.md and versioned by
+SUMMARY_SCHEMA_VERSION (bump it when a field changes meaning or disappears; adding fields does not).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ripsaw import __version__
+from ripsaw.compare import ALPHA, Comparison, compare
+from ripsaw.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboMetrics, run_metrics
+from ripsaw.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
+from ripsaw.records import Attempt
+from ripsaw.report import format as fmt
+from ripsaw.report.runs import Run, RunSet
+
+SUMMARY_SCHEMA = "ripsaw.summary"
+SUMMARY_SCHEMA_VERSION = 1
+
+
+@dataclass(slots=True)
+class Summary:
+    runset: RunSet
+    combos: list[ComboMetrics]
+    frontiers: list[Frontier]
+    comparisons: list[Comparison]
+    headline: str
+    alpha: float
+    seed: int
+    resamples: int
+    latency_slo_override: float | None
+    generated_at: str
+    warnings: list[str] = field(default_factory=list)
+
+    def frontier(self, key: str) -> Frontier:
+        return next(f for f in self.frontiers if f.key == key)
+
+    def comparison(self, a: str, b: str) -> Comparison | None:
+        return next((c for c in self.comparisons if (c.a, c.b) == (a, b)), None)
+
+    def attempts_by_combo(self) -> dict[str, list[Attempt]]:
+        out: dict[str, list[Attempt]] = defaultdict(list)
+        for a in self.runset.attempts:
+            out[a.combo].append(a)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SUMMARY_SCHEMA,
+            "schema_version": SUMMARY_SCHEMA_VERSION,
+            "generated_at": self.generated_at,
+            "generated_by": f"ripsaw {__version__}",
+            "headline": self.headline,
+            "settings": {
+                "confidence": CONFIDENCE,
+                "alpha": self.alpha,
+                "bootstrap_resamples": self.resamples,
+                "seed": self.seed,
+                "latency_slo_s_override": self.latency_slo_override,
+            },
+            "task_suite": _suite(self.runset),
+            "runs": [run_info(r) for r in self.runset.runs],
+            "combos": [m.to_dict() for m in self.combos],
+            "frontiers": [f.to_dict() for f in self.frontiers],
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "warnings": list(self.warnings),
+        }
+
+
+def _suite(runset: RunSet) -> dict[str, Any]:
+    s = runset.suite
+    return {"source": s.get("source"), "count": s.get("count"), "hash": s.get("hash")}
+
+
+def run_info(r: Run) -> dict[str, Any]:
+    m = r.manifest
+    run = m.get("run") or {}
+    return {
+        "run_id": r.run_id,
+        "dir": str(r.dir),
+        "status": r.status,
+        "ripsaw_version": r.ripsaw_version,
+        "started_at": m.get("started_at"),
+        "ended_at": m.get("ended_at"),
+        "spec_path": m.get("spec_path"),
+        "spec_sha256": m.get("spec_sha256"),
+        "sandbox": m.get("sandbox"),
+        "host": m.get("host"),
+        "samples": run.get("samples"),
+        "budget_s": run.get("budget_s"),
+        "latency_slo_s": run.get("latency_slo_s"),
+        "attempts": len(r.attempts),
+    }
+
+
+def summarize(
+    runset: RunSet,
+    *,
+    latency_slo_s: float | None = None,
+    alpha: float = ALPHA,
+    seed: int = DEFAULT_SEED,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> Summary:
+    combos: list[ComboMetrics] = []
+    for run in runset.runs:
+        combos += run_metrics(run.manifest, run.attempts, latency_slo_s=latency_slo_s, seed=seed, resamples=resamples)
+    by_combo: dict[str, list[Attempt]] = defaultdict(list)
+    for a in runset.attempts:
+        by_combo[a.combo].append(a)
+    comparisons = [
+        compare(a.name, by_combo[a.name], b.name, by_combo[b.name], alpha=alpha, seed=seed, resamples=resamples)
+        for a, b in itertools.combinations(combos, 2)
+    ]
+    frontiers = standard_frontiers(combos)
+    warnings = [
+        f"run {r.run_id} is {r.status}: figures cover the attempts recorded so far"
+        for r in runset.runs
+        if r.status != "complete"
+    ]
+    if len({r.ripsaw_version for r in runset.runs}) > 1:
+        warnings.append("runs were made by different ripsaw versions")
+    if runset.mixed_suites:
+        warnings.append("runs were scored on different task suites: pass rates are not directly comparable")
+    warnings += [f"{m.name}: {w}" for m in combos for w in m.warnings]
+    summary = Summary(
+        runset=runset,
+        combos=combos,
+        frontiers=frontiers,
+        comparisons=comparisons,
+        headline="",
+        alpha=alpha,
+        seed=seed,
+        resamples=resamples,
+        latency_slo_override=latency_slo_s,
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        warnings=warnings,
+    )
+    summary.headline = headline(combos, summary.frontier(f"{LATENCY_P50.key}_vs_pass_rate"), summary.comparison)
+    return summary
+
+
+def headline(combos: list[ComboMetrics], latency: Frontier, comparison: Callable[[str, str], Comparison | None]) -> str:
+    """One sentence a decision can start from, read off the p50-latency frontier.
+
+    "At p50 ≤ 1.2 s, fast dominates (40.0%); accurate is 7 pts more accurate but 12× slower (p50 14 s)."
+    """
+    scored = [m for m in combos if m.scored]
+    if not scored:
+        return "No scored attempts yet: nothing to compare."
+    if len(combos) == 1:
+        m = combos[0]
+        return (
+            f"Single combo {m.name}: pass@1 {fmt.pct_ci(m.pass_rate)} over {m.scored} attempts, "
+            f"p50 task latency {fmt.secs(m.latency_p50)}."
+        )
+    members = latency.members
+    if not members:
+        return "No combo has both a pass rate and a task latency: no frontier."
+    first = members[0]
+    parts = []
+    if len(members) == 1:
+        text = (
+            f"{first.name} dominates: fastest p50 task latency ({fmt.secs(first.x)}) and highest pass@1 "
+            f"({fmt.pct(first.y)})"
+        )
+    else:
+        text = f"At p50 ≤ {fmt.secs(first.x)}, {first.name} dominates (pass@1 {fmt.pct(first.y)})"
+    parts.append(text)
+    for prev, nxt in itertools.pairwise(members):
+        parts.append(_step(prev, nxt, comparison(prev.name, nxt.name)))
+    close = [p.name for p in latency.points if p.status == "not distinguishable"]
+    sentence = "; ".join(parts)
+    if close:
+        sentence += f"; not distinguishable from the frontier: {', '.join(close)}"
+    return sentence + "."
+
+
+def _step(prev: Point, nxt: Point, cmp: Comparison | None) -> str:
+    assert prev.x.value is not None and nxt.x.value is not None and prev.y.value is not None and nxt.y.value is not None
+    gain = fmt.points(nxt.y.value - prev.y.value)
+    slower = (
+        f"{fmt.ratio(nxt.x.value / prev.x.value)} slower"
+        if prev.x.value > 0
+        else f"{fmt.secs(nxt.x.value - prev.x.value)} slower"
+    )
+    text = f"{nxt.name} is {gain} more accurate but {slower} (p50 {fmt.secs(nxt.x)})"
+    if cmp is not None and cmp.passes.p_value is not None and cmp.passes.verdict == "not distinguishable":
+        text += f", a pass-rate difference that is not significant (McNemar p={cmp.passes.p_value:.2g})"
+    return text
