@@ -32,7 +32,7 @@ class Outcome(StrEnum):
         return self is not Outcome.INFRA_ERROR
 
 
-TokenSource = Literal["server", "estimated"]
+TokenSource = Literal["server", "tokenizer", "estimated"]
 
 
 @dataclass(slots=True)
@@ -40,7 +40,9 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     reasoning_tokens: int | None = None
-    # "server": from the endpoint's `usage`; "estimated": counted by Ripsaw on the joined text.
+    # "server": from the endpoint's `usage`; "tokenizer": the model's own tokenizer run on the returned text
+    # (exact for that text; for servers that stream no usage, e.g. llama-cpp-python);
+    # "estimated": Ripsaw's tokenizer-free estimate on the joined text.
     source: TokenSource = "server"
 
 
@@ -114,6 +116,58 @@ class SandboxRun:
     detail: str = ""
 
 
+TurnKind = Literal["generate", "repair", "sample"]
+# Why a solve loop ended: "public_pass" (a candidate passed the public tests), "max_turns", "budget" (the
+# task budget ran out: a longer budget might have produced more candidates), "single" (one call by design),
+# "error" (endpoint or sandbox failure: the attempt is an infra_error).
+StopReason = Literal["public_pass", "max_turns", "budget", "single", "error"]
+
+
+@dataclass(slots=True)
+class Turn:
+    """One model call of a solve loop and the candidate it produced. Times in seconds, from the attempt's
+    monotonic clock; a turn's call is `Attempt.calls[call]`.
+
+    submitted_at_s: elapsed since the attempt started (model and public-test time so far) when the candidate
+    became the attempt's answer, i.e. when its generation finished; None when the turn produced no candidate
+    (cut by the budget mid-stream: the previous candidate stands). model_elapsed_s: the same instant counting
+    model time only. The hidden verdict of every candidate is computed after the loop, outside the budget.
+    """
+
+    index: int
+    kind: TurnKind
+    started_at_s: float = 0.0  # elapsed since the attempt started when this turn's request was sent
+    model_time_s: float = 0.0
+    sandbox_time_s: float = 0.0  # the public-test run of this turn's candidate (inside the budget)
+    submitted_at_s: float | None = None
+    model_elapsed_s: float | None = None
+    prompt_delta: str = ""  # what this turn added to the prompt (capped); "" when the prompt was sent again
+    reply: str = ""
+    code: str = ""
+    public_outcome: Outcome | None = None
+    public_feedback: str = ""
+    hidden_outcome: Outcome | None = None
+    hidden_detail: str = ""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    token_source: TokenSource | None = None
+    call: int | None = None
+    cut: str | None = None  # copied from the call: "budget" when the deadline ended the stream
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for name in ("public_outcome", "hidden_outcome"):
+            d[name] = d[name].value if d[name] is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Turn:
+        d = dict(d)
+        for name in ("public_outcome", "hidden_outcome"):
+            d[name] = Outcome(d[name]) if d.get(name) is not None else None
+        return cls(**d)
+
+
 @dataclass(slots=True)
 class Attempt:
     """One (combo, task, sample): the unit the runner schedules and the store appends."""
@@ -139,6 +193,10 @@ class Attempt:
     cost_usd: float | None = None
     started_at: str = ""  # ISO-8601 wall clock, for humans; durations never come from it
     schema_version: int = RESULTS_SCHEMA_VERSION
+    # Solve loops (repair, sample-k) record every candidate; `outcome` is the hidden verdict of the last one
+    # submitted. Empty for records written without turns: `single_turn(attempt)` derives the one they had.
+    turns: list[Turn] = field(default_factory=list)
+    stop_reason: StopReason | None = None
 
     @property
     def attempt_id(self) -> str:
@@ -148,6 +206,7 @@ class Attempt:
         d = dataclasses.asdict(self)
         d["outcome"] = self.outcome.value
         d["attempt_id"] = self.attempt_id
+        d["turns"] = [t.to_dict() for t in self.turns]
         return d
 
     @classmethod
@@ -165,12 +224,38 @@ class Attempt:
             for c in d.pop("calls", [])
         ]
         sb = d.pop("sandbox", None)
+        turns = [Turn.from_dict(t) for t in d.pop("turns", [])]
         return cls(
             **{**d, "outcome": Outcome(d["outcome"])},
             calls=calls,
             sandbox=SandboxRun(**sb) if sb else None,
+            turns=turns,
         )
 
 
 def attempt_key(combo: str, task_id: str, sample: int) -> str:
     return f"{combo}::{task_id}::{sample}"
+
+
+def single_turn(attempt: Attempt) -> Turn:
+    """The one turn of an attempt recorded without turns (a `single` call): its candidate was submitted when
+    the call ended; a call cut by the budget left no candidate."""
+    call = attempt.calls[-1] if attempt.calls else None
+    cut = attempt.outcome is Outcome.BUDGET_EXCEEDED or (call is not None and call.cut == "budget")
+    submitted = None if cut or call is None else attempt.model_time_s
+    return Turn(
+        index=0,
+        kind="generate",
+        model_time_s=attempt.model_time_s,
+        submitted_at_s=submitted,
+        model_elapsed_s=submitted,
+        reply=attempt.completion,
+        code=attempt.code,
+        hidden_outcome=None if submitted is None else attempt.outcome,
+        hidden_detail=attempt.detail,
+        prompt_tokens=call.usage.prompt_tokens if call else None,
+        completion_tokens=call.usage.completion_tokens if call else None,
+        token_source=call.usage.source if call else None,
+        call=len(attempt.calls) - 1 if call else None,
+        cut=call.cut if call else None,
+    )

