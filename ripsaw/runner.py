@@ -21,7 +21,7 @@ from tqdm import tqdm
 from ripsaw import __version__
 from ripsaw.errors import ConfigError
 from ripsaw.host import fingerprint
-from ripsaw.providers import create_provider
+from ripsaw.providers import create_providers
 from ripsaw.providers.base import Clock, Provider
 from ripsaw.records import Attempt, Outcome, attempt_key
 from ripsaw.sandboxes import create_sandbox
@@ -29,7 +29,7 @@ from ripsaw.sandboxes.base import Limits, Sandbox
 from ripsaw.solve import STRATEGIES, AttemptContext, AttemptUnit, Strategy, new_attempt
 from ripsaw.spec import ComboSpec, EvalSpec
 from ripsaw.store import MANIFEST_SCHEMA_VERSION, RunStore
-from ripsaw.tasks import load_tasks
+from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task, suite_hash
 from ripsaw.verdict import Judge
 
@@ -183,11 +183,12 @@ async def run_eval(
     sandbox_name: str | None = None,
 ) -> RunResult:
     run_id = run_dir.name
-    tasks = load_tasks(spec.tasks, spec.path.parent)
+    tasks = load_spec_tasks(spec)
     if not tasks:
         raise ConfigError(f"{spec.path}: tasks: the task selection is empty")
     by_id = {t.id: t for t in tasks}
     sandbox = create_sandbox(sandbox_name or spec.run.sandbox, run_id=run_id)
+    providers = await create_providers(spec.combos)
     executor = executor or LocalExecutor()
     limits = Limits(timeout_s=spec.run.test_timeout_s)
     judges = _Judges(spec.run, limits)
@@ -196,7 +197,7 @@ async def run_eval(
     finished = store.finished_ids()
     result = RunResult(run_dir, recorded=0, skipped=0, infra_errors=0, status="running")
     try:
-        for index, combo in enumerate(spec.combos):
+        for index, (combo, provider) in enumerate(zip(spec.combos, providers, strict=True)):
             units = [
                 AttemptUnit(combo.name, task.id, sample)
                 for task in tasks
@@ -206,7 +207,7 @@ async def run_eval(
             result.skipped += len(tasks) * spec.run.samples - len(units)
             if not units:
                 continue
-            provider = create_provider(combo)
+            await provider.start()
             bar = tqdm(total=len(units), desc=combo.name, unit="attempt", disable=not progress, dynamic_ncols=True)
             passed = 0
 
@@ -243,12 +244,14 @@ async def run_eval(
                 store.write_manifest(manifest)
             finally:
                 bar.close()
-                await provider.aclose()
+                await provider.aclose()  # a local server frees the cores before the next combo starts
         result.status = "complete" if result.infra_errors == 0 else "incomplete"
     except (asyncio.CancelledError, KeyboardInterrupt):
         result.status = "interrupted"
         raise
     finally:
+        for provider in providers:
+            await provider.aclose()
         store.close()
         manifest["status"] = result.status
         manifest["ended_at"] = _now()

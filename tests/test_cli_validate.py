@@ -22,6 +22,7 @@ provider = "llamacpp"
 model = "gemma-3-270m"
 hardware = "1 thread"
 prompt_mode = "complete"
+options = { threads = 1 }
 
 [[combos]]
 name = "remote"
@@ -151,3 +152,14 @@ def test_help() -> None:
     result = CliRunner().invoke(main, ["validate", "--help"])
     assert result.exit_code == 0
     assert "SPEC" in result.output and "--json" in result.output
+
+
+def test_provider_options_are_checked_without_launching_anything(tmp_path: Path) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text(
+        '[[combos]]\nname = "a"\nprovider = "llamacpp"\nmodel = "m"\noptions = { thread = 1 }\n'
+        '[tasks]\nsource = "humaneval"\nlimit = 1\n'
+    )
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "combo 'a'" in result.stderr and "thread" in result.stderr and "threads" in result.stderr

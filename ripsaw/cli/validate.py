@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from pathlib import Path
@@ -9,8 +10,9 @@ from typing import Any
 
 import click
 
+from ripsaw.providers import create_providers
 from ripsaw.spec import ComboSpec, EvalSpec, load_spec
-from ripsaw.tasks import Task, load_tasks, suite_hash
+from ripsaw.tasks import Task, load_spec_tasks, suite_hash
 
 
 def _as_json(spec: EvalSpec, tasks: list[Task]) -> dict[str, Any]:
@@ -68,6 +70,12 @@ def _summary(spec: EvalSpec, tasks: list[Task]) -> str:
     )
 
 
+async def _check_providers(spec: EvalSpec) -> None:
+    """Provider options (llamacpp threads, model file, …) are checked by building each provider, launching nothing."""
+    for provider in await create_providers(spec.combos):
+        await provider.aclose()
+
+
 @click.command("validate")
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the validated spec as JSON.")
@@ -77,7 +85,8 @@ def command(spec_path: Path, as_json: bool) -> None:
     Exit status: 0 valid, 2 invalid (one line naming the file, the key and the problem).
     """
     spec = load_spec(spec_path)
-    tasks = load_tasks(spec.tasks, spec.path.parent)
+    tasks = load_spec_tasks(spec)
+    asyncio.run(_check_providers(spec))
     if as_json:
         click.echo(json.dumps(_as_json(spec, tasks), indent=2, default=str))
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ripsaw.errors import ConfigError
@@ -12,7 +12,16 @@ from ripsaw.providers.base import Message, Prompt, Provider, RequestParams
 if TYPE_CHECKING:
     from ripsaw.spec import ComboSpec
 
-__all__ = ["Message", "Prompt", "Provider", "RequestParams", "create_provider", "provider_names", "register"]
+__all__ = [
+    "Message",
+    "Prompt",
+    "Provider",
+    "RequestParams",
+    "create_provider",
+    "create_providers",
+    "provider_names",
+    "register",
+]
 
 # name -> "module:factory"; the factory takes a ComboSpec and returns a Provider.
 _REGISTRY: dict[str, str | Callable[[ComboSpec], Provider]] = {
@@ -38,3 +47,17 @@ def create_provider(combo: ComboSpec) -> Provider:
         module, _, attr = factory.partition(":")
         factory = getattr(importlib.import_module(module), attr)
     return factory(combo)
+
+
+async def create_providers(combos: Sequence[ComboSpec]) -> list[Provider]:
+    """Build every combo's provider up front (options checked, packages found, nothing launched yet), so a
+    mistake in the last combo is reported before the first one spends an hour; on failure, close the rest."""
+    providers: list[Provider] = []
+    try:
+        for combo in combos:
+            providers.append(create_provider(combo))
+    except BaseException:
+        for built in providers:
+            await built.aclose()
+        raise
+    return providers

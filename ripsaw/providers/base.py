@@ -43,6 +43,10 @@ class RequestParams:
 
 
 class Provider(Protocol):
+    async def start(self) -> None:
+        """Get ready before the first attempt (launch a managed server); failures here stop the run early."""
+        ...
+
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall: ...
 
     async def aclose(self) -> None: ...

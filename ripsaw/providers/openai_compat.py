@@ -169,6 +169,9 @@ class OpenAICompatProvider:
                 continue
             return self._result(prompt, attempt, retries, cut=None if finished else "budget")
 
+    async def start(self) -> None:
+        """Nothing to launch: a remote endpoint is either there or each attempt's retries find out."""
+
     async def aclose(self) -> None:
         await self._client.aclose()
 

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ripsaw.errors import ConfigError
+from ripsaw.errors import ConfigError, SpecError
 from ripsaw.tasks.task import CallCase, CallTests, CheckTests, IOCase, IOTests, Task, Tests, suite_hash
 
 if TYPE_CHECKING:  # spec validation may import this package: no import cycle at runtime
-    from ripsaw.spec import TasksSpec
+    from ripsaw.spec import EvalSpec, TasksSpec
 
 __all__ = [
     "CallCase",
@@ -32,6 +32,7 @@ __all__ = [
     "IOTests",
     "Task",
     "Tests",
+    "load_spec_tasks",
     "load_tasks",
     "source_names",
     "suite_hash",
@@ -117,6 +118,16 @@ def load_tasks(spec: TasksSpec, base_dir: Path | None = None) -> list[Task]:
         hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(_SOURCES)})"
         raise ConfigError(f"tasks.source: unknown task source {spec.source!r}{hint}")
     return select(loader(arg.strip(), spec, base_dir), spec)
+
+
+def load_spec_tasks(spec: EvalSpec) -> list[Task]:
+    """`load_tasks` for a loaded spec, with the spec file named in any error."""
+    try:
+        return load_tasks(spec.tasks, spec.path.parent)
+    except SpecError:
+        raise
+    except ConfigError as e:
+        raise ConfigError(f"{spec.path}: {e}") from None
 
 
 def select(tasks: list[Task], spec: TasksSpec) -> list[Task]:
