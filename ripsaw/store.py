@@ -4,6 +4,7 @@ Each finished attempt is appended as one JSON line with a single write() on an O
 reaches the kernel before the runner moves on: Ctrl-C or `kill -9` loses no finished attempt (power loss is
 what `fsync` on close guards against). A line cut short by a crash is ignored on reading; a later line with
 the same attempt_id supersedes an earlier one, which is how resumed infra errors get their second chance.
+Appending again after such a crash first cuts the torn line off.
 """
 
 from __future__ import annotations
@@ -58,18 +59,28 @@ class RunStore:
         line = (json.dumps(attempt.to_dict(), separators=(",", ":"), default=str) + "\n").encode("utf-8")
         if self._fd is None:
             self.dir.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.dir / ATTEMPTS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = os.open(self.dir / ATTEMPTS, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             self._heal_torn_tail()
         view = memoryview(line)
         while view:  # a regular-file write is complete in practice; loop for the letter of POSIX
             view = view[os.write(self._fd, view) :]
 
     def _heal_torn_tail(self) -> None:
-        """A crash mid-write can leave a last line without its newline; start the next record on a fresh line."""
+        """A crash mid-write can leave a last line without its newline: an attempt that never finished. Cut it
+        off, so the next record starts on a fresh line and the file stays readable end to end."""
         assert self._fd is not None
-        size = os.fstat(self._fd).st_size
-        if size and os.pread(self._fd, 1, size - 1) != b"\n":
-            os.write(self._fd, b"\n")
+        end = os.fstat(self._fd).st_size
+        pos = end
+        while pos > 0:
+            start = max(0, pos - 65536)
+            block = os.pread(self._fd, pos - start, start)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                pos = start + newline + 1
+                break
+            pos = start
+        if pos != end:
+            os.ftruncate(self._fd, pos)
 
     def close(self) -> None:
         if self._fd is not None:

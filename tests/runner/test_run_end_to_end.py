@@ -1,0 +1,166 @@
+"""`ripsaw run` end to end: the real CLI in a subprocess, a scripted endpoint, the process sandbox.
+
+The endpoint answers every task of the starter suite with a known candidate (the reference solution for some,
+a wrong one for others), so every outcome in the run directory is known in advance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ripsaw.records import Outcome
+from ripsaw.store import RunStore
+from tests.refserver import RefServer, Reply
+
+REPO = Path(__file__).resolve().parents[2]
+STARTER = REPO / "tasks" / "starter.jsonl"
+TASKS = [json.loads(line) for line in STARTER.read_text().splitlines() if line.strip()]
+
+
+def _answers(wrong: set[str]) -> dict[str, str]:
+    """Task prompt -> fenced reply: the reference solution, or a body that returns None for ids in `wrong`."""
+    out = {}
+    for t in TASKS:
+        code = t["prompt"] + "    return None\n" if t["id"] in wrong else t["canonical_solution"]
+        out[t["prompt"]] = f"Here it is:\n```python\n{code}```\n"
+    return out
+
+
+def _scripted(answers: dict[str, str], **reply: Any) -> Any:
+    def script(request: dict[str, Any]) -> Reply:
+        content = request["messages"][-1]["content"]
+        text = next(a for prompt, a in answers.items() if prompt in content)
+        return Reply(text=text, **reply)
+
+    return script
+
+
+def _spec(tmp_path: Path, base_url: str, *, limit: int, budget_s: float = 30, extra: str = "") -> Path:
+    path = tmp_path / "e2e.toml"
+    path.write_text(
+        f"""
+name = "e2e"
+[[combos]]
+name = "scripted"
+provider = "openai"
+model = "ref-model"
+base_url = "{base_url}"
+hardware = "loopback"
+prompt_mode = "chat"
+price_in_per_mtok = 1.0
+price_out_per_mtok = 2.0
+{extra}
+[tasks]
+source = "jsonl:{STARTER}"
+limit = {limit}
+[run]
+budget_s = {budget_s}
+sandbox = "process"
+concurrency = 2
+output_dir = "{tmp_path / "reports"}"
+run_id = "e2e"
+"""
+    )
+    return path
+
+
+def _ripsaw(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RIPSAW_")}
+    return subprocess.run(
+        [sys.executable, "-m", "ripsaw", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, **kw
+    )
+
+
+def test_run_scores_known_answers_and_reports(refserver: RefServer, tmp_path: Path) -> None:
+    wrong = {"starter/1", "starter/3"}
+    refserver.script = _scripted(_answers(wrong), rate=2000)
+    spec = _spec(tmp_path, refserver.base_url, limit=6)
+    done = _ripsaw("run", str(spec), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "reports" / "e2e"
+    attempts = {a.task_id: a for a in RunStore(run_dir).attempts()}
+    assert set(attempts) == {f"starter/{i}" for i in range(6)}
+    for task_id, a in attempts.items():
+        assert a.outcome is (Outcome.FAILED if task_id in wrong else Outcome.PASSED), (task_id, a.detail)
+        assert a.calls[0].usage.source == "server" and a.calls[0].usage.completion_tokens
+        assert a.calls[0].timing.ttft_s is not None and a.model_time_s > 0 and a.sandbox_time_s > 0
+        assert a.task_time_s == pytest.approx(a.model_time_s + a.sandbox_time_s)
+        assert a.cost_usd == pytest.approx(
+            (a.calls[0].usage.prompt_tokens * 1.0 + a.calls[0].usage.completion_tokens * 2.0) / 1e6
+        )
+    manifest = RunStore(run_dir).manifest()
+    assert manifest["status"] == "complete" and manifest["sandbox"]["kind"] == "process"
+    assert manifest["task_suite"]["count"] == 6 and manifest["task_suite"]["hash"].startswith("sha256:")
+    assert manifest["combos"][0]["server"]["base_url"] == refserver.base_url
+    assert "scripted" in done.stdout and "66.7%" in done.stdout  # 4 of 6 in the table
+    report = _ripsaw("report", str(run_dir), "--json")
+    assert report.returncode == 0, report.stderr
+    assert json.loads(report.stdout)["combos"][0]["passed"] == 4
+
+
+def test_endpoint_failures_are_infra_errors_never_failures(refserver: RefServer, tmp_path: Path) -> None:
+    refserver.script = [Reply(status=500)]
+    spec = _spec(tmp_path, refserver.base_url, limit=3, extra="options = { max_retries = 1 }")
+    done = _ripsaw("run", str(spec), "--no-progress")
+    assert done.returncode == 1, done.stderr
+    assert "infra_error" in done.stderr
+    attempts = RunStore(tmp_path / "reports" / "e2e").attempts()
+    assert [a.outcome for a in attempts] == [Outcome.INFRA_ERROR] * 3
+    assert all("500" in a.detail for a in attempts)
+    # The endpoint recovers: re-running retries exactly the infra errors and scores them.
+    refserver.script = _scripted(_answers(set()))
+    again = _ripsaw("run", str(spec), "--no-progress")
+    assert again.returncode == 0, again.stderr
+    assert {a.outcome for a in RunStore(tmp_path / "reports" / "e2e").attempts()} == {Outcome.PASSED}
+
+
+def test_budget_cuts_the_stream_and_keeps_the_partial_text(refserver: RefServer, tmp_path: Path) -> None:
+    refserver.script = _scripted(_answers(set()), rate=10)  # ~60 tokens at 10 tok/s: far past a 1 s budget
+    spec = _spec(tmp_path, refserver.base_url, limit=1, budget_s=1)
+    done = _ripsaw("run", str(spec), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    (a,) = RunStore(tmp_path / "reports" / "e2e").attempts()
+    assert a.outcome is Outcome.BUDGET_EXCEEDED
+    assert a.calls[0].cut == "budget" and a.completion.startswith("Here it is:")
+    assert 0.9 < a.model_time_s < 3
+
+
+def test_kill_9_loses_no_finished_attempt_and_rerun_resumes(refserver: RefServer, tmp_path: Path) -> None:
+    refserver.script = _scripted(_answers({"starter/2"}), ttft_s=0.4)
+    spec = _spec(tmp_path, refserver.base_url, limit=8)
+    attempts_file = tmp_path / "reports" / "e2e" / "attempts.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RIPSAW_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ripsaw", "run", str(spec), "--no-progress"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if attempts_file.exists() and attempts_file.read_bytes().count(b"\n") >= 3:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = [json.loads(line) for line in attempts_file.read_text().splitlines()]
+    assert 3 <= len(before) < 8
+    done = _ripsaw("run", str(spec), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert f"resumed: {len(before)} attempts" in done.stderr
+    after = [json.loads(line) for line in attempts_file.read_text().splitlines()]
+    assert after[: len(before)] == before  # finished attempts untouched
+    ids = [r["attempt_id"] for r in after]
+    assert len(ids) == len(set(ids)) == 8  # no duplicates, nothing missing
+    outcomes = {r["task_id"]: r["outcome"] for r in after}
+    assert outcomes.pop("starter/2") == "failed" and set(outcomes.values()) == {"passed"}

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ripsaw.errors import ConfigError
+from ripsaw.records import Attempt, CallTiming, ModelCall, Outcome, Usage
+from ripsaw.store import RunStore
+
+
+def _attempt(task: str, outcome: Outcome, sample: int = 0) -> Attempt:
+    call = ModelCall(text="x", usage=Usage(3, 5, None, "server"), timing=CallTiming(1, 1, None, 9, 10, 4, [1, 3, 9]))
+    return Attempt(run_id="r", combo="c", task_id=task, sample=sample, outcome=outcome, calls=[call])
+
+
+def test_round_trip_latest_wins_and_infra_errors_stay_unfinished(tmp_path: Path) -> None:
+    with RunStore(tmp_path) as store:
+        store.append(_attempt("t1", Outcome.INFRA_ERROR))
+        store.append(_attempt("t2", Outcome.FAILED))
+        store.append(_attempt("t1", Outcome.PASSED))  # the resumed retry
+        store.append(_attempt("t3", Outcome.INFRA_ERROR))
+    attempts = RunStore(tmp_path).attempts()
+    assert [(a.task_id, a.outcome) for a in attempts] == [
+        ("t1", Outcome.PASSED),
+        ("t2", Outcome.FAILED),
+        ("t3", Outcome.INFRA_ERROR),
+    ]
+    assert attempts[0].calls[0].timing.chunk_ns == [1, 3, 9] and attempts[0].calls[0].usage.completion_tokens == 5
+    assert RunStore(tmp_path).finished_ids() == {"c::t1::0", "c::t2::0"}
+
+
+def test_a_line_torn_by_a_crash_is_ignored_and_the_next_append_starts_clean(tmp_path: Path) -> None:
+    with RunStore(tmp_path) as store:
+        store.append(_attempt("t1", Outcome.PASSED))
+    with (tmp_path / "attempts.jsonl").open("a") as f:
+        f.write('{"attempt_id": "c::t2::0", "outco')  # kill -9 in the middle of a write
+    assert [a.task_id for a in RunStore(tmp_path).attempts()] == ["t1"]
+    with RunStore(tmp_path) as store:
+        store.append(_attempt("t3", Outcome.FAILED))
+    lines = (tmp_path / "attempts.jsonl").read_text().splitlines()
+    assert [json.loads(line)["task_id"] for line in lines] == ["t1", "t3"]  # the torn record was cut off
+    assert [a.task_id for a in RunStore(tmp_path).attempts()] == ["t1", "t3"]
+
+
+def test_a_corrupt_line_in_the_middle_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    with RunStore(tmp_path) as store:
+        store.append(_attempt("t1", Outcome.PASSED))
+    with (tmp_path / "attempts.jsonl").open("a") as f:
+        f.write("{not json\n")
+    with pytest.raises(ConfigError, match=r"attempts.jsonl:2: corrupt"):
+        RunStore(tmp_path).attempts()
+
+
+def test_manifest_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a run directory"):
+        RunStore(tmp_path).manifest()
+    (tmp_path / "manifest.json").write_text("{")
+    with pytest.raises(ConfigError, match="unreadable manifest"):
+        RunStore(tmp_path).manifest()
