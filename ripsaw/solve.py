@@ -144,3 +144,9 @@ def new_attempt(run_id: str, combo: ComboSpec, unit: AttemptUnit, *, strategy: s
         prompt_mode=combo.prompt_mode,
         started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
+
+
+# The multi-turn loops build on the helpers above, so they are imported last (ripsaw.strategies imports them lazily).
+from ripsaw.strategies import solve_repair, solve_sample_k  # noqa: E402
+
+STRATEGIES.update({"repair": solve_repair, "sample-k": solve_sample_k})

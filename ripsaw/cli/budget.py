@@ -1,0 +1,125 @@
+"""`ripsaw budget RUN_DIR`: pass@budget at chosen budgets, crossovers, time to solve, and hardware what-ifs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from ripsaw.budgets import BASIS_LABELS, BudgetAnalysis
+from ripsaw.errors import ConfigError
+from ripsaw.projection import load_profiles, pick
+from ripsaw.report import format as fmt
+from ripsaw.report.budget_section import budget_json, max_budget_s, run_budgets
+from ripsaw.report.runs import load_run
+
+
+def text(analysis: BudgetAnalysis) -> str:
+    lines: list[str] = []
+    for view in analysis.views.values():
+        lines.append(
+            f"{analysis.label}: pass@budget, {BASIS_LABELS[view.basis]} (max budget {analysis.max_budget_s:g} s)"
+        )
+        marks = analysis.marks
+        width = max([5, *(len(c.combo) for c in view.curves)])
+        head = f"  {'combo':<{width}}  {'n':>4}" + "".join(f"{f'{m:g} s':>9}" for m in marks)
+        lines.append(head + f"{'median solve':>14}{'exact to':>10}")
+        for c, km in zip(view.curves, view.time_to_solve, strict=True):
+            cells = "".join(f"{fmt.pct(c.at(m).rate, 0):>9}" for m in marks)
+            exact = "" if c.exact_until_s >= analysis.max_budget_s else fmt.secs(c.exact_until_s)
+            lines.append(f"  {c.combo:<{width}}  {c.n:>4}{cells}{fmt.secs(km.median_s):>14}{exact:>10}")
+        for x in view.crossovers:
+            level = f" (level from {fmt.secs(x.level_from_s)})" if x.level_from_s < x.at_s else ""
+            caveat = "" if x.exact else " [beyond the exact range]"
+            lines.append(f"  crossover: {x.leader} overtakes {x.overtaken} at {fmt.secs(x.at_s)}{level}{caveat}")
+        best = [
+            f"{fmt.secs(lead.from_s)}–{fmt.secs(lead.to_s)}: {', '.join(lead.combos)} ({fmt.pct(lead.rate, 0)})"
+            for lead in view.leaders
+            if len(lead.combos) < len(view.curves)
+        ]
+        if best:
+            lines.append("  best per budget: " + "; ".join(best))
+        lines.append("")
+    lines += [f"note: {n}" for n in analysis.notes]
+    return "\n".join(lines).rstrip()
+
+
+def show_budgets(
+    run_dir: Path,
+    *,
+    at: Sequence[float] = (),
+    profile_names: Sequence[str] = (),
+    profile_files: Sequence[Path] = (),
+    as_json: bool = False,
+) -> list[BudgetAnalysis]:
+    run = load_run(run_dir)
+    budget = max_budget_s(run)
+    over = [b for b in at if b > budget]
+    if over:
+        raise ConfigError(f"--at {over[0]:g}: beyond the run's budget of {budget:g} s; a run says nothing past it")
+    profiles = pick(load_profiles(*profile_files), profile_names) if profile_names else []
+    analyses = run_budgets(run, profiles, marks=sorted(set(at)) or None)
+    if as_json:
+        click.echo(json.dumps(budget_json(run, analyses), indent=2, sort_keys=True))
+    else:
+        click.echo("\n\n".join(text(a) for a in analyses))
+    return analyses
+
+
+def _list_profiles(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    files = ctx.params.get("profile_files") or ()
+    for p in load_profiles(*files).values():
+        click.echo(f"{p.name:<24} {p.summary:<32} {p.source}")
+    ctx.exit()
+
+
+@click.command("budget")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--at",
+    "at",
+    type=click.FloatRange(min=0, min_open=True),
+    multiple=True,
+    metavar="SECONDS",
+    help="Budgets for the table (repeatable; default 5, 10, 30, 60, 120, 300, 600 s below the run's budget, "
+    "and the budget itself).",
+)
+@click.option(
+    "--profile",
+    "profile_names",
+    multiple=True,
+    metavar="NAME",
+    help="Also project the run onto this hardware profile (repeatable). Projections are labelled as such.",
+)
+@click.option(
+    "--profiles",
+    "profile_files",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    is_eager=True,
+    metavar="FILE",
+    help="Extra hardware profiles (TOML, same format as the shipped file).",
+)
+@click.option(
+    "--list-profiles",
+    is_flag=True,
+    expose_value=False,
+    callback=_list_profiles,
+    help="List the known hardware profiles and exit.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the analyses as JSON.")
+def command(
+    run_dir: Path, at: tuple[float, ...], profile_names: tuple[str, ...], profile_files: tuple[Path, ...], as_json: bool
+) -> None:
+    """Score a run as an anytime curve: pass@budget(b) for every budget b up to the run's own.
+
+    The answer at budget b is the last candidate an attempt submitted by b, scored on the hidden tests; curves
+    are shown on model + sandbox time (what the budget counted) and on model time only (sandbox time is the
+    test machine's, not the combo's). With --profile, every model call is re-timed at the profile's TTFT and
+    output speed and the curves recomputed: a PROJECTION, kept apart from the measured figures.
+    """
+    show_budgets(run_dir, at=at, profile_names=profile_names, profile_files=profile_files, as_json=as_json)

@@ -1,0 +1,229 @@
+"""The budget part of a report: pass@budget curves, time to solve, crossovers and projections per run, as plain
+data (summary.json), figures (per run: all combos, both time bases) and per-turn transcripts.
+
+    sections(runset.runs, profiles)              # -> [BudgetSection]: one per run, everything below together
+    analyses = run_budgets(run, profiles)        # measured first, then one projection per profile
+    budget_json(run, analyses)                   # -> summary.json "budgets" entry
+    budget_figures(run, analyses)                # -> [Plot] for report.html
+    transcript(attempt)                          # -> one dict per turn, for the per-task details
+
+Templates: `_budgets.html.j2` renders `budgets` (a list of BudgetSection); `_transcript.html.j2` renders `turns`
+(a transcript).
+
+Projections are separate analyses, labelled in their data, their figure titles and a watermark; they are never
+drawn on a measured figure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ripsaw.budgets import BASIS_LABELS, BasisView, BudgetAnalysis, Prices, analyze
+from ripsaw.errors import ConfigError
+from ripsaw.projection import HardwareProfile, project
+from ripsaw.records import Attempt, single_turn
+from ripsaw.report import plots
+from ripsaw.report.runs import Run
+
+_TEXT_LIMIT = 8_000  # characters of a reply, prompt or code a transcript cell shows
+
+
+def max_budget_s(run: Run) -> float:
+    budget = (run.manifest.get("run") or {}).get("budget_s")
+    if not isinstance(budget, int | float) or isinstance(budget, bool) or budget <= 0:
+        raise ConfigError(f"{run.dir}: the manifest records no run.budget_s; budget curves need the run's budget")
+    return float(budget)
+
+
+def prices(run: Run) -> Prices:
+    out: dict[str, tuple[float, float]] = {}
+    for c in run.manifest.get("combos") or []:
+        if isinstance(c, dict) and "name" in c:
+            out[str(c["name"])] = (float(c.get("price_in_per_mtok") or 0), float(c.get("price_out_per_mtok") or 0))
+    return out
+
+
+def run_budgets(
+    run: Run, profiles: Sequence[HardwareProfile] = (), marks: Sequence[float] | None = None
+) -> list[BudgetAnalysis]:
+    """The measured analysis of one run, then one projection per profile."""
+    budget, cost = max_budget_s(run), prices(run)
+    out = [analyze(run.attempts, budget, prices=cost, marks=marks)]
+    out += [project(run.attempts, p, budget, prices=cost, marks=marks) for p in profiles]
+    return out
+
+
+def budget_json(run: Run, analyses: Sequence[BudgetAnalysis]) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "max_budget_s": analyses[0].max_budget_s if analyses else None,
+        "measured": [a.to_dict() for a in analyses if a.projection is None],
+        "projections": [a.to_dict() for a in analyses if a.projection is not None],
+    }
+
+
+@dataclass(slots=True)
+class BudgetSection:
+    run: Run
+    analyses: list[BudgetAnalysis]  # measured first, then projections
+    figures: list[plots.Plot]  # per analysis: curves, time to solve
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    def figures_of(self, analysis: BudgetAnalysis) -> list[plots.Plot]:
+        i = self.analyses.index(analysis)
+        return self.figures[2 * i : 2 * i + 2]
+
+    def to_dict(self) -> dict[str, Any]:
+        return budget_json(self.run, self.analyses)
+
+
+def sections(
+    runs: Sequence[Run], profiles: Sequence[HardwareProfile] = (), *, figures: bool = True
+) -> list[BudgetSection]:
+    """One budget section per run that has scored attempts (figures=False for JSON-only output)."""
+    out = []
+    for run in runs:
+        if any(a.outcome.scored for a in run.attempts):
+            analyses = run_budgets(run, profiles)
+            out.append(BudgetSection(run, analyses, budget_figures(run, analyses) if figures else []))
+    return out
+
+
+# -- figures ----------------------------------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "run"
+
+
+def plot_name(run: Run, analysis: BudgetAnalysis, kind: str) -> str:
+    which = "measured" if analysis.projection is None else f"projection-{analysis.projection['name']}"
+    return _slug(f"budget-{kind}-{run.run_id}-{which}")
+
+
+def budget_figures(run: Run, analyses: Sequence[BudgetAnalysis]) -> list[plots.Plot]:
+    out = []
+    for a in analyses:
+        prefix = f"{a.label} — " if a.projection is not None else ""
+        out.append(plots.render(plot_name(run, a, "curves"), f"{prefix}pass@budget, run {run.run_id}", curves(a)))
+        out.append(
+            plots.render(plot_name(run, a, "solve"), f"{prefix}time to solve, run {run.run_id}", time_to_solve(a))
+        )
+    return out
+
+
+def curves(analysis: BudgetAnalysis) -> Figure:
+    """pass@budget(b) per combo, one panel per time basis; crossovers marked, inexact stretches greyed."""
+    return _panels(analysis, _draw_curves, "pass@budget (%)")
+
+
+def time_to_solve(analysis: BudgetAnalysis) -> Figure:
+    """Kaplan–Meier fraction solved by t per combo, with its 95% band, one panel per time basis."""
+    return _panels(analysis, _draw_km, "solved by t (%)")
+
+
+def _panels(analysis: BudgetAnalysis, draw: Callable[[Axes, BudgetAnalysis, BasisView], None], ylabel: str) -> Figure:
+    with matplotlib.rc_context(plots._RC):
+        fig = Figure(figsize=(9.5, 3.8), layout="constrained")
+        axes = fig.subplots(1, len(analysis.views), sharey=True, squeeze=False)[0]
+        for ax, view in zip(axes, analysis.views.values(), strict=True):
+            draw(ax, analysis, view)
+            ax.set_title(BASIS_LABELS[view.basis])
+            ax.set_xlabel("budget per task (s)")
+            ax.set_xlim(0, analysis.max_budget_s)
+            ax.set_ylim(-3, 103)
+            ax.grid(alpha=0.25)
+        axes[0].set_ylabel(ylabel)
+        handles, labels = axes[0].get_legend_handles_labels()
+        if handles:
+            axes[-1].legend(handles, labels, loc="lower right", frameon=False)
+        if analysis.projection is not None:
+            fig.suptitle(analysis.label, color="#b42318")
+            for ax in axes:
+                ax.text(0.5, 0.5, "PROJECTION", transform=ax.transAxes, ha="center", va="center", fontsize=28,
+                        color="#b42318", alpha=0.12, rotation=20)  # fmt: skip
+    return fig
+
+
+def _style(analysis: BudgetAnalysis) -> dict[str, Any]:
+    return {"ls": "--"} if analysis.projection is not None else {}
+
+
+def _draw_curves(ax: Axes, analysis: BudgetAnalysis, view: BasisView) -> None:
+    for i, c in enumerate(view.curves):
+        xs = [s.budget_s for s in c.steps] + [c.max_budget_s]
+        ys = [100 * (s.rate or 0.0) for s in c.steps]
+        ax.step(
+            xs, [*ys, ys[-1]], where="post", color=f"C{i}", lw=1.6, label=f"{c.combo} (n={c.n})", **_style(analysis)
+        )
+    exact = min((c.exact_until_s for c in view.curves), default=analysis.max_budget_s)
+    if exact < analysis.max_budget_s:
+        ax.axvspan(exact, analysis.max_budget_s, color="#8b949e", alpha=0.12, lw=0)
+        ax.text(exact, 101, " recorded candidates only", fontsize=7, color="#57606a", va="bottom")
+    for x in view.crossovers:
+        y = 100 * (view.curve(x.leader).at(x.at_s).rate or 0.0)
+        ax.plot([x.at_s], [y], marker="x", color="#24292f", ms=7)
+        ax.annotate(f"{x.leader} ahead\nfrom {x.at_s:.3g} s", (x.at_s, y), xytext=(6, -18), textcoords="offset points",
+                    fontsize=7)  # fmt: skip
+
+
+def _draw_km(ax: Axes, analysis: BudgetAnalysis, view: BasisView) -> None:
+    for i, k in enumerate(view.time_to_solve):
+        xs = [0.0, *k.times, analysis.max_budget_s]
+        ys = [0.0, *(100 * s for s in k.solved)]
+        ax.step(
+            xs, [*ys, ys[-1]], where="post", color=f"C{i}", lw=1.6, label=f"{k.combo} (n={k.n})", **_style(analysis)
+        )
+        if any(lo is not None for lo in k.lo):
+            lo = [0.0, *(100 * (v if v is not None else s) for v, s in zip(k.lo, k.solved, strict=True))]
+            hi = [0.0, *(100 * (v if v is not None else s) for v, s in zip(k.hi, k.solved, strict=True))]
+            ax.fill_between(xs, [*lo, lo[-1]], [*hi, hi[-1]], step="post", color=f"C{i}", alpha=0.12, lw=0)
+
+
+# -- transcripts ------------------------------------------------------------------------------------------
+
+
+def _clip(text: str) -> str:
+    return (
+        text if len(text) <= _TEXT_LIMIT else f"{text[:_TEXT_LIMIT]}\n… ({len(text) - _TEXT_LIMIT:,} more characters)"
+    )
+
+
+def transcript(attempt: Attempt) -> list[dict[str, Any]]:
+    """Each turn of an attempt: what was added to the prompt, the reply, the candidate, the public-test output
+    (what the model was shown), the hidden verdict and the timing. Records without turns give their one call."""
+    out = []
+    for t in attempt.turns or [single_turn(attempt)]:
+        call = attempt.calls[t.call] if t.call is not None and t.call < len(attempt.calls) else None
+        out.append(
+            {
+                "turn": t.index + 1,
+                "kind": t.kind,
+                "prompt_delta": _clip(t.prompt_delta),
+                "reply": _clip(t.reply),
+                "code": _clip(t.code),
+                "public": t.public_outcome.value if t.public_outcome else None,
+                "public_feedback": _clip(t.public_feedback),
+                "hidden": t.hidden_outcome.value if t.hidden_outcome else None,
+                "hidden_detail": t.hidden_detail,
+                "cut": t.cut,
+                "started_at_s": t.started_at_s,
+                "submitted_at_s": t.submitted_at_s,
+                "model_time_s": t.model_time_s,
+                "sandbox_time_s": t.sandbox_time_s,
+                "ttft_s": call.timing.ttft_s if call else None,
+                "completion_tokens": t.completion_tokens,
+                "token_source": t.token_source,
+            }
+        )
+    return out
