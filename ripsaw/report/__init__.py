@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ripsaw.report.budget_section import sections
 from ripsaw.report.exports import write_exports
 from ripsaw.report.html import build_plots, render_html
 from ripsaw.report.runs import RunSet, load_runs
@@ -20,11 +21,12 @@ def write_report(summary: Summary, out: Path, *, html: bool = True) -> list[Path
     written = write_exports(summary, out)
     if html:
         figures = build_plots(summary)
-        for p in figures:
+        budgets = sections(summary.runset.runs)
+        for p in [*figures, *(plot for section in budgets for plot in section.figures)]:
             path = out / f"{p.name}.png"
             path.write_bytes(p.png)
             written.append(path)
         page = out / "report.html"
-        page.write_text(render_html(summary, figures), encoding="utf-8")
+        page.write_text(render_html(summary, figures, budgets), encoding="utf-8")
         written.append(page)
     return written

@@ -15,6 +15,7 @@ from ripsaw.metrics import Estimate
 from ripsaw.records import Attempt, Outcome
 from ripsaw.report import format as fmt
 from ripsaw.report import plots
+from ripsaw.report.budget_section import BudgetSection, transcript
 from ripsaw.report.exports import attempt_row
 from ripsaw.report.summary import Summary, run_info
 
@@ -65,6 +66,7 @@ def _cell(attempts: Sequence[Attempt]) -> Cell:
         samples.append(
             {
                 "sample": a.sample,
+                "turns": transcript(a),
                 "outcome": a.outcome.value,
                 "detail": a.detail,
                 "code": _clip(a.code, _CODE_LIMIT),
@@ -130,7 +132,7 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_html(summary: Summary, figures: Sequence[plots.Plot]) -> str:
+def render_html(summary: Summary, figures: Sequence[plots.Plot], budgets: Sequence[BudgetSection] = ()) -> str:
     names, matrix = task_matrix(summary)
     return (
         _environment()
@@ -138,6 +140,7 @@ def render_html(summary: Summary, figures: Sequence[plots.Plot]) -> str:
         .render(
             s=summary,
             plots={p.name: p for p in figures},
+            budgets=list(budgets),
             names=names,
             matrix=matrix,
             manifests=[

@@ -19,6 +19,7 @@ from ripsaw.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboM
 from ripsaw.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
 from ripsaw.records import Attempt
 from ripsaw.report import format as fmt
+from ripsaw.report.budget_section import sections
 from ripsaw.report.runs import Run, RunSet
 
 SUMMARY_SCHEMA = "ripsaw.summary"
@@ -70,6 +71,7 @@ class Summary:
             "combos": [m.to_dict() for m in self.combos],
             "frontiers": [f.to_dict() for f in self.frontiers],
             "comparisons": [c.to_dict() for c in self.comparisons],
+            "budgets": [section.to_dict() for section in sections(self.runset.runs, figures=False)],
             "warnings": list(self.warnings),
         }
 

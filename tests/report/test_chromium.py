@@ -45,7 +45,9 @@ def test_report_renders_offline(tmp_path: Path) -> None:
     write_report(summarize(load_runs([run])), out)
     page = open_page(out / "report.html", tmp_path)
     assert page.console == []
-    assert 'id="plot-pareto_latency_p50"' in page.dom and page.dom.count("<svg") == 5
+    # 5 report plots + the run's pass@budget figures (one per time basis: wall and model-only)
+    assert 'id="plot-pareto_latency_p50"' in page.dom and page.dom.count("<svg") == 7
+    assert 'id="budgets"' in page.dom
     assert "At p50 ≤ 1.05 s, fast dominates" in page.dom
     for name in ("fast", "accurate", "slowbad"):
         assert f"<strong>{name}</strong>" in page.dom

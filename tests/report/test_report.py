@@ -43,6 +43,8 @@ def test_report_writes_every_artefact(three_combo_run: Path, tmp_path: Path) -> 
         "pareto_cost_per_task.png",
         "latency.png",
         "cost.png",
+        "budget-curves-synth-run-measured.png",  # pass@budget per combo (time-budget section)
+        "budget-solve-synth-run-measured.png",  # time to solve (Kaplan–Meier)
     } == names
     for p in written:
         if p.suffix == ".png":
