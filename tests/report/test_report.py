@@ -73,7 +73,7 @@ def test_report_writes_every_artefact(three_combo_run: Path, tmp_path: Path) -> 
     html = (out / "report.html").read_text()
     for name in ("fast", "accurate", "slowbad"):
         assert f"<strong>{name}</strong>" in html
-    assert html.count("<svg") == 5
+    assert html.count("<svg") == 7  # 5 report plots + 2 time-budget plots
     # self-contained: nothing fetched from the network, no script needed
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "<script" not in html and "<link" not in html
