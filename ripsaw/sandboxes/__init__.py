@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +36,13 @@ def _factory(name: str) -> Callable[..., Sandbox]:
 
 def create_sandbox(name: str, **options: Any) -> Sandbox:
     if name == "auto":
-        from ripsaw.sandboxes.docker import docker_available
+        from ripsaw.sandboxes.docker import docker_unavailable_reason
 
-        name = "docker" if docker_available() else "process"
+        reason = docker_unavailable_reason()
+        if reason is None:
+            name = "docker"
+        else:
+            # Loud on purpose: the process sandbox isolates far less, and results say which one ran.
+            print(f'ripsaw: warning: sandbox "auto" falls back to the PROCESS sandbox: {reason}', file=sys.stderr)
+            name = "process"
     return _factory(name)(**options)

@@ -1,0 +1,236 @@
+"""The Docker engine connection and Ripsaw's sandbox image: its tag, its status, how to build it.
+
+The image is built from `sandboxes/python/Dockerfile`. Its tag is a hash of that Dockerfile and of the
+offline build script, so an image is rebuilt exactly when the recipe changes and `ripsaw sandbox build`
+is a no-op otherwise. Two ways to build the same recipe:
+
+- online: the Dockerfile's default base, python:3.11-slim, pulled from a registry;
+- offline: `sandboxes/build-offline.sh` debootstraps Debian bookworm (Python 3.11) from a Debian
+  mirror and imports it, then the Dockerfile is built with that base (no registry needed).
+
+Which base an image came from is recorded in its `org.ripsaw.base` label; its id goes into run manifests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from ripsaw.errors import PrerequisiteError, SandboxInfraError
+
+IMAGE_REPO = "ripsaw-sandbox-python"
+BASE_REPO = "ripsaw-sandbox-base"
+ONLINE_BASE = "python:3.11-slim"
+SANDBOX_UID = 10001  # the Dockerfile's non-root user
+ENGINE_TIMEOUT_S = 30  # API calls; short calls answer in milliseconds, this bounds a hung daemon
+
+# Errors that mean "the engine did not do what we asked" (as opposed to a bug in Ripsaw).
+ENGINE_ERRORS: tuple[type[BaseException], ...] = (
+    docker.errors.DockerException,
+    requests.exceptions.RequestException,
+    ConnectionError,
+)
+
+ENGINE_HINT = (
+    "start the Docker engine (`sudo systemctl start docker`, or `sudo dockerd &`), check that your user may use "
+    'it (`docker info`), or use the process sandbox (sandbox = "process")'
+)
+
+BuildMode = Literal["auto", "online", "offline"]
+
+
+def recipe_dir() -> Path:
+    """sandboxes/ at the root of the source tree (the Dockerfile and the offline build script)."""
+    path = Path(__file__).resolve().parents[2] / "sandboxes"
+    if not (path / "python" / "Dockerfile").is_file():
+        raise PrerequisiteError(
+            f"the sandbox image recipe is not at {path}/python/Dockerfile; "
+            "build the image from a Ripsaw source checkout (`python -m ripsaw sandbox build`)"
+        )
+    return path
+
+
+def image_tag() -> str:
+    """`ripsaw-sandbox-python:<12 hex>`, a hash of everything the image is built from."""
+    root = recipe_dir()
+    h = hashlib.sha256()
+    for rel in ("python/Dockerfile", "build-offline.sh"):
+        h.update(rel.encode() + b"\0" + (root / rel).read_bytes() + b"\0")
+    return f"{IMAGE_REPO}:{h.hexdigest()[:12]}"
+
+
+def connect(timeout: int = ENGINE_TIMEOUT_S) -> docker.DockerClient:
+    """A client for the engine named by DOCKER_HOST (default: the local socket); PrerequisiteError if it is silent."""
+    _probe_local_socket()
+    try:
+        # Room for a connection per concurrent engine call: attach streams hold theirs for a whole run.
+        client = docker.from_env(timeout=timeout, max_pool_size=64)
+    except ENGINE_ERRORS as e:
+        raise PrerequisiteError(f"no Docker engine answers ({one_line(e)}): {ENGINE_HINT}") from None
+    try:
+        client.ping()
+    except ENGINE_ERRORS as e:
+        client.close()
+        raise PrerequisiteError(f"no Docker engine answers ({one_line(e)}): {ENGINE_HINT}") from None
+    return client
+
+
+def _probe_local_socket() -> None:
+    """Fail fast, and without the socket docker-py leaks on a refused connect, when a local engine is absent."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if not host.startswith("unix://"):
+        return
+    path = host[len("unix://") :]
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect(path)
+        except OSError as e:
+            raise PrerequisiteError(f"no Docker engine answers at {path} ({e.strerror or e}): {ENGINE_HINT}") from None
+
+
+def engine_version(client: docker.DockerClient) -> str:
+    try:
+        return str(client.version().get("Version", "unknown"))
+    except ENGINE_ERRORS as e:
+        raise SandboxInfraError(f"the Docker engine stopped answering: {one_line(e)}") from None
+
+
+@dataclass(slots=True)
+class ImageStatus:
+    tag: str
+    present: bool
+    id: str | None = None
+    repo_digests: list[str] = field(default_factory=list)
+    base: str | None = None  # org.ripsaw.base: python:3.11-slim, or the debootstrapped base's tag
+    created: str | None = None
+    size_bytes: int | None = None
+
+
+@dataclass(slots=True)
+class EngineStatus:
+    engine: str | None  # engine version; None when no engine answers
+    engine_error: str | None
+    image: ImageStatus
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def image_status(client: docker.DockerClient, tag: str | None = None) -> ImageStatus:
+    tag = tag or image_tag()
+    try:
+        attrs = client.api.inspect_image(tag)
+    except docker.errors.ImageNotFound:
+        return ImageStatus(tag=tag, present=False)
+    except ENGINE_ERRORS as e:
+        raise SandboxInfraError(f"the Docker engine failed to inspect {tag}: {one_line(e)}") from None
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return ImageStatus(
+        tag=tag,
+        present=True,
+        id=attrs["Id"],
+        repo_digests=list(attrs.get("RepoDigests") or []),
+        base=labels.get("org.ripsaw.base"),
+        created=attrs.get("Created"),
+        size_bytes=attrs.get("Size"),
+    )
+
+
+def status() -> EngineStatus:
+    """Engine and image facts for `ripsaw sandbox status`; never raises for a missing engine."""
+    tag = image_tag()
+    try:
+        client = connect(timeout=10)
+    except PrerequisiteError as e:
+        return EngineStatus(engine=None, engine_error=str(e), image=ImageStatus(tag=tag, present=False))
+    try:
+        return EngineStatus(engine=engine_version(client), engine_error=None, image=image_status(client, tag))
+    except SandboxInfraError as e:
+        return EngineStatus(engine=None, engine_error=str(e), image=ImageStatus(tag=tag, present=False))
+    finally:
+        client.close()
+
+
+def build_image(
+    client: docker.DockerClient,
+    mode: BuildMode = "auto",
+    force: bool = False,
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> ImageStatus:
+    """Build the sandbox image unless the expected tag exists (or `force`); return its status.
+
+    `auto` uses the registry base when it is present or can be pulled, and the offline path otherwise.
+    """
+    tag = image_tag()
+    current = image_status(client, tag)
+    if current.present and not force:
+        log(f"{tag} is up to date ({current.id})")
+        return current
+    if mode == "auto":
+        mode = "online" if _have_online_base(client, log) else "offline"
+    if mode == "online":
+        base = ONLINE_BASE
+        if not _have_online_base(client, log):
+            raise PrerequisiteError(
+                f"cannot pull {ONLINE_BASE} (no registry reachable?): "
+                "build offline with `ripsaw sandbox build --offline`"
+            )
+    else:
+        base = f"{BASE_REPO}:{tag.partition(':')[2]}"
+        if force or not image_status(client, base).present:
+            _build_offline_base(base, log)
+    log(f"building {tag} on {base}")
+    try:
+        _, lines = client.images.build(
+            path=str(recipe_dir() / "python"), tag=tag, buildargs={"BASE": base}, pull=False, rm=True, forcerm=True
+        )
+        for chunk in lines:
+            text = str(chunk.get("stream", "")).rstrip() if isinstance(chunk, dict) else ""
+            if text:
+                log(text)
+    except docker.errors.BuildError as e:
+        raise SandboxInfraError(f"building {tag} failed: {one_line(e)}") from None
+    except ENGINE_ERRORS as e:
+        raise SandboxInfraError(f"the Docker engine failed while building {tag}: {one_line(e)}") from None
+    return image_status(client, tag)
+
+
+def _have_online_base(client: docker.DockerClient, log: Callable[[str], None]) -> bool:
+    if image_status(client, ONLINE_BASE).present:
+        return True
+    log(f"pulling {ONLINE_BASE}")
+    repo, _, version = ONLINE_BASE.partition(":")
+    try:
+        client.images.pull(repo, tag=version)
+    except ENGINE_ERRORS as e:
+        log(f"cannot pull {ONLINE_BASE}: {one_line(e)}")
+        return False
+    return True
+
+
+def _build_offline_base(base: str, log: Callable[[str], None]) -> None:
+    script = recipe_dir() / "build-offline.sh"
+    log(f"building the offline base {base} with {script} (debootstrap; about 1-2 minutes)")
+    # The script's own progress goes to our stderr as it happens: it is the slow part of a first build.
+    proc = subprocess.run(["sh", str(script), base], stdin=subprocess.DEVNULL, check=False)
+    if proc.returncode == 2:
+        raise PrerequisiteError(f"{script} could not run (exit 2, see above): it needs root and debootstrap")
+    if proc.returncode != 0:
+        raise SandboxInfraError(f"{script} failed with exit code {proc.returncode} (see its output above)")
+
+
+def one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= 300 else text[:297] + "..."
