@@ -8,6 +8,7 @@ Within a combo, attempts run concurrently up to min(run.concurrency, combo.max_c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import time
@@ -186,76 +187,104 @@ async def run_eval(
     tasks = load_spec_tasks(spec)
     if not tasks:
         raise ConfigError(f"{spec.path}: tasks: the task selection is empty")
-    by_id = {t.id: t for t in tasks}
-    sandbox = create_sandbox(sandbox_name or spec.run.sandbox, run_id=run_id)
-    providers = await create_providers(spec.combos)
-    executor = executor or LocalExecutor()
     limits = Limits(timeout_s=spec.run.test_timeout_s)
-    judges = _Judges(spec.run, limits)
-    store = RunStore(run_dir)
-    manifest = _open_manifest(store, spec, run_id, tasks, sandbox)
-    finished = store.finished_ids()
-    result = RunResult(run_dir, recorded=0, skipped=0, infra_errors=0, status="running")
-    try:
-        for index, (combo, provider) in enumerate(zip(spec.combos, providers, strict=True)):
-            units = [
-                AttemptUnit(combo.name, task.id, sample)
-                for task in tasks
-                for sample in range(spec.run.samples)
-                if attempt_key(combo.name, task.id, sample) not in finished
-            ]
-            result.skipped += len(tasks) * spec.run.samples - len(units)
-            if not units:
-                continue
-            await provider.start()
-            bar = tqdm(total=len(units), desc=combo.name, unit="attempt", disable=not progress, dynamic_ncols=True)
-            passed = 0
-
-            def record(attempt: Attempt, bar: tqdm = bar) -> None:
-                nonlocal passed
-                store.append(attempt)
-                result.recorded += 1
-                if attempt.outcome is Outcome.INFRA_ERROR:
-                    result.infra_errors += 1
-                passed += attempt.outcome is Outcome.PASSED
-                bar.update(1)
-                bar.set_postfix(passed=passed, refresh=False)
-
-            strategy = STRATEGIES[combo.strategy or spec.run.strategy]
-
-            async def one(
-                unit: AttemptUnit,
-                combo: ComboSpec = combo,
-                provider: Provider = provider,
-                strategy: Strategy = strategy,
-            ) -> Attempt:
-                task = by_id[unit.task_id]
-                try:
-                    judge = await judges.get(task)
-                    ctx = AttemptContext(run_id, combo, spec.run, task, provider, sandbox, judge, clock)
-                    return await strategy(ctx, unit)
-                except Exception as e:  # a harness fault is recorded (and retried on resume), never scored
-                    strategy_name = combo.strategy or spec.run.strategy
-                    return new_attempt(run_id, combo, unit, strategy=strategy_name, detail=f"harness: {e!r}")
-
-            try:
-                await executor.map(one, units, min(spec.run.concurrency, combo.max_concurrency), record)
-                manifest["combos"][index]["server"] = provider.describe()
-                store.write_manifest(manifest)
-            finally:
-                bar.close()
-                await provider.aclose()  # a local server frees the cores before the next combo starts
-        result.status = "complete" if result.infra_errors == 0 else "incomplete"
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        result.status = "interrupted"
-        raise
-    finally:
+    async with contextlib.AsyncExitStack() as resources:  # released in reverse order, whatever happens
+        # The judges' limits shape the sandbox's pre-warmed containers: one set, so no job needs a cold container.
+        sandbox = create_sandbox(sandbox_name or spec.run.sandbox, run_id=run_id, limits=limits)
+        resources.callback(sandbox.close)
+        providers = await create_providers(spec.combos)
         for provider in providers:
-            await provider.aclose()
-        store.close()
-        manifest["status"] = result.status
-        manifest["ended_at"] = _now()
-        manifest["sessions"][-1]["ended_at"] = manifest["ended_at"]
-        manifest["sessions"][-1]["status"] = result.status
-        store.write_manifest(manifest)
+            resources.push_async_callback(provider.aclose)
+        store = resources.enter_context(RunStore(run_dir))
+        manifest = _open_manifest(store, spec, run_id, tasks, sandbox)
+        result = RunResult(run_dir, recorded=0, skipped=0, infra_errors=0, status="failed")
+        try:
+            await _run_combos(
+                spec,
+                tasks,
+                providers,
+                sandbox,
+                _Judges(spec.run, limits),
+                store,
+                manifest,
+                result,
+                executor or LocalExecutor(),
+                clock,
+                progress,
+            )
+            result.status = "complete" if result.infra_errors == 0 else "incomplete"
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            result.status = "interrupted"
+            raise
+        finally:
+            manifest["status"] = result.status
+            manifest["ended_at"] = _now()
+            manifest["sessions"][-1].update(ended_at=manifest["ended_at"], status=result.status)
+            store.write_manifest(manifest)
     return result
+
+
+async def _run_combos(
+    spec: EvalSpec,
+    tasks: list[Task],
+    providers: list[Provider],
+    sandbox: Sandbox,
+    judges: _Judges,
+    store: RunStore,
+    manifest: dict[str, Any],
+    result: RunResult,
+    executor: Executor,
+    clock: Clock,
+    progress: bool,
+) -> None:
+    run_id = manifest["run_id"]
+    by_id = {t.id: t for t in tasks}
+    finished = store.finished_ids()
+    for index, (combo, provider) in enumerate(zip(spec.combos, providers, strict=True)):
+        units = [
+            AttemptUnit(combo.name, task.id, sample)
+            for task in tasks
+            for sample in range(spec.run.samples)
+            if attempt_key(combo.name, task.id, sample) not in finished
+        ]
+        result.skipped += len(tasks) * spec.run.samples - len(units)
+        if not units:
+            continue
+        await provider.start()
+        bar = tqdm(total=len(units), desc=combo.name, unit="attempt", disable=not progress, dynamic_ncols=True)
+        passed = 0
+
+        def record(attempt: Attempt, bar: tqdm = bar) -> None:
+            nonlocal passed
+            store.append(attempt)
+            result.recorded += 1
+            if attempt.outcome is Outcome.INFRA_ERROR:
+                result.infra_errors += 1
+            passed += attempt.outcome is Outcome.PASSED
+            bar.update(1)
+            bar.set_postfix(passed=passed, refresh=False)
+
+        strategy = STRATEGIES[combo.strategy or spec.run.strategy]
+
+        async def one(
+            unit: AttemptUnit,
+            combo: ComboSpec = combo,
+            provider: Provider = provider,
+            strategy: Strategy = strategy,
+        ) -> Attempt:
+            task = by_id[unit.task_id]
+            try:
+                judge = await judges.get(task)
+                ctx = AttemptContext(run_id, combo, spec.run, task, provider, sandbox, judge, clock)
+                return await strategy(ctx, unit)
+            except Exception as e:  # a harness fault is recorded (and retried on resume), never scored
+                strategy_name = combo.strategy or spec.run.strategy
+                return new_attempt(run_id, combo, unit, strategy=strategy_name, detail=f"harness: {e!r}")
+
+        try:
+            await executor.map(one, units, min(spec.run.concurrency, combo.max_concurrency), record)
+            manifest["combos"][index]["server"] = provider.describe()
+            store.write_manifest(manifest)
+        finally:
+            bar.close()
+            await provider.aclose()  # a local server frees the cores before the next combo starts

@@ -62,3 +62,7 @@ class Sandbox(Protocol):
     def describe(self) -> dict[str, Any]:
         """Facts for the run manifest (kind, image id/digest, isolation features)."""
         ...
+
+    def close(self) -> None:
+        """Release what the sandbox holds across sessions (engine connections, worker threads)."""
+        ...
