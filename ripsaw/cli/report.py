@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 def _text(summary: Summary) -> str:
     from ripsaw.report.table import LEGEND, terminal
 
-    lines = [terminal(summary.combos), "", LEGEND, "", summary.headline]
+    lines = [terminal(summary.combos), "", LEGEND, ""]
+    for run in summary.runset.runs:
+        box = run.manifest.get("sandbox") or {}
+        where = box.get("image") or box.get("isolation") or "?"
+        lines.append(
+            f"run {run.run_id}: {run.status}; {len(run.attempts)} attempts on {summary.runset.suite.get('count', '?')}"
+            f" tasks ({summary.runset.suite.get('source', '?')}); sandbox {box.get('kind', '?')} ({where})"
+        )
+    lines += ["", summary.headline]
     for front in summary.frontiers:
         names = ", ".join(p.name for p in front.members) or "—"
         lines.append(f"  frontier {front.x.label} vs {front.y.label}: {names}")
