@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import subprocess
 import sys
+import sysconfig
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +37,20 @@ def values(result: SandboxResult) -> list[Any]:
     return [wire.decode_value(r["value"]) if r and "value" in r else r for r in result.records]
 
 
+def only_value(result: SandboxResult) -> Any:
+    (record,) = result.records
+    assert record is not None and "value" in record, (record, result.run)
+    return wire.decode_value(record["value"])
+
+
 def namespaces() -> bool:
     return ProcessSandbox().describe()["isolation"] == "namespaces"
 
 
+only_namespaces = pytest.mark.skipif(not namespaces(), reason="namespaces unavailable; process-group fallback")
 # Limits and hygiene hold in both isolation modes; the fallback is exercised even where namespaces work.
 both_isolations = pytest.mark.parametrize(
-    "isolation",
-    ["process-group", pytest.param("namespaces", marks=pytest.mark.skipif(not namespaces(), reason="no userns"))],
+    "isolation", ["process-group", pytest.param("namespaces", marks=only_namespaces)]
 )
 
 
@@ -254,11 +263,67 @@ def f(x):
 """
     result = await run_calls(code, [[1]], Limits(timeout_s=1.0), isolation=isolation)
     assert result.run.status == "timeout"
+    assert await gone(marker)
+
+
+async def gone(marker: str) -> bool:
+    """Whether every process carrying `marker` is gone (allowing the kernel a moment to finish killing)."""
     for _ in range(40):
         if not processes_with(marker):
-            break
+            return True
         await asyncio.sleep(0.05)
+    return False
+
+
+def children() -> set[int]:
+    """This process's children, zombies included: a child that was not reaped is still listed."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            found.add(int(entry.name))
+    return found
+
+
+@both_isolations
+def test_cancelling_a_run_kills_and_reaps_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolation: str
+) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    marker = f"ripsaw-cancelled-{os.getpid()}-{isolation}"
+    code = f"""
+import subprocess, sys, time
+def f(x):
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", {marker!r}])
+    time.sleep(60)
+"""
+
+    async def cancel_while_running() -> None:
+        task = asyncio.ensure_future(run_calls(code, [[1]], Limits(timeout_s=30.0), isolation=isolation))
+        for _ in range(200):  # until the candidate is really running
+            if processes_with(marker):
+                break
+            await asyncio.sleep(0.05)
+        assert processes_with(marker), "the candidate never started"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    before = children()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # The loop closes right after the cancellation: whatever the run left to finish in the
+        # background (reaping, closing pipes) never happens, and its transport warns when collected.
+        asyncio.run(cancel_while_running())
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    # Killed and reaped, with everything it started, before the cancellation came through.
+    assert children() == before
     assert processes_with(marker) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 @both_isolations
@@ -310,7 +375,7 @@ def f(x):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(not namespaces(), reason="user namespaces unavailable; process-group fallback")
+@only_namespaces
 async def test_namespaces_hide_host_files_network_and_processes() -> None:
     code = f"""
 import os, socket
@@ -333,9 +398,111 @@ def f(x):
 """
     out = values(await run_calls(code, [[1]]))[0]
     assert out["repo"] is False and out["site"] is False and out["write"] is False
-    assert len(out["pids"]) <= 3  # the prelude shell and the driver
+    assert len(out["pids"]) <= 3  # the driver (and the prelude shell, PID 1, where it runs as the same user)
     assert out["net"] == 101  # ENETUNREACH: no interface but a down loopback
     assert not os.path.exists("/usr/ripsaw-write-probe")
+
+
+@only_namespaces
+async def test_no_process_in_the_sandbox_leads_back_to_host_files(tmp_path: Path) -> None:
+    # PID 1 builds the sandbox; had it stayed on the host's root (a chroot only moves the driver),
+    # /proc/1/root would be the host's "/". Fds the host left open would be another way out.
+    canary = tmp_path / "canary"
+    canary.write_text("host")
+    inherited = [os.open(tmp_path, os.O_RDONLY), os.open(canary, os.O_RDONLY)]
+    for fd in inherited:
+        os.set_inheritable(fd, True)
+    code = f"""
+import os
+CANARY = {str(canary)!r}
+def f(x):
+    found, links = [], {{}}
+    def attempt(path):
+        try:
+            with open(path) as fh:
+                if fh.read() == "host":
+                    found.append(path)
+        except OSError:
+            pass
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()] + ["1", "self"]:
+        attempt(f"/proc/{{pid}}/root" + CANARY)
+        attempt(f"/proc/{{pid}}/cwd/" + "../" * 16 + CANARY)
+        try:
+            fds = os.listdir(f"/proc/{{pid}}/fd")
+        except OSError:
+            fds = []
+        for fd in fds:
+            path = f"/proc/{{pid}}/fd/{{fd}}"
+            try:
+                links[pid + ":" + fd] = os.readlink(path)
+            except OSError:
+                continue
+            if not links[pid + ":" + fd].startswith("pipe:"):  # reading a pipe would block
+                attempt(path)
+            attempt(path + "/canary")
+            attempt(path + "/" + "../" * 16 + CANARY)
+    for i, target in enumerate([CANARY, "/proc/1/root" + CANARY, "/proc/self/root" + CANARY]):
+        os.symlink(target, f"link{{i}}")
+        attempt(f"link{{i}}")
+    return [found, links]
+"""
+    try:
+        found, links = only_value(await run_calls(code, [[1]]))
+    finally:
+        for fd in inherited:
+            os.close(fd)
+    assert found == []
+    assert links and all(link.startswith("pipe:") or link == "/dev/null" for link in links.values()), links
+
+
+@only_namespaces
+async def test_candidate_cannot_mount_unmount_unshare_or_write_kernel_settings() -> None:
+    # Mapped to the host's root with all capabilities in its namespace, a candidate could remount the
+    # read-only /usr bind writable, unmount what hides site-packages, or write /proc/sys/kernel/core_pattern
+    # (a command the host's kernel runs as root): the kernel checks the host uid there, not capabilities.
+    code = """
+import os, subprocess, sysconfig
+def run(*cmd):
+    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10).returncode
+def f(x):
+    site = sysconfig.get_paths()["purelib"]
+    status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
+    host_uid = int(open("/proc/self/uid_map").read().split()[1])
+    os.makedirs("/tmp/m")
+    rc = {
+        "bind root": run("mount", "--bind", "/", "/tmp/m"),
+        "remount /usr rw": run("mount", "-o", "remount,bind,rw", "/usr"),
+        "unmount site-packages cover": run("umount", "-l", site),
+        "unmount /proc": run("umount", "-l", "/proc"),
+        "mount sysfs": run("mount", "-t", "sysfs", "sysfs", "/tmp/m"),
+        "mount proc": run("mount", "-t", "proc", "proc", "/tmp/m"),
+        "unshare mount": run("unshare", "--mount", "true"),
+        "nested userns": run("unshare", "--user", "--map-root-user", "--mount", "umount", "-l", site),
+        "nested cgroupfs": run("unshare", "--user", "--map-root-user", "--cgroup", "--mount",
+                               "mount", "-t", "cgroup2", "none", "/tmp/m"),
+    }
+    writable = []
+    for path, flags in [("/usr/ripsaw-probe", os.O_WRONLY | os.O_CREAT), ("/proc/sys/kernel/core_pattern", os.O_WRONLY),
+                        ("/proc/sys/vm/drop_caches", os.O_WRONLY), ("/proc/sys/user/max_user_namespaces", os.O_WRONLY)]:
+        try:
+            os.close(os.open(path, flags))  # opened only: nothing is written even where it succeeds
+            writable.append(path)
+        except OSError:
+            pass
+    site_listing = os.listdir(site) if os.path.isdir(site) else []
+    return [rc, writable, site_listing, status["CapEff"], status["NoNewPrivs"], host_uid]
+"""
+    try:
+        rc, writable, site_listing, cap_eff, no_new_privs, host_uid = only_value(await run_calls(code, [[1]]))
+    finally:
+        Path("/usr/ripsaw-probe").unlink(missing_ok=True)
+    assert [what for what, code in rc.items() if code == 0] == []
+    assert writable == []
+    assert os.listdir(sysconfig.get_paths()["purelib"])  # pytest lives there: hiding it is no formality
+    assert site_listing == []
+    assert int(cap_eff, 16) == 0 and no_new_privs == "1"
+    if os.geteuid() == 0:
+        assert host_uid != 0  # never the host's root
 
 
 def test_describe_reports_isolation() -> None:

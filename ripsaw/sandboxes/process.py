@@ -2,14 +2,19 @@
 
 Isolation, strongest available (probed once per host process, reported by `describe()`):
 
-- "namespaces": `unshare` gives the child new user (mapped root), pid, net, ipc, uts and mount
-  namespaces. Inside, a small shell prelude builds a fresh root on a size-limited tmpfs with read-only
-  bind mounts of /usr (and the interpreter's prefix), the interpreter's site-packages hidden, a few
-  device nodes and its own /proc, then chroots into it. So the candidate sees no network, no host
-  processes, none of the host's files beyond system libraries (task data, caches, the repository and
-  Ripsaw itself are invisible) and cannot write to any of them, even when the host runs as root.
+- "namespaces": `unshare` gives the child new pid, net, ipc, uts and mount namespaces (and a user
+  namespace mapped to the host user when Ripsaw is not root). Their PID 1, a small shell prelude, builds
+  a fresh root on a size-limited tmpfs with read-only, nosuid bind mounts of /usr (and the interpreter's
+  prefix), the interpreter's site-packages hidden, a few device nodes and its own /proc, then pivots
+  into it and detaches the old root, so no process in there, PID 1 included, has a path back to the
+  host's files (not through /proc/*/root, cwd or fds either). The candidate then runs in a user
+  namespace of its own (its processes counted apart from other sandboxes'), as a host user that is
+  never root (uid 65534 when Ripsaw is root), with no capabilities, no new privileges and no
+  namespaces left to create: it cannot mount, unmount or remount its way out, nor write kernel settings.
+  So it sees no network, no host processes, none of the host's files beyond system libraries (task
+  data, caches, the repository and Ripsaw itself are invisible) and cannot write to any of them.
   `--kill-child` and the pid namespace take every process the candidate started down with the driver.
-- "process-group": where user namespaces are unavailable, a new session whose whole process group is
+- "process-group": where namespaces are unavailable, a new session whose whole process group is
   killed on timeout. File system and network are then the host user's; prefer the Docker sandbox.
 
 Both apply rlimits (CPU, address space, file size, open files, core; processes in namespaces), pass an
@@ -47,13 +52,16 @@ __all__ = ["ProcessSandbox"]
 
 _ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 _PYTHON = os.path.realpath(sys.executable)
-_UNSHARE_FLAGS = ["--user", "--map-root-user", "--net", "--pid", "--ipc", "--uts", "--mount", "--fork", "--kill-child"]
+_NAMESPACES = ["--mount", "--propagation", "private", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child"]
+_TOOLS = ("unshare", "mount", "umount", "pivot_root", "setpriv", "env")
+_DEVICES = ("null", "zero", "random", "urandom")
+# Whom the candidate runs as on the host when Ripsaw runs as root ("nobody"): never the host's root.
+_CANDIDATE_UID = 65534
 _STDERR_CAP = 256 * 1024
 _KEEP_TEXT = 8 * 1024  # of each stream, kept in the SandboxRun for reports and repair feedback
 _PROBE_TIMEOUT_S = 20.0
-_SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"  # where unshare, mount and chroot live
-_DRAIN_GRACE_S = 1.0
-_POLL_S = 0.005  # after a kill, how long stragglers holding our pipes may delay the result
+_SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"  # where unshare, mount, pivot_root and setpriv live
+_DRAIN_GRACE_S = 1.0  # after the exit, how long stragglers holding our pipes may delay the result
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +70,13 @@ class _Isolation:
     detail: str
 
 
-def _prelude() -> str:
-    """Shell run inside the new namespaces: build a read-only root on tmpfs, then exec the driver in it.
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+@functools.cache
+def _prelude(as_root: bool) -> str:
+    """Shell run as PID 1 of the new namespaces: build a read-only root on tmpfs, switch to it, start the driver.
 
     Arguments: $1 the (host-empty) mount point for the new root, $2 its size in MiB, then the command.
     """
@@ -79,33 +92,75 @@ def _prelude() -> str:
         if os.path.isdir(path)
     )
     q = shlex.quote
+    links = []
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        top = Path("/") / name
+        if top.is_symlink():
+            links.append(f"ln -s {q(os.readlink(top))} {name}")
+        elif top.is_dir():
+            binds.append(str(top))
+    targets = " ".join(f".{q(path)}" for path in binds)
+    devices = " ".join(f"dev/{d}" for d in _DEVICES)
     lines = [
         "set -e",
         'R="$1"; SIZE="$2"; shift 2',
         f"PATH={_SYSTEM_PATH}",
-        'mount -t tmpfs -o "size=${SIZE}m,mode=755" ripsaw "$R"',
+        "umask 022",
+        'mount -t tmpfs -o "size=${SIZE}m,mode=755,nosuid,nodev" ripsaw "$R"',
         'cd "$R"',
-        "mkdir -p dev proc work tmp && chmod 1777 tmp",
+        # One mkdir and one touch for everything: each command here costs a fork and an exec per job.
+        f"mkdir -p dev proc work tmp {targets} && chmod 1777 tmp && touch {devices}",
+        *links,
     ]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        top = Path("/") / name
-        if top.is_symlink():
-            lines.append(f"ln -s {q(os.readlink(top))} {name}")
-        elif top.is_dir():
-            binds.append(str(top))
-    for path in binds:
-        lines.append(f"mkdir -p .{q(path)} && mount --bind -o ro {q(path)} .{q(path)}")
-    lines += [f"mount -t tmpfs -o size=4k,ro hidden .{q(path)}" for path in hidden]
-    lines += [f"touch dev/{d} && mount --bind /dev/{d} dev/{d}" for d in ("null", "zero", "random", "urandom")]
+    if as_root:
+        lines.append(f"chown {_CANDIDATE_UID}:{_CANDIDATE_UID} work")
+    # nosuid: a set-uid binary under /usr must not hand the candidate back the host identity it was denied.
+    lines += [f"mount --bind -o ro,nosuid,nodev {q(path)} .{q(path)}" for path in binds]
+    lines += [f"mount -t tmpfs -o size=4k,ro,nosuid,nodev hidden .{q(path)}" for path in hidden]
+    lines += [f"mount --bind -o nosuid,noexec /dev/{d} dev/{d}" for d in _DEVICES]
     lines += [
-        "mount -t proc proc proc",
+        # hidepid: the candidate does not even see PID 1 (host root, or holding capabilities it lacks).
+        "mount -t proc -o nosuid,nodev,noexec,hidepid=2 proc proc",
         f"cp {q(str(wire.DRIVER_PATH))} driver.py",
+        # A chroot would leave this shell, PID 1, on the host's root, and /proc/1/root would lead back to
+        # it. pivot_root moves every process of this mount namespace onto the new root instead (". ."
+        # stacks the old root on top of it), and the old one is then detached: nothing here can name a
+        # host file any more, not through /proc/*/root, cwd or fds either.
+        "pivot_root . .",
+        "umount -l .",
         # Not exec: as pid 1 the driver would be immune to its own signals, and this shell reports
         # a signal death as 128 + N (unshare itself does not pass it on reliably).
-        f"{q(_tool('env') or 'env')} -i {' '.join(q(f'{k}={v}') for k, v in _ENV.items())} \\",
-        f'  {q(_tool("chroot") or "chroot")} "$R" "$@"',
+        f'{_drop_to_candidate(as_root)}unshare --user --map-root-user sh -c {q(_CANDIDATE_PRELUDE)} candidate "$@"',
     ]
     return "\n".join(lines)
+
+
+# Runs in the candidate's own user namespace, as its root, before giving that up for good. The
+# namespace counts the candidate's processes apart from every other sandbox's (RLIMIT_NPROC), and
+# the candidate keeps no capability in it: it cannot mount, unmount or remount anything (the mounts
+# belong to PID 1's namespaces), and with every namespace count at zero it cannot unshare its way to a
+# fresh set of capabilities either (where cgroups are delegated to the host user, those would let it
+# mount cgroupfs and kill or freeze the host user's processes).
+_CANDIDATE_PRELUDE = "\n".join(
+    [
+        "set -e",
+        'for limit in /proc/sys/user/max_*_namespaces; do echo 0 > "$limit"; done',
+        "exec setpriv --no-new-privs --bounding-set=-all --inh-caps=-all \\",
+        f'  env -i {" ".join(shlex.quote(f"{k}={v}") for k, v in _ENV.items())} "$@"',
+    ]
+)
+
+
+def _drop_to_candidate(as_root: bool) -> str:
+    """When the host runs as root, the candidate becomes an unprivileged host user before anything else.
+
+    Mapped to host root, even a process without capabilities could write /proc/sys (the kernel checks
+    the host uid there) and own every root-owned file it could reach.
+    """
+    if not as_root:
+        return ""
+    uid = _CANDIDATE_UID
+    return f"setpriv --reuid={uid} --regid={uid} --clear-groups "
 
 
 def _tool(name: str) -> str | None:
@@ -114,13 +169,14 @@ def _tool(name: str) -> str | None:
 
 @functools.cache
 def _isolation() -> _Isolation:
-    """Probe once whether the namespace sandbox works on this host (it needs unprivileged user namespaces)."""
-    if any(_tool(name) is None for name in ("unshare", "mount", "chroot", "env")):
-        return _Isolation("process-group", "unshare, mount or chroot not found")
+    """Probe once whether the namespace sandbox works here (as root: CAP_SYS_ADMIN; else user namespaces)."""
+    missing = [name for name in _TOOLS if _tool(name) is None]
+    if missing:
+        return _Isolation("process-group", f"not found: {', '.join(missing)}")
     root = tempfile.mkdtemp(prefix="ripsaw-probe-")
     try:
         proc = subprocess.run(
-            [*_namespace_command(root, 16), "-c", "import os; os.listdir('/work')"],
+            [*_namespace_command(root, 16), "-c", "open('/work/probe', 'w').close()"],
             env=_ENV,
             capture_output=True,
             timeout=_PROBE_TIMEOUT_S,
@@ -132,16 +188,24 @@ def _isolation() -> _Isolation:
     if proc.returncode != 0:
         last = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
         return _Isolation("process-group", f"namespace probe failed: {last[0]}")
-    return _Isolation("namespaces", "user, pid, net, ipc, uts, mount; read-only root on tmpfs")
+    who = f"uid {_CANDIDATE_UID}" if _as_root() else "the host user"
+    return _Isolation(
+        "namespaces",
+        f"pid, net, ipc, uts, mount; read-only tmpfs root (pivot_root); runs as {who} without capabilities",
+    )
 
 
 def _namespace_command(root: str, disk_mb: int) -> list[str]:
+    as_root = _as_root()
+    # As root, PID 1 keeps the host's root (it builds the sandbox) and the candidate gets a plain user;
+    # otherwise PID 1 is root of a user namespace mapped to the host user.
+    flags = _NAMESPACES if as_root else ["--user", "--map-root-user", *_NAMESPACES]
     return [
         _tool("unshare") or "unshare",
-        *_UNSHARE_FLAGS,
+        *flags,
         "sh",
         "-c",
-        _prelude(),
+        _prelude(as_root),
         "ripsaw-sandbox",
         root,
         str(disk_mb),
@@ -216,6 +280,9 @@ class ProcessSandbox:
             "rlimits": sorted(_rlimits(Limits(), iso.mode == "namespaces")),
         }
 
+    def close(self) -> None:
+        """Nothing held across sessions: every job's process is gone when its run returns."""
+
 
 class _ProcessSession:
     """Nothing to pre-warm: each job gets its own child process."""
@@ -243,71 +310,88 @@ class _ProcessSession:
         return SandboxResult(run=run, records=wire.decode_records(stdout, nonce, len(job.inputs)))
 
 
+class _Pipes(asyncio.SubprocessProtocol):
+    """Collects the child's stdout and stderr under byte caps and tells when it exited and when its pipes closed.
+
+    A protocol rather than asyncio's stream wrappers: the exit is reported as it happens (a straggler
+    holding a pipe cannot delay it) and the transport is ours to close, whatever interrupts the run.
+    """
+
+    def __init__(self, caps: dict[int, tuple[str, int]]) -> None:
+        loop = asyncio.get_running_loop()
+        self.caps = caps
+        self.kept = {fd: bytearray() for fd in caps}
+        self.overflow = ""
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.drained: asyncio.Future[None] = loop.create_future()
+        self.pid = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.pid = transport.get_pid()
+
+    def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
+        name, cap = self.caps[fd]
+        buf = self.kept[fd]
+        # Keep reading past the cap (and drop it): a child blocked on a full pipe would never end.
+        if len(buf) + len(data) > cap:
+            if not self.overflow:
+                self.overflow = f"{name} exceeded {cap} bytes"
+                _kill_group(self.pid)
+            data = data[: max(0, cap - len(buf))]
+        buf += data
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.drained.done():
+            self.drained.set_result(None)
+
+
 async def _execute(
     cmd: list[str], cwd: str, payload: bytes, limits: Limits, stdout_cap: int
 ) -> tuple[SandboxRun, bytes]:
+    loop = asyncio.get_running_loop()
     started = time.perf_counter()
     try:
-        proc = await asyncio.create_subprocess_exec(
+        transport, pipes = await loop.subprocess_exec(
+            lambda: _Pipes({1: ("output", stdout_cap), 2: ("stderr", _STDERR_CAP)}),
             *cmd,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=_ENV,
             cwd=cwd,
             start_new_session=True,
         )
     except OSError as e:
         return SandboxRun("process", "infra_error", None, 0.0, detail=f"cannot start sandbox: {e}"), b""
-    assert proc.stdin and proc.stdout and proc.stderr
-    overflow: list[str] = []
-    kept = {"output": bytearray(), "stderr": bytearray()}
-
-    async def feed() -> None:
-        assert proc.stdin
-        with contextlib.suppress(ConnectionError):  # the child may die before reading its job
-            proc.stdin.write(payload)
-            await proc.stdin.drain()
-            proc.stdin.close()
-
-    async def drain(stream: asyncio.StreamReader, cap: int, name: str) -> None:
-        buf = kept[name]
-        # Read to the end even past the cap: a paused pipe would keep the transport from ever finishing.
-        while chunk := await stream.read(1 << 16):
-            if len(buf) + len(chunk) > cap:
-                if not overflow:
-                    overflow.append(f"{name} exceeded {cap} bytes")
-                    _kill_group(proc.pid)
-                chunk = chunk[: max(0, cap - len(buf))]
-            buf += chunk
-
-    async def exited() -> None:
-        # proc.wait() only returns once every pipe is closed, which a straggler holding one can delay forever.
-        while proc.returncode is None:
-            await asyncio.sleep(_POLL_S)
-
-    streams = [
-        asyncio.ensure_future(drain(proc.stdout, stdout_cap, "output")),
-        asyncio.ensure_future(drain(proc.stderr, _STDERR_CAP, "stderr")),
-        asyncio.ensure_future(feed()),
-    ]
     timed_out = False
     try:
-        await asyncio.wait_for(exited(), timeout=limits.timeout_s)
-    except TimeoutError:
-        timed_out = True
+        stdin = transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        stdin.write(payload)  # buffered by the loop; a child that dies unread only ends the pipe
+        stdin.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(pipes.exited), timeout=limits.timeout_s)
+        except TimeoutError:
+            timed_out = True
     finally:
-        # Also reaps anything the candidate left behind in our process group.
-        _kill_group(proc.pid)
-    await exited()
-    returncode = proc.returncode
+        # Runs on cancellation too: the child (with all it started) is killed and reaped, its pipes
+        # drained or closed, before anything propagates.
+        _kill_group(pipes.pid)
+        try:
+            await pipes.exited
+            duration = time.perf_counter() - started
+            await asyncio.wait([pipes.drained], timeout=_DRAIN_GRACE_S)
+        finally:
+            transport.close()
+    returncode = transport.get_returncode()
     assert returncode is not None
-    duration = time.perf_counter() - started
-    _, pending = await asyncio.wait(streams, timeout=_DRAIN_GRACE_S)
-    for task in pending:
-        task.cancel()
-    stdout, stderr = bytes(kept["output"]), bytes(kept["stderr"])
-    status, detail = _classify(returncode, timed_out, overflow, limits)
+    stdout, stderr = bytes(pipes.kept[1]), bytes(pipes.kept[2])
+    status, detail = _classify(returncode, timed_out, pipes.overflow, limits)
     run = SandboxRun(
         kind="process",
         status=status,
@@ -320,10 +404,10 @@ async def _execute(
     return run, stdout
 
 
-def _classify(returncode: int, timed_out: bool, overflow: list[str], limits: Limits) -> tuple[Any, str]:
+def _classify(returncode: int, timed_out: bool, overflow: str, limits: Limits) -> tuple[Any, str]:
     """Exit status -> sandbox status. Only ever classifies failures; records decide everything else."""
     if overflow:
-        return "resource_limit", overflow[0]
+        return "resource_limit", overflow
     if timed_out:
         return "timeout", f"wall clock limit of {limits.timeout_s:g} s"
     if returncode == 0:
