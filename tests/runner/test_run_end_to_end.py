@@ -73,10 +73,10 @@ run_id = "e2e"
     return path
 
 
-def _ripsaw(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RIPSAW_")}
+def _ripsaw(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RIPSAW_")} | (extra_env or {})
     return subprocess.run(
-        [sys.executable, "-m", "ripsaw", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, **kw
+        [sys.executable, "-m", "ripsaw", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
 
 
@@ -164,3 +164,17 @@ def test_kill_9_loses_no_finished_attempt_and_rerun_resumes(refserver: RefServer
     assert len(ids) == len(set(ids)) == 8  # no duplicates, nothing missing
     outcomes = {r["task_id"]: r["outcome"] for r in after}
     assert outcomes.pop("starter/2") == "failed" and set(outcomes.values()) == {"passed"}
+
+
+def test_the_api_key_reaches_the_endpoint_and_nothing_else(refserver: RefServer, tmp_path: Path) -> None:
+    canary = "sk-canary-3f9d2a7c41e8"
+    refserver.api_key = canary  # the server refuses requests without it
+    refserver.script = _scripted(_answers(set()))
+    spec = _spec(tmp_path, refserver.base_url, limit=2, extra='api_key_env = "E2E_CANARY_KEY"')
+    done = _ripsaw("run", str(spec), "--no-progress", extra_env={"E2E_CANARY_KEY": canary})
+    assert done.returncode == 0, done.stderr
+    assert {a.outcome for a in RunStore(tmp_path / "reports" / "e2e").attempts()} == {Outcome.PASSED}
+    assert canary not in done.stdout + done.stderr
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            assert canary.encode() not in path.read_bytes(), path

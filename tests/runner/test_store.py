@@ -59,3 +59,23 @@ def test_manifest_errors_are_clear(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{")
     with pytest.raises(ConfigError, match="unreadable manifest"):
         RunStore(tmp_path).manifest()
+
+
+def test_resume_scan_reads_ids_and_outcomes_without_parsing_whole_lines_and_agrees_with_a_full_parse(
+    tmp_path: Path,
+) -> None:
+    # ids and text fields that hold the very patterns the scan looks for, quotes, and non-ASCII
+    tricky = ['t"1', 'x","attempt_id":"fake', "é→", '"outcome":"passed"']
+    with RunStore(tmp_path) as store:
+        for i, task in enumerate(tricky):
+            attempt = _attempt(task, Outcome.INFRA_ERROR if i == 1 else Outcome.FAILED)
+            attempt.detail = attempt.completion = '"outcome":"passed","attempt_id":"c::t9::0"}'
+            store.append(attempt)
+    # a record written by another writer (default separators): read by the full parse
+    other = _attempt("spaced", Outcome.PASSED).to_dict()
+    with (tmp_path / "attempts.jsonl").open("a") as f:
+        f.write(json.dumps(other) + "\n")
+    store = RunStore(tmp_path)
+    full = {a.attempt_id for a in store.attempts() if a.outcome is not Outcome.INFRA_ERROR}
+    expected = {f"c::{t}::0" for t in tricky if t != tricky[1]} | {"c::spaced::0"}
+    assert store.finished_ids() == full == expected
