@@ -36,7 +36,6 @@ from tests.refserver import RefServer, Reply, split_tokens
 P, F = Outcome.PASSED, Outcome.FAILED
 
 
-
 def calls(arg: int, expected: int) -> dict[str, Any]:
     return {"args": [arg], "expected": expected}
 
@@ -259,9 +258,7 @@ def mechanics(body: dict[str, Any]) -> Reply:
 
 
 @pytest.mark.timeout(120)
-async def test_cut_mid_stream_sample_k_complete_mode_and_no_public_tests(
-    tmp_path: Path, refserver: RefServer
-) -> None:
+async def test_cut_mid_stream_sample_k_complete_mode_and_no_public_tests(tmp_path: Path, refserver: RefServer) -> None:
     got = await run(
         tmp_path,
         refserver,
