@@ -108,7 +108,7 @@ async def solve_single(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
         attempt.outcome = verdict.outcome
         attempt.detail = verdict.detail
         attempt.sandbox = verdict.run
-        attempt.sandbox_time_s = verdict.run.duration_s if verdict.run else 0.0
+        attempt.sandbox_time_s = verdict.sandbox_time_s  # every sandbox run the verdict needed
         attempt.task_time_s = attempt.model_time_s + attempt.sandbox_time_s
         return attempt
     finally:
