@@ -94,7 +94,7 @@ class RunStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _lines(self) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _raw_lines(self) -> Iterator[tuple[int, bytes]]:
         path = self.dir / ATTEMPTS
         try:
             f = path.open("rb")
@@ -104,13 +104,19 @@ class RunStore:
             for number, raw in enumerate(f, 1):
                 if not raw.endswith(b"\n"):
                     return  # torn by a crash mid-write: that attempt never finished
-                if not raw.strip():
-                    continue
-                try:
-                    record = json.loads(raw)
-                except json.JSONDecodeError:
-                    raise ConfigError(f"{path}:{number}: corrupt attempt record") from None
-                yield number, record
+                if raw.strip():
+                    yield number, raw
+
+    def _parse(self, number: int, raw: bytes) -> dict[str, Any]:
+        try:
+            record: dict[str, Any] = json.loads(raw)
+            return record
+        except json.JSONDecodeError:
+            raise ConfigError(f"{self.dir / ATTEMPTS}:{number}: corrupt attempt record") from None
+
+    def _lines(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        for number, raw in self._raw_lines():
+            yield number, self._parse(number, raw)
 
     def attempts(self) -> list[Attempt]:
         """All attempts, one per attempt_id, the latest record winning; in first-seen order."""
@@ -122,6 +128,39 @@ class RunStore:
     def finished_ids(self) -> set[str]:
         """Attempt ids that need no re-run: everything except infra errors (those are retried on resume)."""
         done: dict[str, bool] = {}
-        for _, record in self._lines():
-            done[record["attempt_id"]] = record["outcome"] != Outcome.INFRA_ERROR.value
+        for number, raw in self._raw_lines():
+            fast = _id_and_outcome(raw)
+            if fast is None:
+                record = self._parse(number, raw)
+                fast = record["attempt_id"], record["outcome"]
+            done[fast[0]] = fast[1] != Outcome.INFRA_ERROR.value
         return {key for key, ok in done.items() if ok}
+
+
+# Resuming reads only two fields of every record, and parsing whole lines (mostly chunk offsets, several KB
+# each) made the scan of 100k attempts take ~3 s (bench/overhead.py). `append` writes both as top-level keys,
+# compact: `"outcome":"..."` among the first keys, `"attempt_id":"..."` as the very last. Neither pattern can
+# occur unescaped inside a JSON string, and no nested record has a key named `outcome` or `attempt_id`, so the
+# first `"outcome":"` and the last `"attempt_id":` are those keys.
+_OUTCOME_KEY = b'"outcome":"'
+_ID_KEY = b'"attempt_id":'
+_OUTCOMES = frozenset(o.value for o in Outcome)
+
+
+def _id_and_outcome(raw: bytes) -> tuple[str, str] | None:
+    """(attempt_id, outcome) read off a record line without parsing it whole; None when the line is not laid out
+    as `append` writes it (another writer, a hand edit), so the caller parses it whole."""
+    start = raw.find(_OUTCOME_KEY)
+    key = raw.rfind(_ID_KEY)
+    if start < 0 or key < 0:
+        return None
+    start += len(_OUTCOME_KEY)
+    outcome = raw[start : raw.find(b'"', start)].decode("ascii", "replace")
+    tail = raw[key + len(_ID_KEY) :].rstrip()
+    if outcome not in _OUTCOMES or not tail.endswith(b"}"):
+        return None
+    try:
+        attempt_id = json.loads(tail[:-1])
+    except ValueError:
+        return None
+    return (attempt_id, outcome) if isinstance(attempt_id, str) else None

@@ -12,7 +12,8 @@ scripted reply, so a client of a subprocess server can script each request itsel
 Schedule: the first token is due `ttft_s` after the request has been read, token i is due `i / rate` later (an
 absolute schedule: a late wake-up never delays the tokens after it), and a chunk of `tokens_per_chunk` tokens goes
 out when its first token is due. Sleeps wake up to ~1 ms late (the event loop waits in whole milliseconds), so the
-last `spin_s` before a due time is busy-waited; in-process fixtures set `spin_s=0` to spare the CPU.
+last `spin_s` before a due time is busy-waited (yielding to other streams and to the OS); in-process fixtures set
+`spin_s=0` to spare the CPU.
 
 Use in-process (`with RefServer(script) as server:` runs it on a background thread) or as a process:
 
@@ -29,6 +30,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import re
 import signal
 import socket
@@ -107,7 +109,9 @@ class ChunkSend:
     index: int
     kind: str
     tokens: int
-    t_ns: int  # perf_counter_ns right after the event was handed to the kernel
+    # perf_counter_ns just before the event's (last) write: the earliest instant a client can have it whole. Not
+    # after: a client woken on this core can preempt the server mid-write, which then stamped up to ~0.3 ms late.
+    t_ns: int
 
 
 class _Closed(Exception):
@@ -456,17 +460,15 @@ class RefServer:
 
         async def send(kind: str, tokens: int, event: bytes) -> None:
             nonlocal seq
+            last = 0
             if reply.split_writes:
-                start = 0
-                for cut in [*_split_points(event), len(event)]:
-                    writer.write(_frame(event[start:cut]))
-                    start = cut
-                    if cut < len(event):
-                        await writer.drain()
-                        await asyncio.sleep(0.001)  # let the piece leave as its own TCP segment
-            else:
-                writer.write(_frame(event))
+                for cut in _split_points(event):
+                    writer.write(_frame(event[last:cut]))
+                    last = cut
+                    await writer.drain()
+                    await asyncio.sleep(0.001)  # let the piece leave as its own TCP segment
             t = time.perf_counter_ns()
+            writer.write(_frame(event[last:]))
             if ping:
                 writer.write(ping)
             await writer.drain()
@@ -522,8 +524,13 @@ class RefServer:
     async def _wait_until(self, due_ns: int) -> None:
         while (delay := due_ns - time.perf_counter_ns()) > self.spin_ns:
             await asyncio.sleep((delay - self.spin_ns) / 1e9)
+        # The busy-wait yields twice per turn. To the event loop, so concurrent streams keep their own schedules
+        # (a blocking spin made every other stream late by up to spin_s). And to the OS: the client woken by our
+        # last write is often queued on this very core, and without a yield it waited for the scheduler to
+        # preempt the spin, receiving the next tokens 1-4 ms late (measured by bench/fidelity.py on 2 cores).
         while time.perf_counter_ns() < due_ns:
-            pass
+            await asyncio.sleep(0)
+            os.sched_yield()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
