@@ -36,13 +36,7 @@ def _register() -> None:
     import importlib
 
     for name in _COMMANDS:
-        try:
-            module = importlib.import_module(f"ripsaw.cli.{name}")
-        except ModuleNotFoundError as e:  # TEMPORARY while the commands are being written
-            if e.name != f"ripsaw.cli.{name}":
-                raise
-            continue
-        main.add_command(module.command)
+        main.add_command(importlib.import_module(f"ripsaw.cli.{name}").command)
 
 
 _register()
