@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ripsaw.budgets import BASIS_LABELS, BudgetAnalysis
 from ripsaw.errors import ConfigError
-from ripsaw.projection import load_profiles, pick
-from ripsaw.report import format as fmt
-from ripsaw.report.budget_section import budget_json, max_budget_s, run_budgets
-from ripsaw.report.runs import load_run
+
+if TYPE_CHECKING:
+    from ripsaw.budgets import BudgetAnalysis
+
+# scipy, pandas and matplotlib are imported inside the functions: `ripsaw --help` should not wait for them.
 
 
 def text(analysis: BudgetAnalysis) -> str:
+    from ripsaw.budgets import BASIS_LABELS
+    from ripsaw.report import format as fmt
+
     lines: list[str] = []
     for view in analysis.views.values():
         lines.append(
@@ -54,6 +58,10 @@ def show_budgets(
     profile_files: Sequence[Path] = (),
     as_json: bool = False,
 ) -> list[BudgetAnalysis]:
+    from ripsaw.projection import load_profiles, pick
+    from ripsaw.report.budget_section import budget_json, max_budget_s, run_budgets
+    from ripsaw.report.runs import load_run
+
     run = load_run(run_dir)
     budget = max_budget_s(run)
     over = [b for b in at if b > budget]
@@ -71,6 +79,8 @@ def show_budgets(
 def _list_profiles(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
+    from ripsaw.projection import load_profiles
+
     files = ctx.params.get("profile_files") or ()
     for p in load_profiles(*files).values():
         click.echo(f"{p.name:<24} {p.summary:<32} {p.source}")
