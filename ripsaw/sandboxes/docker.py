@@ -480,13 +480,14 @@ def _host_id() -> str:
     return hashlib.sha256(f"{socket.gethostname()}\0{boot}".encode()).hexdigest()[:12]
 
 
-def _process_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot ('' where /proc is unavailable): guards against pid reuse."""
+def _process_stat(pid: int) -> tuple[str, str]:
+    """(state, start time in clock ticks since boot) of a process; ('', '') where /proc can't tell."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rpartition(")")[2].split()[19]
+            fields = f.read().rpartition(")")[2].split()
+        return fields[0], fields[19]
     except (OSError, IndexError):
-        return ""
+        return "", ""
 
 
 def _process_alive(pid: int, start: str) -> bool:
@@ -496,12 +497,17 @@ def _process_alive(pid: int, start: str) -> bool:
         return False
     except PermissionError:
         pass  # exists, owned by someone else
-    return not start or not os.path.exists("/proc") or _process_start(pid) == start
+    if not start or not os.path.exists("/proc"):
+        return True
+    state, started = _process_stat(pid)
+    # The start time guards against pid reuse. A process killed with -9 that its parent has not reaped yet is a
+    # zombie (kill(pid, 0) still succeeds): it owns nothing any more.
+    return started == start and state != "Z"
 
 
 def _owner_label() -> str:
     pid = os.getpid()
-    return f"{_host_id()}/{pid}/{_process_start(pid)}"
+    return f"{_host_id()}/{pid}/{_process_stat(pid)[1]}"
 
 
 with open(wire.DRIVER_PATH, encoding="utf-8") as _f:

@@ -222,3 +222,26 @@ async def test_job_limits_other_than_the_pre_warm_get_a_fitting_container(docker
     assert record is not None
     if "value" in record:  # cgroup v1 exposes the limit inside; v2 keeps it elsewhere
         assert int(record["value"]) == 96 << 20
+
+
+def test_a_killed_but_unreaped_owner_counts_as_gone() -> None:
+    """`kill -9` of a run leaves a zombie until its parent reaps it; its containers are leftovers all the same."""
+    import signal
+    import subprocess
+    import time
+
+    from ripsaw.sandboxes.docker import _process_alive, _process_stat
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        start = _process_stat(child.pid)[1]
+        assert _process_alive(child.pid, start)
+        os.kill(child.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while _process_stat(child.pid)[0] != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _process_stat(child.pid)[0] == "Z"
+        assert not _process_alive(child.pid, start)
+    finally:
+        child.kill()
+        child.wait()
