@@ -168,8 +168,10 @@ def headline(combos: list[ComboMetrics], latency: Frontier, comparison: Callable
     first = members[0]
     parts = []
     if len(members) == 1:
+        tied = [m.name for m in scored if m.name != first.name and m.pass_rate.value == first.y.value]
+        accuracy = f"pass@1 tied with {', '.join(tied)}" if tied else "highest pass@1"
         text = (
-            f"{first.name} dominates: fastest p50 task latency ({fmt.secs(first.x)}) and highest pass@1 "
+            f"{first.name} dominates: fastest p50 task latency ({fmt.secs(first.x)}) and {accuracy} "
             f"({fmt.pct(first.y)})"
         )
     else:

@@ -244,3 +244,14 @@ def test_cli_slo_override(three_combo_run: Path) -> None:
     assert r.returncode == 0, r.stderr
     fast = json.loads(r.stdout)["combos"][0]
     assert fast["latency_slo_s"] == 0.5 and fast["goodput"]["value"] == pytest.approx(5 / 20)
+
+
+def test_headline_says_tied_when_the_fastest_combo_only_ties_on_pass_rate(tmp_path: Path) -> None:
+    run = write_run(
+        tmp_path,
+        [Combo("quick", outcomes(2, 4), [1.0, 1.0, 1.0, 1.0]), Combo("slow", outcomes(2, 4), [3.0, 3.0, 3.0, 3.0])],
+        tasks=4,
+        run_id="tie",
+    )
+    s = summarize(load_runs([run]))
+    assert s.headline.startswith("quick dominates: fastest p50 task latency (1 s) and pass@1 tied with slow (50.0%)")
