@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ripsaw.cli import options
 from ripsaw.errors import ConfigError
 
 
@@ -36,13 +37,7 @@ def _write(path: Path, text: str, *, append: bool) -> None:
     metavar="X",
     help="Minimum share of attempts that pass within the latency SLO (run.latency_slo_s or --slo).",
 )
-@click.option(
-    "--slo",
-    "latency_slo_s",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="S",
-    help="Latency SLO for --min-goodput (default: run.latency_slo_s from the spec).",
-)
+@options.latency_slo
 @click.option(
     "--margin",
     type=float,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ripsaw.cli import options
 from ripsaw.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -78,13 +79,7 @@ def show_report(
     help="Directory for report.html and the exports (default: the run directory; required for several).",
 )
 @click.option("--no-html", is_flag=True, help="Write the exports (CSV, Parquet, JSON, Markdown) but not report.html.")
-@click.option(
-    "--slo",
-    "latency_slo_s",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Latency SLO for goodput (default: run.latency_slo_s from the spec).",
-)
+@options.latency_slo
 @click.option("--seed", type=int, help="Seed of the bootstrap intervals (default 0: reports are reproducible).")
 def command(
     run_dirs: tuple[Path, ...],
