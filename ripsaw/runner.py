@@ -24,11 +24,11 @@ from ripsaw.errors import ConfigError
 from ripsaw.host import fingerprint
 from ripsaw.providers import create_providers
 from ripsaw.providers.base import Clock, Provider
-from ripsaw.records import Attempt, Outcome, attempt_key
+from ripsaw.records import Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Limits, Sandbox
 from ripsaw.solve import STRATEGIES, AttemptContext, AttemptUnit, Strategy, new_attempt
-from ripsaw.spec import ComboSpec, EvalSpec
+from ripsaw.spec import ComboSpec, EvalSpec, RunSpec
 from ripsaw.store import MANIFEST_SCHEMA_VERSION, RunStore
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task, suite_hash
@@ -84,7 +84,7 @@ class RunResult:
 class _Judges:
     """One trusted Judge per task, prepared once and shared by every combo."""
 
-    run: Any
+    run: RunSpec
     limits: Limits
     _judges: dict[str, Judge] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -241,13 +241,9 @@ async def _run_combos(
     by_id = {t.id: t for t in tasks}
     finished = store.finished_ids()
     for index, (combo, provider) in enumerate(zip(spec.combos, providers, strict=True)):
-        units = [
-            AttemptUnit(combo.name, task.id, sample)
-            for task in tasks
-            for sample in range(spec.run.samples)
-            if attempt_key(combo.name, task.id, sample) not in finished
-        ]
-        result.skipped += len(tasks) * spec.run.samples - len(units)
+        every = [AttemptUnit(combo.name, task.id, sample) for task in tasks for sample in range(spec.run.samples)]
+        units = [unit for unit in every if unit.key not in finished]
+        result.skipped += len(every) - len(units)
         if not units:
             continue
         await provider.start()
@@ -264,13 +260,15 @@ async def _run_combos(
             bar.update(1)
             bar.set_postfix(passed=passed, refresh=False)
 
-        strategy = STRATEGIES[combo.strategy or spec.run.strategy]
+        strategy_name = combo.strategy or spec.run.strategy
+        strategy = STRATEGIES[strategy_name]
 
         async def one(
             unit: AttemptUnit,
             combo: ComboSpec = combo,
             provider: Provider = provider,
             strategy: Strategy = strategy,
+            strategy_name: str = strategy_name,
         ) -> Attempt:
             task = by_id[unit.task_id]
             try:
@@ -278,7 +276,6 @@ async def _run_combos(
                 ctx = AttemptContext(run_id, combo, spec.run, task, provider, sandbox, judge, clock)
                 return await strategy(ctx, unit)
             except Exception as e:  # a harness fault is recorded (and retried on resume), never scored
-                strategy_name = combo.strategy or spec.run.strategy
                 return new_attempt(run_id, combo, unit, strategy=strategy_name, detail=f"harness: {e!r}")
 
         try:

@@ -16,7 +16,7 @@ from ripsaw.errors import InfraError, ProviderError
 from ripsaw.extract import extract_code
 from ripsaw.prompts import build_prompt, default_stop
 from ripsaw.providers.base import Clock, Provider, RequestParams
-from ripsaw.records import Attempt, ModelCall, Outcome
+from ripsaw.records import Attempt, ModelCall, Outcome, attempt_key
 from ripsaw.sandboxes.base import Sandbox, SandboxSession
 from ripsaw.spec import ComboSpec, RunSpec
 from ripsaw.tasks.task import Task
@@ -30,6 +30,11 @@ class AttemptUnit:
     combo: str
     task_id: str
     sample: int
+
+    @property
+    def key(self) -> str:
+        """The attempt id the store records it under."""
+        return attempt_key(self.combo, self.task_id, self.sample)
 
 
 @dataclass(slots=True)
@@ -63,17 +68,13 @@ def cost_usd(combo: ComboSpec, calls: list[ModelCall]) -> float | None:
     return total / 1e6
 
 
-async def _open_session(sandbox: Sandbox, label: str) -> SandboxSession:
-    return await sandbox.session(label)
-
-
 async def solve_single(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
     combo, task = ctx.combo, ctx.task
     attempt = new_attempt(ctx.run_id, combo, unit, strategy="single")
     t0 = ctx.clock()
     deadline = t0 + int(ctx.run.budget_s * 1e9)
     # Start the sandbox while the model generates: a container's start-up hides behind the model's latency.
-    session_task = asyncio.create_task(_open_session(ctx.sandbox, f"{combo.name}::{task.id}::{unit.sample}"))
+    session_task = asyncio.create_task(ctx.sandbox.session(unit.key))
     try:
         prompt = build_prompt(task, combo.prompt_mode)
         params = request_params(combo, task)
@@ -112,10 +113,10 @@ async def solve_single(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
         attempt.task_time_s = attempt.model_time_s + attempt.sandbox_time_s
         return attempt
     finally:
-        await _close_session(session_task)
+        await close_session(session_task)
 
 
-async def _close_session(session_task: asyncio.Task[SandboxSession]) -> None:
+async def close_session(session_task: asyncio.Task[SandboxSession]) -> None:
     if not session_task.done():
         session_task.cancel()
     with contextlib.suppress(asyncio.CancelledError, InfraError):

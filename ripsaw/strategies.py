@@ -99,7 +99,7 @@ class _Loop:
 async def _solve(ctx: AttemptContext, unit: AttemptUnit, name: LoopName) -> Attempt:
     # Imported here, not at the top: solve.py registers these loops at its end, so this module must be
     # importable before solve.py has finished loading.
-    from ripsaw.solve import _close_session, cost_usd, new_attempt, request_params, solve_single
+    from ripsaw.solve import close_session, cost_usd, new_attempt, request_params, solve_single
 
     judge = await public_judge(ctx)  # trusted preparation, before the budget clock starts
     if isinstance(judge, str):
@@ -115,12 +115,12 @@ async def _solve(ctx: AttemptContext, unit: AttemptUnit, name: LoopName) -> Atte
     t0 = ctx.clock()
     loop = _Loop(ctx, attempt, name, t0, t0 + int(ctx.run.budget_s * 1e9))
     # Pre-warm the sandbox while the first reply streams (a container start hides behind the model's latency).
-    label = f"{ctx.combo.name}::{ctx.task.id}::{unit.sample}"
+    label = unit.key
     session_task = asyncio.create_task(ctx.sandbox.session(label))
     try:
         attempt.stop_reason = await _run_turns(loop, judge, request_params(ctx.combo, ctx.task), session_task)
     finally:
-        await _close_session(session_task)
+        await close_session(session_task)
     attempt.model_time_s = loop.model_ns / 1e9
     attempt.sandbox_time_s = loop.sandbox_ns / 1e9
     attempt.task_time_s = attempt.model_time_s + attempt.sandbox_time_s
