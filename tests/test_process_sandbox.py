@@ -18,6 +18,7 @@ import pytest
 from ripsaw.sandboxes import wire
 from ripsaw.sandboxes.base import Limits, SandboxJob, SandboxResult
 from ripsaw.sandboxes.process import ProcessSandbox
+from tests.sandboxes.conftest import _fork_servers
 
 FAST = Limits(timeout_s=3.0)
 
@@ -151,7 +152,7 @@ def f(x):
     return (x, [x], {x: x})
 """
     result = await run_calls(code, [[0], [1], [2], [3]])
-    assert result.run.status == "ok"
+    assert result.run.status == "ok", result.run
     assert values(result)[0] == (0, [0], {0: 0})
     assert result.records[1] is not None and result.records[1]["raised"] == "KeyError"
     assert result.records[2] is not None and result.records[2]["unencodable"] == "Weird"
@@ -503,6 +504,80 @@ def f(x):
     assert int(cap_eff, 16) == 0 and no_new_privs == "1"
     if os.geteuid() == 0:
         assert host_uid != 0  # never the host's root
+
+
+@only_namespaces
+async def test_concurrent_jobs_cannot_reach_each_other() -> None:
+    # Every job of a fork server runs as the same host user: only their own namespaces and session
+    # keep them apart (a process group spans pid namespaces; abstract sockets live in the net namespace).
+    victim = """
+import os, socket, time
+def f(x):
+    time.sleep(x)
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect("\\0ripsaw-shared")
+        reached = "connected"
+    except OSError as e:
+        reached = e.errno
+    return [sorted(os.listdir("/tmp")), sorted(os.listdir(".")), reached]
+"""
+    planter = """
+import os, signal, socket, time
+S = socket.socket(socket.AF_UNIX)
+def f(x):
+    S.bind("\\0ripsaw-shared")
+    S.listen()
+    open("/tmp/planted", "w").close()
+    open("planted", "w").close()
+    try:
+        os.kill(-1, signal.SIGKILL)  # every process it may signal, but itself
+        found = 0
+    except OSError as e:
+        found = e.errno
+    time.sleep(x)
+    return found
+"""
+    group_killer = "import os, signal\ndef f(x):\n    os.killpg(0, signal.SIGKILL)\n"
+    sandbox = ProcessSandbox()
+    limits = Limits(timeout_s=10.0)
+
+    async def run(code: str, delay: float) -> SandboxResult:
+        await asyncio.sleep(delay)
+        session = await sandbox.session("t")
+        job = SandboxJob(code=code, entry_point="f", mode="calls", inputs=[wire.encode_value([1.5])], limits=limits)
+        return await session.run(job)
+
+    try:
+        victim_result, planted, _ = await asyncio.gather(run(victim, 0), run(planter, 0.3), run(group_killer, 0.3))
+    finally:
+        sandbox.close()
+    assert planted.run.status == "ok" and only_value(planted) == 3  # ESRCH: nobody to signal in its pid namespace
+    assert victim_result.run.status == "ok", victim_result.run
+    assert only_value(victim_result) == [[], [], 111]  # ECONNREFUSED: nobody listens in its net namespace
+
+
+@only_namespaces
+async def test_a_dead_fork_server_is_an_infra_error_and_is_replaced() -> None:
+    before = _fork_servers()
+    sandbox = ProcessSandbox()
+    session = await sandbox.session("t")
+    launcher, server = sorted(_fork_servers() - before)  # unshare, then the server it started
+    job = SandboxJob("import time\ndef f(x):\n    time.sleep(x)\n    return x\n", "f", "calls", [[5]], FAST)
+    try:
+        running = asyncio.ensure_future(session.run(job))
+        await asyncio.sleep(0.5)
+        os.kill(server, 9)
+        lost = await running
+        assert lost.run.status == "infra_error", lost.run  # never a failure of the candidate
+        assert "fork server" in lost.run.detail
+        assert lost.records == [None]
+        again = await session.run(SandboxJob(job.code, "f", "calls", [[0]], FAST))
+        assert again.run.status == "ok" and only_value(again) == 0
+        assert launcher not in _fork_servers()  # the old one is gone, a new one serves
+    finally:
+        sandbox.close()
+    assert _fork_servers() == before  # close() stops the server; nothing of it is left
 
 
 def test_describe_reports_isolation() -> None:

