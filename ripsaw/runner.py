@@ -105,9 +105,14 @@ class _Judges:
             return self._judges[task.id]
 
 
-def default_run_id(spec: EvalSpec) -> str:
-    """Stable per spec content, so re-running the same spec resumes into the same directory."""
-    return f"{spec.name}-{spec.sha256[:8]}"
+def default_run_id(spec: EvalSpec, *, limit: int | None = None) -> str:
+    """Stable per spec content, so re-running the same spec resumes into the same directory.
+
+    `limit` is a task limit given on top of the file (`ripsaw run --limit N`): it selects another task suite than
+    the file's, so it gets its own directory (`-limitN`) and a trial run and the full run each resume into their own.
+    """
+    name = f"{spec.name}-{spec.sha256[:8]}"
+    return name if limit is None or limit == spec.tasks.limit else f"{name}-limit{limit}"
 
 
 def _combo_manifest(combo: ComboSpec) -> dict[str, Any]:

@@ -32,13 +32,17 @@ async def _run_cancellable(run: Coroutine[Any, Any, RunResult]) -> RunResult:
 
 @click.command("run")
 @click.argument("spec_path", metavar="SPEC", required=False, type=click.Path(path_type=Path))
-@click.option("--run-id", help="Run directory name (default: spec name + spec hash, so reruns resume).")
+@click.option("--run-id", help="Run directory name (default: spec name + spec hash [+ -limitN], so reruns resume).")
 @click.option("--fresh", is_flag=True, help="Start a new run directory instead of resuming the spec's last one.")
 @click.option(
     "--output-dir", type=click.Path(path_type=Path), help="Parent of run directories (default: run.output_dir)."
 )
 @click.option("--sandbox", type=click.Choice(["auto", "process", "docker"]), help="Override run.sandbox.")
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first N tasks (after ids/shuffle).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Only the first N tasks (after ids/shuffle); a run directory of its own.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON instead of a table.")
 def command(
@@ -58,10 +62,10 @@ def command(
     2 bad spec or usage, 130 interrupted.
     """
     spec = load_spec(spec_path or DEFAULT_SPEC)
+    name = run_id or spec.run.run_id or default_run_id(spec, limit=limit)
     if limit is not None:
         spec = dataclasses.replace(spec, tasks=dataclasses.replace(spec.tasks, limit=limit))
     base = output_dir or Path(spec.run.output_dir)
-    name = run_id or spec.run.run_id or default_run_id(spec)
     if fresh:
         name = f"{name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     run_dir = base / name

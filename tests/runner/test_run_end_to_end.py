@@ -44,8 +44,11 @@ def _scripted(answers: dict[str, str], **reply: Any) -> Any:
     return script
 
 
-def _spec(tmp_path: Path, base_url: str, *, limit: int, budget_s: float = 30, extra: str = "") -> Path:
+def _spec(
+    tmp_path: Path, base_url: str, *, limit: int, budget_s: float = 30, extra: str = "", run_id: str | None = "e2e"
+) -> Path:
     path = tmp_path / "e2e.toml"
+    run_id_line = f'run_id = "{run_id}"' if run_id else ""
     path.write_text(
         f"""
 name = "e2e"
@@ -67,7 +70,7 @@ budget_s = {budget_s}
 sandbox = "process"
 concurrency = 2
 output_dir = "{tmp_path / "reports"}"
-run_id = "e2e"
+{run_id_line}
 """
     )
     return path
@@ -105,6 +108,26 @@ def test_run_scores_known_answers_and_reports(refserver: RefServer, tmp_path: Pa
     report = _ripsaw("report", str(run_dir), "--json")
     assert report.returncode == 0, report.stderr
     assert json.loads(report.stdout)["combos"][0]["passed"] == 4
+
+
+def test_a_limited_run_and_the_full_run_keep_their_own_directories(refserver: RefServer, tmp_path: Path) -> None:
+    refserver.script = _scripted(_answers(set()))
+    spec = _spec(tmp_path, refserver.base_url, limit=4, run_id=None)
+    trial = _ripsaw("run", str(spec), "--no-progress", "--limit", "2")
+    assert trial.returncode == 0, trial.stderr
+    full = _ripsaw("run", str(spec), "--no-progress")
+    assert full.returncode == 0, full.stderr
+    again = _ripsaw("run", str(spec), "--no-progress", "--limit", "2")
+    assert again.returncode == 0, again.stderr
+    assert "resumed: 2 attempts" in again.stderr
+    full_dir, trial_dir = sorted((tmp_path / "reports").iterdir())  # nothing else: no stray directories
+    assert full_dir.name.startswith("e2e-") and trial_dir.name == f"{full_dir.name}-limit2"
+    assert len(RunStore(full_dir).attempts()) == 4
+    assert {a.task_id for a in RunStore(trial_dir).attempts()} == {"starter/0", "starter/1"}
+    # --limit equal to the spec's own selects the same suite: the full run's directory, resumed.
+    same = _ripsaw("run", str(spec), "--no-progress", "--limit", "4")
+    assert same.returncode == 0, same.stderr
+    assert f"{full_dir}\n" in same.stderr and "resumed: 4 attempts" in same.stderr
 
 
 def test_endpoint_failures_are_infra_errors_never_failures(refserver: RefServer, tmp_path: Path) -> None:
