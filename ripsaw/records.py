@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, Literal
 
 # Bump when a field of Attempt (or anything nested in it) changes meaning or disappears.
@@ -155,10 +155,7 @@ class Turn:
     cut: str | None = None  # copied from the call: "budget" when the deadline ended the stream
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        for name in ("public_outcome", "hidden_outcome"):
-            d[name] = d[name].value if d[name] is not None else None
-        return d
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Turn:
@@ -203,10 +200,8 @@ class Attempt:
         return attempt_key(self.combo, self.task_id, self.sample)
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["outcome"] = self.outcome.value
-        d["attempt_id"] = self.attempt_id
-        d["turns"] = [t.to_dict() for t in self.turns]
+        d = _plain(self)
+        d["attempt_id"] = self.attempt_id  # last: the store's resume scan finds it there (store.py)
         return d
 
     @classmethod
@@ -231,6 +226,28 @@ class Attempt:
             sandbox=SandboxRun(**sb) if sb else None,
             turns=turns,
         )
+
+
+def _plain(record: Any) -> dict[str, Any]:
+    """A record as JSON-ready data: the keys and order of `dataclasses.asdict`, outcomes as their values.
+
+    Unlike `asdict` nothing is deep-copied: that copy (every chunk offset of every call, one at a time) was most
+    of the cost of appending an attempt to the store. Nested records become dicts; other values, lists of
+    numbers included, are the record's own objects, so the result is for serializing, not for editing.
+    """
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, list):
+            # lists are typed homogeneous: records (calls, turns) or plain values (chunk offsets)
+            if value and dataclasses.is_dataclass(value[0]):
+                value = [_plain(v) for v in value]
+        elif isinstance(value, Enum):
+            value = value.value
+        elif dataclasses.is_dataclass(value):
+            value = _plain(value)
+        out[f.name] = value
+    return out
 
 
 def attempt_key(combo: str, task_id: str, sample: int) -> str:

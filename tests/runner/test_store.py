@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from ripsaw.errors import ConfigError
-from ripsaw.records import Attempt, CallTiming, ModelCall, Outcome, Usage
+from ripsaw.records import Attempt, CallTiming, ModelCall, Outcome, SandboxRun, Turn, Usage
 from ripsaw.store import RunStore
 
 
@@ -79,3 +80,43 @@ def test_resume_scan_reads_ids_and_outcomes_without_parsing_whole_lines_and_agre
     full = {a.attempt_id for a in store.attempts() if a.outcome is not Outcome.INFRA_ERROR}
     expected = {f"c::{t}::0" for t in tricky if t != tricky[1]} | {"c::spaced::0"}
     assert store.finished_ids() == full == expected
+
+
+def _asdict_line(attempt: Attempt) -> bytes:
+    """A record line as the store first wrote it, from `dataclasses.asdict`: the on-disk format to keep."""
+    d = dataclasses.asdict(attempt)
+    d["outcome"] = attempt.outcome.value
+    d["attempt_id"] = attempt.attempt_id
+    d["turns"] = [
+        {
+            **dataclasses.asdict(t),
+            "public_outcome": t.public_outcome.value if t.public_outcome else None,
+            "hidden_outcome": t.hidden_outcome.value if t.hidden_outcome else None,
+        }
+        for t in attempt.turns
+    ]
+    return (json.dumps(d, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+
+
+def test_record_lines_are_byte_identical_to_the_asdict_format_and_round_trip(tmp_path: Path) -> None:
+    plain = _attempt("HumanEval/0", Outcome.PASSED)
+    repaired = _attempt("HumanEval/1 – é", Outcome.FAILED, sample=2)
+    repaired.calls.append(
+        ModelCall('déjà "vu"\n', "think", "length", Usage(7, 2, 1, "estimated"), CallTiming(chunk_ns=[]), 2, "budget")
+    )
+    repaired.sandbox = SandboxRun("process", "timeout", None, 3.5, stdout="1\n", stderr="x", detail="killed")
+    repaired.cost_usd = 0.000125
+    repaired.stop_reason = "max_turns"
+    repaired.turns = [
+        Turn(
+            0, "generate", public_outcome=Outcome.FAILED, hidden_outcome=Outcome.FAILED, call=0, token_source="server"
+        ),
+        Turn(1, "repair", cut="budget", call=1),
+    ]
+    attempts = [plain, repaired]
+    with RunStore(tmp_path) as store:
+        for attempt in attempts:
+            store.append(attempt)
+    lines = (tmp_path / "attempts.jsonl").read_bytes().splitlines(keepends=True)
+    assert lines == [_asdict_line(a) for a in attempts]
+    assert RunStore(tmp_path).attempts() == attempts
