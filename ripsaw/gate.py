@@ -14,7 +14,7 @@ import dataclasses
 import difflib
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -79,9 +79,7 @@ class GateConfig:
 
     @property
     def empty(self) -> bool:
-        return all(
-            v is None for v in (self.min_pass_rate, self.max_p90_latency, self.max_cost_per_task, self.min_goodput)
-        )
+        return all(getattr(self, t.key) is None for t in _THRESHOLDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,87 +118,63 @@ class GateResult:
         return f"Ripsaw gate {self.verdict}: {tail}"
 
 
-def _check(
-    combo: str, name: str, value: float | None, limit: float, *, at_least: bool, show: Any, what: str, missing: str
-) -> Check:
-    threshold = f"{'≥' if at_least else '≤'} {show(limit)}"
-    if value is None:
-        return Check(combo, name, "error", fmt.DASH, threshold, missing)
-    # A figure equal to its threshold up to float rounding (a mean of 0.001s is 0.0010000000000000002) meets it.
-    ok = math.isclose(value, limit, rel_tol=1e-9) or (value >= limit if at_least else value <= limit)
-    verb = "meets" if ok else "misses"
-    return Check(
-        combo,
-        name,
-        "pass" if ok else "fail",
-        show(value),
-        threshold,
-        f"{what} {show(value)} {verb} the threshold {threshold}",
-    )
+@dataclass(frozen=True, slots=True)
+class _Threshold:
+    """One threshold check. `key` names the GateConfig field and the check; a `min_` key is a floor, `max_` a cap."""
+
+    key: str
+    show: Callable[[float], str]
+    figure: Callable[[ComboMetrics, GateConfig], tuple[float | None, str]]  # the value, and what the message calls it
+    unknown: str = ""  # why the figure can be missing although attempts were scored; "" when it cannot
+
+    @property
+    def at_least(self) -> bool:
+        return self.key.startswith("min_")
+
+
+def _pass_rate(m: ComboMetrics, cfg: GateConfig) -> tuple[float | None, str]:
+    e = m.pass_rate
+    value, what = (e.lo, "pass@1 Wilson lower bound") if cfg.use_lower_bound else (e.value, "pass@1")
+    return value, f"{what} (n={e.n})"
+
+
+_THRESHOLDS = (
+    _Threshold("min_pass_rate", fmt.pct, _pass_rate),
+    _Threshold(
+        "max_p90_latency", fmt.secs, lambda m, _: (m.latency_p90.value, f"p90 task latency (n={m.latency_p90.n})")
+    ),
+    _Threshold(
+        "max_cost_per_task",
+        fmt.usd,
+        lambda m, _: (m.cost_per_task.value, f"mean cost per task (n={m.cost_per_task.n})"),
+        unknown="cost unknown: the endpoint reported no usage",
+    ),
+    _Threshold(
+        "min_goodput",
+        fmt.pct,
+        lambda m, _: (m.goodput.value, f"goodput at SLO {fmt.secs(m.latency_slo_s)} (n={m.goodput.n})"),
+        unknown="goodput needs a latency SLO: set run.latency_slo_s in the spec or pass --slo",
+    ),
+)
 
 
 def _threshold_checks(m: ComboMetrics, cfg: GateConfig) -> list[Check]:
     checks = []
-    no_scored = f"no scored attempts ({m.attempts} attempts, {m.infra_errors} infra errors)"
-    if cfg.min_pass_rate is not None:
-        e = m.pass_rate
-        value, what = (e.lo, "pass@1 Wilson lower bound") if cfg.use_lower_bound else (e.value, "pass@1")
-        checks.append(
-            _check(
-                m.name,
-                "min_pass_rate",
-                value,
-                cfg.min_pass_rate,
-                at_least=True,
-                show=fmt.pct,
-                what=f"{what} (n={e.n})",
-                missing=no_scored,
-            )
-        )
-    if cfg.max_p90_latency is not None:
-        checks.append(
-            _check(
-                m.name,
-                "max_p90_latency",
-                m.latency_p90.value,
-                cfg.max_p90_latency,
-                at_least=False,
-                show=fmt.secs,
-                what=f"p90 task latency (n={m.latency_p90.n})",
-                missing=no_scored,
-            )
-        )
-    if cfg.max_cost_per_task is not None:
-        checks.append(
-            _check(
-                m.name,
-                "max_cost_per_task",
-                m.cost_per_task.value,
-                cfg.max_cost_per_task,
-                at_least=False,
-                show=fmt.usd,
-                what=f"mean cost per task (n={m.cost_per_task.n})",
-                missing=no_scored if not m.scored else "cost unknown: the endpoint reported no usage",
-            )
-        )
-    if cfg.min_goodput is not None:
-        missing = (
-            no_scored
-            if not m.scored
-            else ("goodput needs a latency SLO: set run.latency_slo_s in the spec or pass --slo")
-        )
-        checks.append(
-            _check(
-                m.name,
-                "min_goodput",
-                m.goodput.value,
-                cfg.min_goodput,
-                at_least=True,
-                show=fmt.pct,
-                what=f"goodput at SLO {fmt.secs(m.latency_slo_s)} (n={m.goodput.n})",
-                missing=missing,
-            )
-        )
+    for t in _THRESHOLDS:
+        limit = getattr(cfg, t.key)
+        if limit is None:
+            continue
+        threshold = f"{'≥' if t.at_least else '≤'} {t.show(limit)}"
+        value, what = t.figure(m, cfg)
+        if value is None:
+            no_scored = f"no scored attempts ({m.attempts} attempts, {m.infra_errors} infra errors)"
+            missing = t.unknown if t.unknown and m.scored else no_scored
+            checks.append(Check(m.name, t.key, "error", fmt.DASH, threshold, missing))
+            continue
+        # A figure equal to its threshold up to float rounding (a mean of 0.001s is 0.0010000000000000002) meets it.
+        ok = math.isclose(value, limit, rel_tol=1e-9) or (value >= limit if t.at_least else value <= limit)
+        message = f"{what} {t.show(value)} {'meets' if ok else 'misses'} the threshold {threshold}"
+        checks.append(Check(m.name, t.key, "pass" if ok else "fail", t.show(value), threshold, message))
     return checks
 
 
