@@ -555,7 +555,8 @@ def main() -> None:
         rows.append([r.name, f"{r.wall_s:.2f}", f"{r.per_s(n):.1f}", f"{ratio:.2f}x",
                      f"{sum(r.passed)}/{n}", target])  # fmt: skip
     print(table(["evaluator", "wall s", "samples/s", "vs reference", "passed", "process ≥ 1.0x"], rows))
-    print("  fixed costs behind these (median, one at a time): the reference forks its already-running interpreter")
+    print("  fixed costs behind these (median, one at a time): the reference and the namespaced process sandbox fork"
+          " an interpreter already running; the process-group fallback starts one per job")  # fmt: skip
     for name, seconds in asyncio.run(job_costs()):
         print(f"    {name}: {seconds * 1e3:.1f} ms")
     for r in ours:
