@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.stats import binomtest
 
-from ripsaw.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, bootstrap_interval, bootstrap_method
+from ripsaw.metrics import BOOTSTRAP_RESAMPLES, DEFAULT_SEED, bootstrap_interval, bootstrap_method
 from ripsaw.records import Attempt, Outcome
 
 ALPHA = 0.05
@@ -111,7 +111,7 @@ class Comparison:
             "a": self.a,
             "b": self.b,
             "alpha": self.alpha,
-            "confidence": CONFIDENCE,
+            "confidence": 1 - self.alpha,  # of the latency interval; the pass-rate test is at alpha
             "pass_rate": self.passes.to_dict(),
             "latency": self.latency.to_dict(),
             "sentence": self.sentence,
@@ -139,7 +139,8 @@ def compare(
 ) -> Comparison:
     """Compare combo A (attempts a) with combo B on their shared scored (task, sample) pairs."""
     pairs = _pairs(a, b)
-    return Comparison(a_name, b_name, alpha, _compare_passes(pairs, alpha), _compare_latency(pairs, seed, resamples))
+    latency = _compare_latency(pairs, seed, resamples, confidence=1 - alpha)
+    return Comparison(a_name, b_name, alpha, _compare_passes(pairs, alpha), latency)
 
 
 def _compare_passes(pairs: list[tuple[Attempt, Attempt]], alpha: float) -> PassComparison:
@@ -160,7 +161,9 @@ def _compare_passes(pairs: list[tuple[Attempt, Attempt]], alpha: float) -> PassC
     )
 
 
-def _compare_latency(pairs: list[tuple[Attempt, Attempt]], seed: int, resamples: int) -> LatencyComparison:
+def _compare_latency(
+    pairs: list[tuple[Attempt, Attempt]], seed: int, resamples: int, confidence: float
+) -> LatencyComparison:
     if not pairs:
         return LatencyComparison(0, None, None, None, None, None, "", "no shared attempts")
     ta = np.array([x.task_time_s for x, _ in pairs], dtype=float)
@@ -178,7 +181,8 @@ def _compare_latency(pairs: list[tuple[Attempt, Attempt]], seed: int, resamples:
         paired=True,
         seed=seed,
         resamples=resamples,
+        confidence=confidence,
     )
     verdict: SpeedVerdict = "faster" if hi < 0 else "slower" if lo > 0 else "not distinguishable"
-    how = f"{how}; paired {bootstrap_method(seed, resamples)}"
+    how = f"{how}; paired {bootstrap_method(seed, resamples, confidence)}"
     return LatencyComparison(len(pairs), med_a, med_b, diff, lo, hi, how, verdict)

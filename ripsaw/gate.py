@@ -1,8 +1,10 @@
 """The CI quality gate: thresholds on a run's metrics, and regression against a baseline run.
 
-A regression fails the gate only when it is both significant (exact McNemar on the attempts the two runs
-share, at alpha) and larger than the allowed margin: noise alone never blocks a build, and neither does a
-real but negligible drop.
+A regression fails the gate only when it is both significant and larger than the allowed margin: noise
+alone never blocks a build, and neither does a real but negligible change. Pass rate: exact McNemar on the
+attempts the two runs share, at alpha, against `margin` points. Task latency (when `latency_margin` is
+set): the paired bootstrap interval of the change in median task time, at 1 - alpha confidence, against
+`latency_margin` percent of the baseline's median.
 
 Exit status: 0 every check passed, 1 a check failed, 2 a check could not be evaluated (no scored attempts,
 unknown cost, no SLO for goodput) or the input was unusable.
@@ -18,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ripsaw.compare import ALPHA, compare
+from ripsaw.compare import ALPHA, Comparison, compare
 from ripsaw.errors import ConfigError
 from ripsaw.metrics import ComboMetrics
 from ripsaw.report import format as fmt
@@ -38,6 +40,7 @@ class GateConfig:
     max_cost_per_task: float | None = None  # USD
     min_goodput: float | None = None  # fraction, 0..1
     margin: float = 0.0  # allowed pass-rate drop against the baseline, percentage points
+    latency_margin: float | None = None  # allowed rise of the median task latency against the baseline, percent
     alpha: float = ALPHA
 
     @classmethod
@@ -65,7 +68,7 @@ class GateConfig:
             v = getattr(self, key)
             if v is not None and not 0 <= v <= 1:
                 raise ConfigError(f"{where}: {key} is a fraction between 0 and 1 (0.6 for 60%), got {v:g}")
-        for key in ("max_p90_latency", "max_cost_per_task", "margin"):
+        for key in ("max_p90_latency", "max_cost_per_task", "margin", "latency_margin"):
             v = getattr(self, key)
             if v is not None and v < 0:
                 raise ConfigError(f"{where}: {key} must not be negative, got {v:g}")
@@ -178,11 +181,11 @@ def _threshold_checks(m: ComboMetrics, cfg: GateConfig) -> list[Check]:
     return checks
 
 
-def _regression_check(name: str, current: Summary, baseline: Summary, cfg: GateConfig) -> Check:
-    threshold = f"drop ≤ {cfg.margin:g} pts or not significant at α={cfg.alpha:g}"
+def _regression_checks(name: str, current: Summary, baseline: Summary, cfg: GateConfig) -> list[Check]:
     base = baseline.attempts_by_combo()
     if name not in base:
-        return Check(name, "regression", "skipped", fmt.DASH, threshold, "combo not in the baseline run")
+        names = ["regression"] + (["latency_regression"] if cfg.latency_margin is not None else [])
+        return [Check(name, n, "skipped", fmt.DASH, "", "combo not in the baseline run") for n in names]
     cmp = compare(
         name,
         current.attempts_by_combo()[name],
@@ -192,6 +195,14 @@ def _regression_check(name: str, current: Summary, baseline: Summary, cfg: GateC
         seed=current.seed,
         resamples=current.resamples,
     )
+    checks = [_pass_regression(name, cmp, cfg)]
+    if cfg.latency_margin is not None:
+        checks.append(_latency_regression(name, cmp, cfg.latency_margin))
+    return checks
+
+
+def _pass_regression(name: str, cmp: Comparison, cfg: GateConfig) -> Check:
+    threshold = f"drop ≤ {cfg.margin:g} pts or not significant at α={cfg.alpha:g}"
     p = cmp.passes
     if p.rate_a is None or p.rate_b is None or p.p_value is None:
         return Check(
@@ -218,6 +229,30 @@ def _regression_check(name: str, current: Summary, baseline: Summary, cfg: GateC
     return Check(name, "regression", "fail" if regressed else "pass", measured, threshold, f"{facts}: {why}")
 
 
+def _latency_regression(name: str, cmp: Comparison, margin: float) -> Check:
+    confidence = 1 - cmp.alpha
+    threshold = f"rise ≤ {margin:g}% or not significant at {confidence:.0%}"
+    lat = cmp.latency
+    if lat.median_a is None or lat.median_b is None or lat.diff is None:
+        message = "no scored attempt shared with the baseline (same task and sample)"
+        return Check(name, "latency_regression", "error", fmt.DASH, threshold, message)
+    rise = lat.diff / lat.median_b * 100 if lat.median_b > 0 else math.inf if lat.diff > 0 else 0.0
+    measured = f"{fmt.secs(lat.median_a)} vs {fmt.secs(lat.median_b)} ({rise:+.1f}%)"
+    interval = f"[{lat.lo:+.3g}, {lat.hi:+.3g}] s" if lat.lo is not None and lat.hi is not None else "no interval"
+    facts = (
+        f"median task latency {fmt.secs(lat.median_a)} vs baseline {fmt.secs(lat.median_b)} on {lat.pairs} shared "
+        f"attempts (change {lat.diff:+.3g} s, {confidence:.0%} paired bootstrap {interval})"
+    )
+    regressed = lat.verdict == "slower" and rise > margin
+    if regressed:
+        why = f"significant rise of {rise:.1f}% exceeds the margin of {margin:g}%"
+    elif lat.verdict == "slower":
+        why = f"significant rise of {rise:.1f}% is within the margin of {margin:g}%"
+    else:
+        why = "no significant rise" if lat.diff > 0 else "no rise"
+    return Check(name, "latency_regression", "fail" if regressed else "pass", measured, threshold, f"{facts}: {why}")
+
+
 def evaluate(
     current: Summary, cfg: GateConfig, *, baseline: Summary | None = None, combos: Sequence[str] = ()
 ) -> GateResult:
@@ -240,7 +275,7 @@ def evaluate(
             continue
         checks += _threshold_checks(m, cfg)
         if baseline is not None:
-            checks.append(_regression_check(m.name, current, baseline, cfg))
+            checks += _regression_checks(m.name, current, baseline, cfg)
     return GateResult(
         current.runset.runs[0].run_id, baseline.runset.runs[0].run_id if baseline else None, tuple(checks)
     )

@@ -127,6 +127,7 @@ def bootstrap_interval(
     paired: bool = False,
     seed: int = DEFAULT_SEED,
     resamples: int = BOOTSTRAP_RESAMPLES,
+    confidence: float = CONFIDENCE,
 ) -> tuple[float, float]:
     result = bootstrap(
         samples,
@@ -137,14 +138,14 @@ def bootstrap_interval(
         paired=paired,
         # BCa is unstable for quantiles of small, tied samples (latencies often are); percentile is robust.
         method="percentile",
-        confidence_level=CONFIDENCE,
+        confidence_level=confidence,
         rng=np.random.default_rng(seed),
     )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
-def bootstrap_method(seed: int, resamples: int) -> str:
-    return f"{CONFIDENCE:.0%} bootstrap percentile interval, {resamples} resamples, seed {seed}"
+def bootstrap_method(seed: int, resamples: int, confidence: float = CONFIDENCE) -> str:
+    return f"{confidence:.0%} bootstrap percentile interval, {resamples} resamples, seed {seed}"
 
 
 def percentile(

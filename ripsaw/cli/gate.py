@@ -25,7 +25,7 @@ def _write(path: Path, text: str, *, append: bool) -> None:
     "--baseline",
     type=click.Path(path_type=Path),
     metavar="RUN_DIR",
-    help="Fail on a significant pass-rate drop against this run (same task suite).",
+    help="Fail on a significant pass-rate drop (and, with --latency-margin, latency rise) against this run.",
 )
 @click.option("--min-pass-rate", type=float, metavar="X", help="Minimum pass@1, a fraction (0.6 = 60%).")
 @click.option("--use-lower-bound", is_flag=True, help="Compare the 95% Wilson lower bound, not the point estimate.")
@@ -44,7 +44,13 @@ def _write(path: Path, text: str, *, append: bool) -> None:
     metavar="PTS",
     help="Allowed pass-rate drop against the baseline, percentage points (default 0).",
 )
-@click.option("--alpha", type=float, help="Significance level of the regression test (default 0.05).")
+@click.option(
+    "--latency-margin",
+    type=float,
+    metavar="PCT",
+    help="Also fail on a significant rise of the median task latency against the baseline beyond PCT percent.",
+)
+@click.option("--alpha", type=float, help="Significance level of the regression tests (default 0.05).")
 @click.option("--combo", "combos", multiple=True, metavar="NAME", help="Gate only this combo (repeatable).")
 @click.option(
     "--junit",
@@ -69,6 +75,7 @@ def command(
     min_goodput: float | None,
     latency_slo_s: float | None,
     margin: float | None,
+    latency_margin: float | None,
     alpha: float | None,
     combos: tuple[str, ...],
     junit: Path | None,
@@ -100,6 +107,7 @@ def command(
         max_cost_per_task=max_cost_per_task,
         min_goodput=min_goodput,
         margin=margin,
+        latency_margin=latency_margin,
         alpha=alpha,
     ).validated("command line")
     current = summarize(runs, latency_slo_s=latency_slo_s)

@@ -67,6 +67,35 @@ def test_regression_needs_significance_and_margin(tmp_path: Path) -> None:
     assert noisy.status == "pass" and noisy.message.endswith("no significant drop")
 
 
+def _timed(root: Path, run_id: str, times: list[float]) -> Path:
+    return write_run(root, [Combo("model", outcomes(12, N), times, cost_usd=0.001)], tasks=N, run_id=run_id)
+
+
+def test_latency_regression_needs_significance_and_margin(tmp_path: Path) -> None:
+    base = _summary(_timed(tmp_path, "base", TIMES))  # median 1.05 s
+    slow = _summary(_timed(tmp_path, "slow", [t * 1.3 for t in TIMES]))  # every task 30% slower
+    checks = evaluate(slow, GateConfig(latency_margin=10), baseline=base).checks
+    assert [(c.name, c.status) for c in checks] == [("regression", "pass"), ("latency_regression", "fail")]
+    assert checks[1].measured == "1.37 s vs 1.05 s (+30.0%)"
+    assert checks[1].message.startswith("median task latency 1.37 s vs baseline 1.05 s on 20 shared attempts")
+    assert checks[1].message.endswith("significant rise of 30.0% exceeds the margin of 10%")
+    assert (
+        evaluate(slow, GateConfig(latency_margin=40), baseline=base)
+        .checks[1]
+        .message.endswith("significant rise of 30.0% is within the margin of 40%")
+    )
+    # Half the tasks 20% slower, half 20% faster: the median moves, but the pairs do not agree on a direction.
+    mixed = _summary(_timed(tmp_path, "mixed", [t * (1.2 if i % 2 else 0.8) for i, t in enumerate(TIMES)]))
+    check = evaluate(mixed, GateConfig(latency_margin=0), baseline=base).checks[1]
+    assert check.status == "pass" and check.message.endswith(("no significant rise", "no rise")), check.message
+    faster = evaluate(base, GateConfig(latency_margin=0), baseline=slow).checks[1]
+    assert faster.status == "pass" and faster.message.endswith("no rise")
+    # Not asked for: pass rate only.
+    assert [c.name for c in evaluate(slow, GateConfig(), baseline=base).checks] == ["regression"]
+    r = ripsaw("gate", tmp_path / "slow", "--baseline", tmp_path / "base", "--latency-margin", "10")
+    assert r.returncode == 1 and "latency_regression" in r.stdout, r.stdout + r.stderr
+
+
 def test_regression_edge_cases(tmp_path: Path) -> None:
     base = _summary(_run(tmp_path, "base", 18))
     other = write_run(tmp_path, [Combo("renamed", outcomes(5, N), TIMES)], tasks=N, run_id="other")
