@@ -14,9 +14,8 @@ from typing import Any
 import click
 
 from ripsaw.runner import RunResult, default_run_id, run_eval
+from ripsaw.shipped import QUICKSTART, shipped_file
 from ripsaw.spec import load_spec
-
-DEFAULT_SPEC = Path("evals/quickstart.toml")
 
 
 async def _run_cancellable(run: Coroutine[Any, Any, RunResult]) -> RunResult:
@@ -55,13 +54,13 @@ def command(
     no_progress: bool,
     as_json: bool,
 ) -> None:
-    """Run SPEC (default: evals/quickstart.toml): every combo on every task, timed and scored.
+    """Run SPEC (default: the quickstart shipped with Ripsaw, evals/quickstart.toml): every combo on every task.
 
     Re-running the same spec resumes its run directory: finished attempts are kept, infra errors retried.
     Exit status: 0 run complete, 1 attempts left with infra errors (re-run to retry them),
     2 bad spec or usage, 130 interrupted.
     """
-    spec = load_spec(spec_path or DEFAULT_SPEC)
+    spec = load_spec(spec_path or shipped_file(QUICKSTART))
     name = run_id or spec.run.run_id or default_run_id(spec, limit=limit)
     if limit is not None:
         spec = dataclasses.replace(spec, tasks=dataclasses.replace(spec.tasks, limit=limit))

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ripsaw.providers import create_providers
+from ripsaw.shipped import QUICKSTART, shipped_file
 from ripsaw.spec import ComboSpec, EvalSpec, load_spec
 from ripsaw.tasks import Task, load_spec_tasks, suite_hash
 
@@ -77,14 +78,14 @@ async def _check_providers(spec: EvalSpec) -> None:
 
 
 @click.command("validate")
-@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.argument("spec_path", metavar="SPEC", required=False, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the validated spec as JSON.")
-def command(spec_path: Path, as_json: bool) -> None:
-    """Check SPEC up front: keys, types, ranges, env vars, task files; then load its tasks.
+def command(spec_path: Path | None, as_json: bool) -> None:
+    """Check SPEC (default: the shipped quickstart) up front: keys, types, ranges, env vars, task files; load its tasks.
 
     Exit status: 0 valid, 2 invalid (one line naming the file, the key and the problem).
     """
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path or shipped_file(QUICKSTART))
     tasks = load_spec_tasks(spec)
     asyncio.run(_check_providers(spec))
     if as_json:

@@ -28,6 +28,7 @@ import docker.errors
 import requests.exceptions
 
 from ripsaw.errors import PrerequisiteError, SandboxInfraError
+from ripsaw.shipped import shipped_file
 
 IMAGE_REPO = "ripsaw-sandbox-python"
 BASE_REPO = "ripsaw-sandbox-base"
@@ -51,14 +52,8 @@ BuildMode = Literal["auto", "online", "offline"]
 
 
 def recipe_dir() -> Path:
-    """sandboxes/ at the root of the source tree (the Dockerfile and the offline build script)."""
-    path = Path(__file__).resolve().parents[2] / "sandboxes"
-    if not (path / "python" / "Dockerfile").is_file():
-        raise PrerequisiteError(
-            f"the sandbox image recipe is not at {path}/python/Dockerfile; "
-            "build the image from a Ripsaw source checkout (`python -m ripsaw sandbox build`)"
-        )
-    return path
+    """sandboxes/ with the Dockerfile and the offline build script (the checkout's, or the wheel's copy)."""
+    return shipped_file("sandboxes/python/Dockerfile").parents[1]
 
 
 def image_tag() -> str:
