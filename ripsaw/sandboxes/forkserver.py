@@ -44,7 +44,7 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND = 1, 2, 4, 8, 4096
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND = 2, 4, 8, 4096
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 4, 24, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
@@ -99,6 +99,12 @@ def _write(path, text):
         os.close(fd)
 
 
+def _shell_code(status):
+    """A wait status as a shell reports it: the exit code, or 128 + N for a death by signal N."""
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
 def _die_with_parent(lifeline=None):
     """SIGKILL when the parent goes; `lifeline` (a pipe only the parent writes) catches a parent already gone."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -133,8 +139,7 @@ def waiter(request, stdio, channel, candidate_uid, driver):
         # Returns once the job's whole pid namespace is gone: the kernel reaps it before its PID 1.
         _, status = os.waitpid(pid, 0)
         problem = os.read(setup_r, 4096).decode(errors="replace")
-        code = os.waitstatus_to_exitcode(status)
-        report = {"setup_error": problem} if problem else {"exit": code if code >= 0 else 128 - code}
+        report = {"setup_error": problem} if problem else {"exit": _shell_code(status)}
     except (OSError, SetupError) as e:
         report = {"setup_error": f"waiter: {e}"}
     os.write(channel, (json.dumps(report) + "\n").encode())
@@ -169,8 +174,7 @@ def init(request, stdio, setup_w, life_r, candidate_uid, driver):
     while True:  # orphans of the candidate land here; the driver's end is the job's end
         pid, status = os.wait()
         if pid == child:
-            code = os.waitstatus_to_exitcode(status)
-            os._exit(code if code >= 0 else 128 - code)
+            os._exit(_shell_code(status))
 
 
 def candidate(stdio, setup_w, candidate_uid, driver):

@@ -180,7 +180,6 @@ class _ForkServer:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
-        self._root = ""
 
     def start(self) -> None:
         with self._lock:
@@ -222,39 +221,43 @@ class _ForkServer:
         # root of a user namespace mapped to the host user.
         flags = _NAMESPACES if as_root else ["--user", "--map-root-user", *_NAMESPACES]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._root = tempfile.mkdtemp(prefix="ripsaw-sandbox-")
-        with ours, theirs, tempfile.TemporaryFile() as log:
-            command = [
-                *[_tool("unshare") or "unshare", *flags, "sh", "-c", _prelude(), "ripsaw-sandbox", self._root],
-                *[_PYTHON, "-I", "-S", "/forkserver.py", "/driver.py", str(theirs.fileno())],
-                str(_CANDIDATE_UID if as_root else 0),
-            ]
-            try:
-                # A session of its own: a Ctrl-C at the terminal is Ripsaw's to handle, not the server's.
-                proc = subprocess.Popen(
-                    command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_ENV,
-                    pass_fds=[theirs.fileno()], start_new_session=True,
-                )  # fmt: skip
-            except OSError as e:
-                _remove_tree(self._root)
-                raise PrerequisiteError(f"cannot start the sandbox's fork server: {e}") from None
-            self._proc = proc
-            theirs.close()
-            ours.settimeout(_START_TIMEOUT_S)
-            try:
-                hello = json.loads(ours.recv(65536) or b"{}")
-            except (OSError, ValueError) as e:
-                hello = {"error": str(e)}
-            if not hello.get("ready"):
-                self._stop()
-                log.seek(0)
-                tail = log.read().decode(errors="replace").strip().splitlines()[-1:]
-                raise PrerequisiteError(hello.get("error") or (tail[0] if tail else "the fork server did not start"))
-            ours.settimeout(None)
-            self._control = ours.dup()
-            # The server's root has been pivoted off this mount point: it is an empty host directory now.
-            _remove_tree(self._root)
-            self._root = ""
+        # Only a mount point: the server pivots off it before it says it is ready, and on failure nothing
+        # is mounted on the host side either, so it goes once the start is over, whatever the outcome.
+        root = tempfile.mkdtemp(prefix="ripsaw-sandbox-")
+        try:
+            with theirs, tempfile.TemporaryFile() as log:
+                command = [
+                    *[_tool("unshare") or "unshare", *flags, "sh", "-c", _prelude(), "ripsaw-sandbox", root],
+                    *[_PYTHON, "-I", "-S", "/forkserver.py", "/driver.py", str(theirs.fileno())],
+                    str(_CANDIDATE_UID if as_root else 0),
+                ]
+                try:
+                    # A session of its own: a Ctrl-C at the terminal is Ripsaw's to handle, not the server's.
+                    self._proc = subprocess.Popen(
+                        command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_ENV,
+                        pass_fds=[theirs.fileno()], start_new_session=True,
+                    )  # fmt: skip
+                except OSError as e:
+                    raise PrerequisiteError(f"cannot start the sandbox's fork server: {e}") from None
+                theirs.close()
+                ours.settimeout(_START_TIMEOUT_S)
+                try:
+                    hello = json.loads(ours.recv(65536) or b"{}")
+                except (OSError, ValueError) as e:
+                    hello = {"error": str(e)}
+                if not hello.get("ready"):
+                    log.seek(0)
+                    tail = log.read().decode(errors="replace").strip().splitlines()[-1:]
+                    problem = hello.get("error") or (tail[0] if tail else "the fork server did not start")
+                    raise PrerequisiteError(problem)
+        except BaseException:
+            ours.close()
+            self._stop()
+            raise
+        finally:
+            _remove_tree(root)
+        ours.settimeout(None)
+        self._control = ours
 
     def _stop(self) -> None:
         if self._control is not None:
@@ -267,9 +270,6 @@ class _ForkServer:
                 _kill_group(self._proc.pid)
                 self._proc.wait()
             self._proc = None
-        if self._root:
-            _remove_tree(self._root)
-            self._root = ""
 
 
 def _rlimits(limits: Limits, namespaces: bool) -> dict[str, tuple[int, int]]:
@@ -503,10 +503,6 @@ class _Output(asyncio.Protocol):
             self.closed.set_result(None)
 
 
-def _same(protocol: _Output) -> _Output:
-    return protocol
-
-
 _Starter = Callable[[int, int, int], Awaitable[_Job]]
 
 
@@ -530,8 +526,8 @@ async def _run(start: _Starter, payload: bytes, job: SandboxJob) -> tuple[Sandbo
     # The files belong to the transports once connected, which close them.
     files = [open(out_r, "rb", buffering=0), open(err_r, "rb", buffering=0), open(stdin_w, "wb", buffering=0)]  # noqa: SIM115
     try:
-        for file, protocol in zip(files, (out, err), strict=False):
-            transports.append((await loop.connect_read_pipe(functools.partial(_same, protocol), file))[0])
+        transports.append((await loop.connect_read_pipe(lambda: out, files[0]))[0])
+        transports.append((await loop.connect_read_pipe(lambda: err, files[1]))[0])
         feed, _ = await loop.connect_write_pipe(asyncio.BaseProtocol, files[2])
         transports.append(feed)
         try:
