@@ -181,11 +181,16 @@ def _threshold_checks(m: ComboMetrics, cfg: GateConfig) -> list[Check]:
     return checks
 
 
+_NO_PAIRS = "no scored attempt shared with the baseline (same task and sample)"
+
+
 def _regression_checks(name: str, current: Summary, baseline: Summary, cfg: GateConfig) -> list[Check]:
+    thresholds = {"regression": f"drop ≤ {cfg.margin:g} pts or not significant at α={cfg.alpha:g}"}
+    if cfg.latency_margin is not None:
+        thresholds["latency_regression"] = f"rise ≤ {cfg.latency_margin:g}% or not significant at {1 - cfg.alpha:.0%}"
     base = baseline.attempts_by_combo()
     if name not in base:
-        names = ["regression"] + (["latency_regression"] if cfg.latency_margin is not None else [])
-        return [Check(name, n, "skipped", fmt.DASH, "", "combo not in the baseline run") for n in names]
+        return [Check(name, n, "skipped", fmt.DASH, t, "combo not in the baseline run") for n, t in thresholds.items()]
     cmp = compare(
         name,
         current.attempts_by_combo()[name],
@@ -195,62 +200,52 @@ def _regression_checks(name: str, current: Summary, baseline: Summary, cfg: Gate
         seed=current.seed,
         resamples=current.resamples,
     )
-    checks = [_pass_regression(name, cmp, cfg)]
+    checks = [_pass_regression(name, cmp, cfg.margin, thresholds["regression"])]
     if cfg.latency_margin is not None:
-        checks.append(_latency_regression(name, cmp, cfg.latency_margin))
+        checks.append(_latency_regression(name, cmp, cfg.latency_margin, thresholds["latency_regression"]))
     return checks
 
 
-def _pass_regression(name: str, cmp: Comparison, cfg: GateConfig) -> Check:
-    threshold = f"drop ≤ {cfg.margin:g} pts or not significant at α={cfg.alpha:g}"
+def _pass_regression(name: str, cmp: Comparison, margin: float, threshold: str) -> Check:
     p = cmp.passes
     if p.rate_a is None or p.rate_b is None or p.p_value is None:
-        return Check(
-            name,
-            "regression",
-            "error",
-            fmt.DASH,
-            threshold,
-            "no scored attempt shared with the baseline (same task and sample)",
-        )
+        return Check(name, "regression", "error", fmt.DASH, threshold, _NO_PAIRS)
     drop = (p.rate_b - p.rate_a) * 100
     measured = f"{fmt.pct(p.rate_a)} vs {fmt.pct(p.rate_b)} (p={p.p_value:.3g})"
     facts = (
         f"pass@1 {fmt.pct(p.rate_a)} vs baseline {fmt.pct(p.rate_b)} on {p.pairs} shared attempts "
         f"({p.a_only} gained, {p.b_only} lost; McNemar p={p.p_value:.3g})"
     )
-    regressed = p.verdict == "worse" and drop > cfg.margin
-    if regressed:
-        why = f"significant drop of {drop:.1f} pts exceeds the margin of {cfg.margin:g} pts"
-    elif p.verdict == "worse":
-        why = f"significant drop of {drop:.1f} pts is within the margin of {cfg.margin:g} pts"
-    else:
-        why = "no significant drop" if drop > 0 else "no drop"
-    return Check(name, "regression", "fail" if regressed else "pass", measured, threshold, f"{facts}: {why}")
+    return _judged(name, "regression", threshold, measured, facts, p.verdict == "worse", drop, margin, "drop", " pts")
 
 
-def _latency_regression(name: str, cmp: Comparison, margin: float) -> Check:
-    confidence = 1 - cmp.alpha
-    threshold = f"rise ≤ {margin:g}% or not significant at {confidence:.0%}"
+def _latency_regression(name: str, cmp: Comparison, margin: float, threshold: str) -> Check:
     lat = cmp.latency
     if lat.median_a is None or lat.median_b is None or lat.diff is None:
-        message = "no scored attempt shared with the baseline (same task and sample)"
-        return Check(name, "latency_regression", "error", fmt.DASH, threshold, message)
+        return Check(name, "latency_regression", "error", fmt.DASH, threshold, _NO_PAIRS)
     rise = lat.diff / lat.median_b * 100 if lat.median_b > 0 else math.inf if lat.diff > 0 else 0.0
     measured = f"{fmt.secs(lat.median_a)} vs {fmt.secs(lat.median_b)} ({rise:+.1f}%)"
     interval = f"[{lat.lo:+.3g}, {lat.hi:+.3g}] s" if lat.lo is not None and lat.hi is not None else "no interval"
     facts = (
         f"median task latency {fmt.secs(lat.median_a)} vs baseline {fmt.secs(lat.median_b)} on {lat.pairs} shared "
-        f"attempts (change {lat.diff:+.3g} s, {confidence:.0%} paired bootstrap {interval})"
+        f"attempts (change {lat.diff:+.3g} s, {1 - cmp.alpha:.0%} paired bootstrap {interval})"
     )
-    regressed = lat.verdict == "slower" and rise > margin
-    if regressed:
-        why = f"significant rise of {rise:.1f}% exceeds the margin of {margin:g}%"
-    elif lat.verdict == "slower":
-        why = f"significant rise of {rise:.1f}% is within the margin of {margin:g}%"
+    slower = lat.verdict == "slower"
+    return _judged(name, "latency_regression", threshold, measured, facts, slower, rise, margin, "rise", "%")
+
+
+def _judged(
+    name: str, check: str, threshold: str, measured: str, facts: str,
+    worse: bool, change: float, margin: float, noun: str, unit: str,
+) -> Check:  # fmt: skip
+    """A regression check's result: it fails only when the change is significant *and* beyond its margin."""
+    regressed = worse and change > margin
+    if worse:
+        beyond = "exceeds" if regressed else "is within"
+        why = f"significant {noun} of {change:.1f}{unit} {beyond} the margin of {margin:g}{unit}"
     else:
-        why = "no significant rise" if lat.diff > 0 else "no rise"
-    return Check(name, "latency_regression", "fail" if regressed else "pass", measured, threshold, f"{facts}: {why}")
+        why = f"no significant {noun}" if change > 0 else f"no {noun}"
+    return Check(name, check, "fail" if regressed else "pass", measured, threshold, f"{facts}: {why}")
 
 
 def evaluate(
