@@ -95,35 +95,10 @@ def _leftovers(sb: Sandbox, job_root: Path, before: set[int]) -> list[str]:
     return problems
 
 
-def _fork_servers() -> set[int]:
-    """The process sandbox's fork servers (its `unshare` child and the server under it), which live as long as
-    the sandbox is open: the processes of their jobs are one level further down, and still count."""
-    children: dict[int, list[int]] = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                ppid = int(f.read().rpartition(")")[2].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    servers = set()
-    for pid in children.get(os.getpid(), []):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                launcher = b"\0ripsaw-sandbox\0" in f.read()
-        except OSError:
-            continue
-        if launcher:
-            servers |= {pid, *children.get(pid, [])}
-    return servers
-
-
-def _descendants() -> set[int]:
-    """Live (non-zombie) descendants of this test process."""
+def _live_parents() -> dict[int, int]:
+    """pid -> parent pid of every live (non-zombie) process."""
     parent: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
                 fields = f.read().rpartition(")")[2].split()
@@ -131,6 +106,28 @@ def _descendants() -> set[int]:
             continue
         if fields and fields[0] != "Z":
             parent[int(entry)] = int(fields[1])
+    return parent
+
+
+def _fork_servers() -> set[int]:
+    """The process sandbox's fork servers (its `unshare` child and the server under it), which live as long as
+    the sandbox is open: the processes of their jobs are one level further down, and still count."""
+    parent = _live_parents()
+    servers = set()
+    for pid in [p for p, ppid in parent.items() if ppid == os.getpid()]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                launcher = b"\0ripsaw-sandbox\0" in f.read()
+        except OSError:
+            continue
+        if launcher:
+            servers |= {pid, *(p for p, ppid in parent.items() if ppid == pid)}
+    return servers
+
+
+def _descendants() -> set[int]:
+    """Live (non-zombie) descendants of this test process."""
+    parent = _live_parents()
     found: set[int] = set()
     frontier = {os.getpid()}
     while frontier:
