@@ -36,7 +36,7 @@ def _run(*cmd: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_a_wheel_runs_the_embedded_quickstart_from_anywhere(tmp_path: Path) -> None:
+def test_a_wheel_carries_the_quickstart_and_the_recipe_to_any_directory(tmp_path: Path) -> None:
     # The build environment comes from the package index (or pip's cache), as for any install.
     _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", REPO, cwd=tmp_path)
     (wheel,) = (tmp_path / "dist").glob("ripsaw-*.whl")
