@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from _common import machine, table
 from _common import verdict as pass_miss
 
-from ripsaw.providers.base import Message, Prompt, RequestParams
 from ripsaw.providers.openai_compat import OpenAICompatProvider
 from ripsaw.records import ModelCall
+from ripsaw.types import Message, Prompt, RequestParams
 
 TARGET_TOK_S = 30_000
 STREAMS = 32

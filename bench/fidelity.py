@@ -51,9 +51,9 @@ from _common import (
 )
 from _common import verdict as pass_miss
 
-from ripsaw.providers.base import Message, Prompt, RequestParams
 from ripsaw.providers.openai_compat import OpenAICompatProvider
 from ripsaw.records import CallTiming, ModelCall, Usage
+from ripsaw.types import Message, Prompt, RequestParams
 
 # Code-like tokens; " café" and " →" put multi-byte characters in the stream (split writes cut inside them).
 VOCAB = (" def", " solve", "(", "nums", ")", ":", "\n   ", " return", " sum", "(", "x", " for", " x", " in",

@@ -44,17 +44,18 @@ from _common import verdict as pass_miss
 
 from ripsaw import providers as provider_registry
 from ripsaw import sandboxes as sandbox_registry
-from ripsaw.prompts import build_prompt
-from ripsaw.providers.base import Prompt, RequestParams
+from ripsaw.execution.runner import run_eval
+from ripsaw.execution.store import RunStore
 from ripsaw.records import Attempt, CallTiming, ModelCall, Outcome, SandboxRun, Usage
-from ripsaw.runner import run_eval
 from ripsaw.sandboxes.base import Limits, Sandbox, SandboxJob, SandboxResult, SandboxSession
 from ripsaw.sandboxes.process import ProcessSandbox
-from ripsaw.solve import AttemptContext, AttemptUnit, solve_single
-from ripsaw.spec import ComboSpec, RunSpec, load_spec
-from ripsaw.store import RunStore
+from ripsaw.solvers.base import AttemptContext, AttemptUnit
+from ripsaw.solvers.prompts import build_prompt
+from ripsaw.solvers.single import solve_single
+from ripsaw.spec import load_spec
 from ripsaw.tasks.humaneval import load_humaneval
 from ripsaw.tasks.task import Task
+from ripsaw.types import ComboSpec, Prompt, RequestParams, RunSpec
 from ripsaw.verdict import Judge
 
 HARNESS_TARGET_MS = 5.0

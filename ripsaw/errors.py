@@ -2,6 +2,7 @@
 
     RipsawError
     ├── ConfigError          bad spec, bad flag, unreadable input: the user must fix something (exit 2)
+    │   ├── InvalidKey       one value of a spec is wrong; names the key and the problem (the loader adds the file)
     │   └── SpecError        a spec file is malformed; names the file, the key and the problem
     ├── PrerequisiteError    something Ripsaw needs is missing (Docker engine, image, package) (exit 2)
     └── InfraError           an endpoint, daemon or host failed; never scored as a model failure
@@ -20,6 +21,12 @@ class RipsawError(Exception):
 
 class ConfigError(RipsawError):
     exit_code = 2
+
+
+class InvalidKey(ConfigError):
+    def __init__(self, key: str, problem: str) -> None:
+        self.key, self.problem = key, problem
+        super().__init__(f"{key}: {problem}")
 
 
 class SpecError(ConfigError):

@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ripsaw.compare import ALPHA, Comparison, compare
+from ripsaw.analysis import format as fmt
+from ripsaw.analysis.compare import ALPHA, Comparison, compare
+from ripsaw.analysis.metrics import ComboMetrics
+from ripsaw.analysis.summary import Summary
 from ripsaw.errors import ConfigError
-from ripsaw.metrics import ComboMetrics
-from ripsaw.report import format as fmt
-from ripsaw.report.summary import Summary
 from ripsaw.report.table import markdown_table, text_table
 
 Status = Literal["pass", "fail", "error", "skipped"]

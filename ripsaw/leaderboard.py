@@ -15,12 +15,12 @@ import jinja2
 import pandas as pd
 
 from ripsaw import __version__
-from ripsaw.metrics import ComboMetrics
-from ripsaw.pareto import LATENCY_P50, PASS_RATE, Frontier
-from ripsaw.report import format as fmt
+from ripsaw.analysis import format as fmt
+from ripsaw.analysis.metrics import ComboMetrics
+from ripsaw.analysis.pareto import LATENCY_P50, PASS_RATE, Frontier
+from ripsaw.analysis.runs import Run, RunSet
+from ripsaw.analysis.summary import Summary
 from ripsaw.report import plots
-from ripsaw.report.runs import Run, RunSet
-from ripsaw.report.summary import Summary
 
 LEADERBOARD_SCHEMA = "ripsaw.leaderboard"
 LEADERBOARD_SCHEMA_VERSION = 1

@@ -22,7 +22,6 @@ rules that relate keys to each other or to the outside world (env vars, files) f
 from __future__ import annotations
 
 import difflib
-import glob
 import hashlib
 import math
 import os
@@ -30,79 +29,17 @@ import re
 import tomllib
 import urllib.parse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
-from ripsaw.errors import ConfigError, SpecError
-from ripsaw.providers import provider_names
-from ripsaw.providers.base import RequestParams
-from ripsaw.tasks import source_names
-from ripsaw.tasks.hf import preset_names
-
-PromptMode = Literal["complete", "chat"]
-SandboxKind = Literal["auto", "process", "docker"]
-StrategyName = Literal["single", "repair", "sample-k"]
-
-
-@dataclass(frozen=True, slots=True)
-class ComboSpec:
-    name: str
-    provider: str  # registry name: "openai", "llamacpp"
-    model: str
-    hardware: str = ""
-    base_url: str | None = None
-    api_key_env: str | None = None  # the NAME of the env var holding the key; the key is never stored
-    prompt_mode: PromptMode = "chat"
-    price_in_per_mtok: float = 0.0
-    price_out_per_mtok: float = 0.0
-    max_concurrency: int = 4
-    params: RequestParams = field(default_factory=RequestParams)
-    # provider-specific settings (llamacpp: threads, ctx, model_path, server_args)
-    options: dict[str, Any] = field(default_factory=dict)
-    strategy: StrategyName | None = None  # overrides run.strategy
-
-
-@dataclass(frozen=True, slots=True)
-class TasksSpec:
-    source: str  # "humaneval" | "jsonl:PATH" | "hf:DATASET" | a preset name: "mbpp", "humaneval+", "livecodebench"
-    preset: str | None = None  # column layout for hf: sources; inferred from the dataset name when unset
-    limit: int | None = None
-    ids: tuple[str, ...] = ()
-    shuffle_seed: int | None = None
-    # hf: options
-    split: str | None = None
-    revision: str | None = None
-    subset: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)  # Task field -> dataset column
-    data_files: str | None = None  # local files for hf sources (tests, offline mirrors)
-
-
-@dataclass(frozen=True, slots=True)
-class RunSpec:
-    samples: int = 1
-    budget_s: float = 120.0  # per-task wall-clock budget (model + sandbox)
-    sandbox: SandboxKind = "auto"
-    test_timeout_s: float = 10.0  # floor of the per-test timeout
-    timeout_factor: float = 10.0  # per-test limit = max(floor, factor x reference time on this host)
-    concurrency: int = 4
-    output_dir: str = "reports"
-    run_id: str | None = None
-    strategy: StrategyName = "single"
-    max_turns: int = 4
-    latency_slo_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EvalSpec:
-    path: Path
-    name: str
-    combos: tuple[ComboSpec, ...]
-    tasks: TasksSpec
-    run: RunSpec
-    raw: dict[str, Any]  # the TOML as read, for the manifest (holds env var names, never keys)
-    sha256: str
+from ripsaw.errors import ConfigError, InvalidKey, SpecError
+from ripsaw.providers import PROVIDERS
+from ripsaw.sandboxes import sandbox_choices
+from ripsaw.solvers import SOLVERS
+from ripsaw.tasks import preset_names, source_of
+from ripsaw.types import ComboSpec, EvalSpec, PromptMode, RequestParams, RunSpec, TasksSpec
 
 
 def load_spec(path: str | Path) -> EvalSpec:
@@ -123,7 +60,7 @@ def load_spec(path: str | Path) -> EvalSpec:
         values = _check_table(raw, _TOP, "")
         _check_combos(values["combos"])
         values["tasks"] = _check_tasks(values["tasks"], path.parent.resolve())
-    except _Invalid as e:
+    except InvalidKey as e:
         raise SpecError(file, e.key, e.problem) from None
     return EvalSpec(
         path=path,
@@ -136,28 +73,9 @@ def load_spec(path: str | Path) -> EvalSpec:
     )
 
 
-def resolve_api_key(combo: ComboSpec) -> str | None:
-    """The combo's API key, read from the environment now (never stored); None when the combo names no key."""
-    if combo.api_key_env is None:
-        return None
-    key = os.environ.get(combo.api_key_env)
-    if not key:
-        # Validated at load time; reaching this means the variable was removed since.
-        raise ConfigError(f"combo {combo.name!r}: environment variable {combo.api_key_env} is not set")
-    return key
-
-
 # --- the schema: one table per section --------------------------------------------------------------------------
 
 Check = Callable[[Any], str | None]  # returns the problem, or None when the value is fine
-
-
-class _Invalid(Exception):
-    """A validation problem at a key; load_spec turns it into a SpecError carrying the file name."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(key, problem)
-        self.key, self.problem = key, problem
 
 
 def _same(v: Any) -> Any:
@@ -282,11 +200,11 @@ _PARAMS: dict[str, _Key] = {
     "extra_body": _Key(TABLE),
 }
 
-_STRATEGY = one_of("strategy", get_args(StrategyName))
+_STRATEGY = one_of("strategy", SOLVERS.names)
 
 _COMBO: dict[str, _Key] = {
     "name": _Key(STR, (nonblank,), required=True),
-    "provider": _Key(STR, (one_of("provider", provider_names),), required=True),
+    "provider": _Key(STR, (one_of("provider", PROVIDERS.names),), required=True),
     "model": _Key(STR, (nonblank,), required=True),
     "hardware": _Key(STR),
     "base_url": _Key(STR, (http_url,)),
@@ -316,7 +234,7 @@ _TASKS: dict[str, _Key] = {
 _RUN: dict[str, _Key] = {
     "samples": _Key(INT, (at_least(1),)),
     "budget_s": _Key(NUMBER, (above(0),)),
-    "sandbox": _Key(STR, (one_of("sandbox", get_args(SandboxKind)),)),
+    "sandbox": _Key(STR, (one_of("sandbox", sandbox_choices),)),
     "test_timeout_s": _Key(NUMBER, (above(0),)),
     # Below 1 the reference solution itself would time out.
     "timeout_factor": _Key(NUMBER, (at_least(1),)),
@@ -354,7 +272,7 @@ def _toml_type(v: Any) -> str:
     return type(v).__name__
 
 
-def _wrong_type(value: Any, kind: _Kind, where: str) -> _Invalid:
+def _wrong_type(value: Any, kind: _Kind, where: str) -> InvalidKey:
     if kind.items is not None and isinstance(value, kind.items[0]):
         item = kind.items[1]
         entries = value.items() if isinstance(value, dict) else enumerate(value)
@@ -362,7 +280,7 @@ def _wrong_type(value: Any, kind: _Kind, where: str) -> _Invalid:
             if not item.accepts(v):
                 return _wrong_type(v, item, f"{where}.{k}" if isinstance(value, dict) else f"{where}[{k}]")
     shown = f" ({_fmt(value)})" if isinstance(value, str | int | float) else ""
-    return _Invalid(where, f"expected {kind.name}, got {_toml_type(value)}{shown}")
+    return InvalidKey(where, f"expected {kind.name}, got {_toml_type(value)}{shown}")
 
 
 def _check_value(value: Any, key: _Key, where: str) -> Any:
@@ -371,7 +289,7 @@ def _check_value(value: Any, key: _Key, where: str) -> Any:
     value = key.kind.convert(value)
     for check in key.checks:
         if problem := check(value):
-            raise _Invalid(where, problem)
+            raise InvalidKey(where, problem)
     if key.schema is not None:
         if isinstance(value, list):
             return [_check_table(item, key.schema, f"{where}[{i}]") for i, item in enumerate(value)]
@@ -388,13 +306,13 @@ def _check_table(table: dict[str, Any], schema: dict[str, _Key], path: str) -> d
     for name in table:
         if name not in schema:
             hint = _did_you_mean(name, list(schema)) or f" (allowed: {', '.join(schema)})"
-            raise _Invalid(prefix + name, f"unknown key{hint}")
+            raise InvalidKey(prefix + name, f"unknown key{hint}")
     values: dict[str, Any] = {}
     for name, key in schema.items():
         if name in table:
             values[name] = _check_value(table[name], key, prefix + name)
         elif key.required:
-            raise _Invalid(prefix + name, _MISSING.get(key.kind, "missing required key").format(prefix + name))
+            raise InvalidKey(prefix + name, _MISSING.get(key.kind, "missing required key").format(prefix + name))
     return values
 
 
@@ -406,75 +324,26 @@ def _check_combos(combos: list[dict[str, Any]]) -> None:
     for i, c in enumerate(combos):
         where = f"combos[{i}]"
         if c["name"] in seen:
-            raise _Invalid(f"{where}.name", f"duplicate combo name {c['name']!r} (also combos[{seen[c['name']]}])")
+            raise InvalidKey(f"{where}.name", f"duplicate combo name {c['name']!r} (also combos[{seen[c['name']]}])")
         seen[c["name"]] = i
         if c["provider"] == "openai" and "base_url" not in c:
-            raise _Invalid(
+            raise InvalidKey(
                 f"{where}.base_url", "missing: provider 'openai' needs the endpoint, e.g. 'http://localhost:8000/v1'"
             )
         env = c.get("api_key_env")
         if env is not None and not os.environ.get(env):
             state = "is empty" if env in os.environ else "is not set"
-            raise _Invalid(f"{where}.api_key_env", f"environment variable {env} {state}")
-
-
-# Options that only mean something to a Hugging Face dataset (an hf: source or a preset).
-_HF_ONLY = ("preset", "split", "revision", "subset", "fields", "data_files")
-# Sources that take an argument after the colon: how to write them, and what the argument is.
-_SOURCE_FORMS = {
-    "jsonl": ("jsonl:PATH", "a path, e.g. 'jsonl:tasks/starter.jsonl'"),
-    "hf": ("hf:DATASET", "a dataset name, e.g. 'hf:evalplus/humanevalplus'"),
-}
+            raise InvalidKey(f"{where}.api_key_env", f"environment variable {env} {state}")
 
 
 def _check_tasks(tasks: dict[str, Any], base: Path) -> dict[str, Any]:
-    source: str = tasks["source"]
-    scheme, sep, arg = source.partition(":")
-    if scheme not in source_names():
-        forms = [_SOURCE_FORMS[n][0] if n in _SOURCE_FORMS else n for n in source_names()]
-        hint = _did_you_mean(source, source_names())
-        raise _Invalid("tasks.source", f"unknown task source {source!r}{hint} (use {', '.join(forms)})")
-    if scheme in _SOURCE_FORMS:
-        if not arg.strip():
-            raise _Invalid("tasks.source", f"{scheme + ':'!r} needs {_SOURCE_FORMS[scheme][1]}")
-    elif sep:
-        raise _Invalid("tasks.source", f"{scheme!r} takes no argument after ':'")
-    if scheme == "jsonl":
-        tasks["source"] = "jsonl:" + _resolve_file(arg.strip(), base, "tasks.source")
-
-    is_preset = scheme in preset_names()
-    for name in _HF_ONLY:
-        if name in tasks and scheme != "hf" and not is_preset:
-            raise _Invalid(f"tasks.{name}", f"applies to 'hf:' and preset sources only (source is {source!r})")
-    if is_preset and tasks.get("preset", scheme) != scheme:
-        raise _Invalid("tasks.preset", f"{tasks['preset']!r} contradicts the source {source!r}")
-    # hf://, https:// and the like are the datasets library's business.
-    if "data_files" in tasks and "://" not in tasks["data_files"]:
-        tasks["data_files"] = _resolve_file(tasks["data_files"], base, "tasks.data_files")
+    """The task source checks its own argument and options (ripsaw.tasks.base.TaskSource.check)."""
+    try:
+        source, argument = source_of(tasks["source"])
+    except ConfigError as e:
+        raise InvalidKey("tasks.source", str(e)) from None
+    source.check(argument, tasks, base)
     return tasks
-
-
-def _resolve_file(name: str, base: Path, where: str) -> str:
-    """An absolute path for a file the spec names: relative to the spec's directory first, then the cwd.
-
-    A glob pattern (data_files may be one) must match at least one file.
-    """
-    given = Path(name).expanduser()
-    bases = [given] if given.is_absolute() else list(dict.fromkeys([base / given, Path.cwd() / given]))
-    is_pattern = any(c in name for c in "*?[")
-    for candidate in bases:
-        if is_pattern:
-            if glob.glob(str(candidate)):
-                return str(candidate)
-        elif candidate.is_file():
-            if not os.access(candidate, os.R_OK):
-                raise _Invalid(where, f"file is not readable: {candidate}")
-            return str(candidate.resolve())
-        elif candidate.is_dir():
-            raise _Invalid(where, f"expected a file, found a directory: {candidate}")
-    looked = ", ".join(str(b) for b in bases)
-    what = "no file matches" if is_pattern else "file not found:"
-    raise _Invalid(where, f"{what} {name!r} (looked in {looked})")
 
 
 def _combo(values: dict[str, Any]) -> ComboSpec:

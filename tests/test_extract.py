@@ -6,8 +6,8 @@ import ast
 
 import pytest
 
-from ripsaw.extract import extract_code, strip_thinking
-from ripsaw.prompts import repair_completion_prompt
+from ripsaw.solvers.extract import extract_code, strip_thinking
+from ripsaw.solvers.prompts import repair_completion_prompt
 from ripsaw.tasks.humaneval import load_humaneval
 from ripsaw.tasks.task import CallCase, CallTests, CheckTests, IOCase, IOTests, Task
 

@@ -4,8 +4,8 @@ import ast
 
 import pytest
 
-from ripsaw.extract import extract_code
-from ripsaw.prompts import (
+from ripsaw.solvers.extract import extract_code
+from ripsaw.solvers.prompts import (
     COMPLETE_STOP,
     SYSTEM_MESSAGE,
     build_prompt,
@@ -14,9 +14,9 @@ from ripsaw.prompts import (
     repair_completion_prompt,
     repair_messages,
 )
-from ripsaw.providers.base import Message, Prompt
 from ripsaw.tasks.humaneval import load_humaneval
 from ripsaw.tasks.task import CheckTests, IOCase, IOTests, Task
+from ripsaw.types import Message, Prompt
 
 PROMPT = 'def add(a: int, b: int) -> int:\n    """Return a + b.\n    >>> add(1, 2)\n    3\n    """\n'
 FUNC = Task(id="t/add", prompt=PROMPT, entry_point="add", tests=CheckTests(code="assert add(1, 2) == 3"))

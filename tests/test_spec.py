@@ -8,18 +8,9 @@ from pathlib import Path
 import pytest
 
 from ripsaw.errors import ConfigError, SpecError
-from ripsaw.providers.base import RequestParams
-from ripsaw.spec import (
-    _COMBO,
-    _PARAMS,
-    _RUN,
-    _TASKS,
-    ComboSpec,
-    RunSpec,
-    TasksSpec,
-    load_spec,
-    resolve_api_key,
-)
+from ripsaw.providers.base import resolve_api_key
+from ripsaw.spec import _COMBO, _PARAMS, _RUN, _TASKS, load_spec
+from ripsaw.types import ComboSpec, RequestParams, RunSpec, TasksSpec
 
 COMBO = """
 [[combos]]
@@ -161,7 +152,7 @@ MALFORMED = {
     "unknown provider": (
         COMBO.replace('"llamacpp"', '"opnai"') + TASKS,
         "combos[0].provider",
-        "unknown provider 'opnai'; did you mean 'openai'? (known: llamacpp, openai)",
+        "unknown provider 'opnai'; did you mean 'openai'? (known: openai, llamacpp)",
     ),
     "unknown sandbox": (
         MINIMAL + '[run]\nsandbox = "dockr"\n',

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from ripsaw.cli import main
 from ripsaw.errors import ConfigError
+from ripsaw.execution.sweep import SWEEP_FILE, find_combo, parse_levels, run_sweep
 from ripsaw.spec import load_spec
-from ripsaw.sweep import SWEEP_FILE, find_combo, parse_levels, run_sweep
 from tests.refserver import RefServer, Reply
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from ripsaw.sandboxes.base import Limits, SandboxJob, SandboxResult, SandboxSess
 from ripsaw.sandboxes.process import ProcessSandbox
 from ripsaw.tasks.humaneval import load_humaneval
 from ripsaw.tasks.task import CallCase, CallTests, CheckTests, IOCase, IOTests, Task
-from ripsaw.verdict import Judge, Verdict, _RunGate
+from ripsaw.verdict.judge import Judge, Verdict, _SharedExclusive
 
 LIMITS = Limits(timeout_s=5.0)
 
@@ -386,7 +386,7 @@ async def test_io_tests(code: str, outcome: Outcome, session: SandboxSession) ->
 
 
 async def test_run_gate_gives_reruns_the_machine_alone() -> None:
-    gate = _RunGate()
+    gate = _SharedExclusive()
     log: list[str] = []
 
     async def shared(name: str, hold: float) -> None:

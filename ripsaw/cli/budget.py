@@ -12,14 +12,14 @@ import click
 from ripsaw.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ripsaw.budgets import BudgetAnalysis
+    from ripsaw.analysis.budgets import BudgetAnalysis
 
 # scipy, pandas and matplotlib are imported inside the functions: `ripsaw --help` should not wait for them.
 
 
 def text(analysis: BudgetAnalysis) -> str:
-    from ripsaw.budgets import BASIS_LABELS
-    from ripsaw.report import format as fmt
+    from ripsaw.analysis import format as fmt
+    from ripsaw.analysis.budgets import BASIS_LABELS
 
     lines: list[str] = []
     for view in analysis.views.values():
@@ -58,9 +58,9 @@ def show_budgets(
     profile_files: Sequence[Path] = (),
     as_json: bool = False,
 ) -> list[BudgetAnalysis]:
-    from ripsaw.projection import load_profiles, pick
-    from ripsaw.report.budget_section import budget_json, max_budget_s, run_budgets
-    from ripsaw.report.runs import load_run
+    from ripsaw.analysis.projection import load_profiles, pick
+    from ripsaw.analysis.run_budgets import budget_json, max_budget_s, run_budgets
+    from ripsaw.analysis.runs import load_run
 
     run = load_run(run_dir)
     budget = max_budget_s(run)
@@ -79,7 +79,7 @@ def show_budgets(
 def _list_profiles(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from ripsaw.projection import load_profiles
+    from ripsaw.analysis.projection import load_profiles
 
     files = ctx.params.get("profile_files") or ()
     for p in load_profiles(*files).values():

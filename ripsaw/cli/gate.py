@@ -88,8 +88,9 @@ def command(
     cannot be evaluated, such as a pass rate with no scored attempts).
     """
     # Imported here so `ripsaw --help` does not load scipy and matplotlib.
+    from ripsaw.analysis.runs import load_runs
+    from ripsaw.analysis.summary import summarize
     from ripsaw.gate import GateConfig, evaluate, junit_xml, markdown_summary, text_summary
-    from ripsaw.report import load_runs, summarize
 
     runs = load_runs([run_dir])
     run = runs.runs[0]

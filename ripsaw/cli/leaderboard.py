@@ -25,8 +25,9 @@ def command(run_dirs: tuple[Path, ...], out: Path, allow_mixed: bool) -> None:
     frontier membership and provenance. Refuses runs on different task suites or harness versions unless
     --allow-mixed."""
     # Imported here so `ripsaw --help` does not load scipy and matplotlib.
+    from ripsaw.analysis.runs import load_runs
+    from ripsaw.analysis.summary import summarize
     from ripsaw.leaderboard import build
-    from ripsaw.report import load_runs, summarize
 
     runs = load_runs(
         run_dirs,

@@ -13,7 +13,7 @@ from ripsaw.cli import options
 from ripsaw.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ripsaw.report.summary import Summary
+    from ripsaw.analysis.summary import Summary
 
 # scipy, pandas and matplotlib are imported inside the functions: `ripsaw --help` should not pay for them.
 
@@ -51,9 +51,11 @@ def show_report(
 
     `out` defaults to the run directory itself when there is one run; combining runs needs an explicit `out`.
     """
-    from ripsaw.metrics import DEFAULT_SEED
-    from ripsaw.report import load_runs, summarize, write_report
+    from ripsaw.analysis.metrics import DEFAULT_SEED
+    from ripsaw.analysis.runs import load_runs
+    from ripsaw.analysis.summary import summarize
     from ripsaw.report.exports import summary_json
+    from ripsaw.report.write import write_report
 
     if write_files and out is None:
         if len(run_dirs) > 1:

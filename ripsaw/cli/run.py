@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ripsaw.runner import RunResult, default_run_id, run_eval
+from ripsaw.execution.runner import RunResult, default_run_id, run_eval
 from ripsaw.shipped import QUICKSTART, shipped_file
 from ripsaw.spec import load_spec
 

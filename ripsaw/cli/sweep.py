@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from ripsaw.spec import load_spec
-from ripsaw.sweep import (
+from ripsaw.execution.sweep import (
     DEFAULT_LEVELS,
     DEFAULT_REQUESTS_PER_LEVEL,
     MIN_GAIN,
@@ -22,6 +21,7 @@ from ripsaw.sweep import (
     run_sweep,
     write_sweep,
 )
+from ripsaw.spec import load_spec
 
 
 def _ms(seconds: float | None) -> str:

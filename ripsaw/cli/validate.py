@@ -12,8 +12,9 @@ import click
 
 from ripsaw.providers import create_providers
 from ripsaw.shipped import QUICKSTART, shipped_file
-from ripsaw.spec import ComboSpec, EvalSpec, load_spec
+from ripsaw.spec import load_spec
 from ripsaw.tasks import Task, load_spec_tasks, suite_hash
+from ripsaw.types import ComboSpec, EvalSpec
 
 
 def _as_json(spec: EvalSpec, tasks: list[Task]) -> dict[str, Any]:

@@ -1,52 +1,31 @@
-"""Provider registry. Built-in backends register the same way a plugin would: a name and a lazy factory."""
+"""Providers: how Ripsaw talks to a model endpoint. The registry of them, and building one per combo.
+
+A provider factory takes a ComboSpec and returns a Provider (ripsaw.providers.base); it checks the combo's
+options and finds its packages, launching nothing. Entry-point group: `ripsaw.providers`.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
-from ripsaw.errors import ConfigError
-from ripsaw.providers.base import Message, Prompt, Provider, RequestParams
+from ripsaw.providers.base import Provider
+from ripsaw.registry import Registry
+from ripsaw.types import ComboSpec
 
-if TYPE_CHECKING:
-    from ripsaw.spec import ComboSpec
+__all__ = ["PROVIDERS", "Provider", "create_provider", "create_providers"]
 
-__all__ = [
-    "Message",
-    "Prompt",
-    "Provider",
-    "RequestParams",
-    "create_provider",
-    "create_providers",
-    "provider_names",
-    "register",
-]
-
-# name -> "module:factory"; the factory takes a ComboSpec and returns a Provider.
-_REGISTRY: dict[str, str | Callable[[ComboSpec], Provider]] = {
-    "openai": "ripsaw.providers.openai_compat:from_combo",
-    "llamacpp": "ripsaw.providers.llamacpp:from_combo",
-}
-
-
-def register(name: str, factory: str | Callable[[ComboSpec], Provider]) -> None:
-    _REGISTRY[name] = factory
-
-
-def provider_names() -> list[str]:
-    return sorted(_REGISTRY)
+PROVIDERS: Registry[Callable[[ComboSpec], Provider]] = Registry(
+    "provider",
+    "ripsaw.providers",
+    {
+        "openai": "ripsaw.providers.openai_compat:from_combo",
+        "llamacpp": "ripsaw.providers.llamacpp.server:from_combo",
+    },
+)
 
 
 def create_provider(combo: ComboSpec) -> Provider:
-    try:
-        factory = _REGISTRY[combo.provider]
-    except KeyError:
-        raise ConfigError(f"unknown provider {combo.provider!r} (known: {', '.join(provider_names())})") from None
-    if isinstance(factory, str):
-        module, _, attr = factory.partition(":")
-        factory = getattr(importlib.import_module(module), attr)
-    return factory(combo)
+    return PROVIDERS.get(combo.provider)(combo)
 
 
 async def create_providers(combos: Sequence[ComboSpec]) -> list[Provider]:

@@ -8,38 +8,12 @@ provider cancels the stream and returns the partial ModelCall with `cut="budget"
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+import os
+from typing import Any, Protocol
 
+from ripsaw.errors import ConfigError
 from ripsaw.records import ModelCall
-
-Clock = Callable[[], int]  # nanoseconds, monotonic (time.perf_counter_ns by default)
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    role: Literal["system", "user", "assistant"]
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    """Either a raw text to continue (`complete` mode) or a conversation (`chat` mode)."""
-
-    mode: Literal["complete", "chat"]
-    text: str = ""
-    messages: tuple[Message, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class RequestParams:
-    temperature: float | None = 0.0
-    max_tokens: int | None = 512
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
-    top_p: float | None = None
-    extra_body: dict[str, Any] = field(default_factory=dict)
+from ripsaw.types import ComboSpec, Prompt, RequestParams
 
 
 class Provider(Protocol):
@@ -54,3 +28,14 @@ class Provider(Protocol):
     def describe(self) -> dict[str, Any]:
         """Facts for the run manifest (endpoint, server version where known); never a secret."""
         ...
+
+
+def resolve_api_key(combo: ComboSpec) -> str | None:
+    """The combo's API key, read from the environment now (never stored); None when the combo names no key."""
+    if combo.api_key_env is None:
+        return None
+    key = os.environ.get(combo.api_key_env)
+    if not key:
+        # Validated at load time; reaching this means the variable was removed since.
+        raise ConfigError(f"combo {combo.name!r}: environment variable {combo.api_key_env} is not set")
+    return key

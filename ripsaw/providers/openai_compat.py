@@ -8,7 +8,7 @@ offset from it in ns, on the injectable monotonic clock; an event's instant is w
 socket, not when the parser reached them (`_read_clock`). A chunk is every JSON data event (role-only and
 usage chunks included; comments and `[DONE]` are not); a token is a non-empty content, reasoning
 (`reasoning_content` / `reasoning`) or tool-call delta. Token counts come from the server's `usage`; without
-one they are estimated on the joined text (`ripsaw.providers.tokens`) and marked `source="estimated"`.
+one they are estimated on the joined text (`ripsaw.tokens`) and marked `source="estimated"`.
 
 Failures, and what is retried (exponential backoff with full jitter, or exactly the server's Retry-After):
 - 408, 409, 429 and 5xx answers, connection errors, read timeouts (a stalled stream), and streams cut short:
@@ -44,10 +44,10 @@ from httpx_sse import EventSource, aconnect_sse
 
 from ripsaw import __version__
 from ripsaw.errors import ConfigError, ProviderError
-from ripsaw.providers.base import Clock, Prompt, RequestParams
-from ripsaw.providers.tokens import estimate_tokens
+from ripsaw.providers.base import resolve_api_key
 from ripsaw.records import CallTiming, ModelCall, Usage
-from ripsaw.spec import ComboSpec, resolve_api_key
+from ripsaw.tokens import estimate_tokens
+from ripsaw.types import Clock, ComboSpec, Prompt, RequestParams
 
 Sleep = Callable[[float], Awaitable[object]]
 

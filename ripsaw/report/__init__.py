@@ -1,32 +1,5 @@
-"""Reports from run directories: summary (metrics, frontiers, comparisons), exports, plots and report.html.
+"""Rendering only: report.html with its figures, the exports (CSV, JSON, Markdown) and terminal tables.
 
-load_runs(dirs) -> RunSet -> summarize(RunSet) -> Summary -> write_report(Summary, out_dir)
+Everything it shows is computed in ripsaw.analysis (load_runs -> summarize -> Summary); write.write_report puts
+it on disk. Importing this package loads no plotting library: plots.py does, when a figure is drawn.
 """
-
-from __future__ import annotations
-
-from pathlib import Path
-
-from ripsaw.report.budget_section import sections
-from ripsaw.report.exports import write_exports
-from ripsaw.report.html import build_plots, render_html
-from ripsaw.report.runs import RunSet, load_runs
-from ripsaw.report.summary import SUMMARY_SCHEMA_VERSION, Summary, summarize
-
-__all__ = ["SUMMARY_SCHEMA_VERSION", "RunSet", "Summary", "load_runs", "summarize", "write_report"]
-
-
-def write_report(summary: Summary, out: Path, *, html: bool = True) -> list[Path]:
-    """Write the exports and, unless html=False, report.html with its plots as PNG files beside it."""
-    written = write_exports(summary, out)
-    if html:
-        figures = build_plots(summary)
-        budgets = sections(summary.runset.runs)
-        for p in [*figures, *(plot for section in budgets for plot in section.figures)]:
-            path = out / f"{p.name}.png"
-            path.write_bytes(p.png)
-            written.append(path)
-        page = out / "report.html"
-        page.write_text(render_html(summary, figures, budgets), encoding="utf-8")
-        written.append(page)
-    return written

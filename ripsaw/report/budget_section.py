@@ -1,10 +1,9 @@
-"""The budget part of a report: pass@budget curves, time to solve, crossovers and projections per run, as plain
-data (summary.json), figures (per run: all combos, both time bases) and per-turn transcripts.
+"""The budget part of a report: pass@budget curves, time to solve, crossovers and projections per run, as
+figures (per run: all combos, both time bases) and per-turn transcripts.
 
     sections(runset.runs, profiles)              # -> [BudgetSection]: one per run, everything below together
-    analyses = run_budgets(run, profiles)        # measured first, then one projection per profile
-    budget_json(run, analyses)                   # -> summary.json "budgets" entry
     budget_figures(run, analyses)                # -> [Plot] for report.html
+(the analyses themselves: ripsaw.analysis.run_budgets)
     transcript(attempt)                          # -> one dict per turn, for the per-task details
 
 Templates: `_budgets.html.j2` renders `budgets` (a list of BudgetSection); `_transcript.html.j2` renders `turns`
@@ -25,48 +24,14 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ripsaw.budgets import BASIS_LABELS, BasisView, BudgetAnalysis, Prices, analyze
-from ripsaw.errors import ConfigError
-from ripsaw.projection import HardwareProfile, project
+from ripsaw.analysis.budgets import BASIS_LABELS, BasisView, BudgetAnalysis
+from ripsaw.analysis.projection import HardwareProfile
+from ripsaw.analysis.run_budgets import budget_json, run_budgets
+from ripsaw.analysis.runs import Run
 from ripsaw.records import Attempt, single_turn
 from ripsaw.report import plots
-from ripsaw.report.runs import Run
 
 _TEXT_LIMIT = 8_000  # characters of a reply, prompt or code a transcript cell shows
-
-
-def max_budget_s(run: Run) -> float:
-    budget = (run.manifest.get("run") or {}).get("budget_s")
-    if not isinstance(budget, int | float) or isinstance(budget, bool) or budget <= 0:
-        raise ConfigError(f"{run.dir}: the manifest records no run.budget_s; budget curves need the run's budget")
-    return float(budget)
-
-
-def prices(run: Run) -> Prices:
-    out: dict[str, tuple[float, float]] = {}
-    for c in run.manifest.get("combos") or []:
-        if isinstance(c, dict) and "name" in c:
-            out[str(c["name"])] = (float(c.get("price_in_per_mtok") or 0), float(c.get("price_out_per_mtok") or 0))
-    return out
-
-
-def run_budgets(
-    run: Run, profiles: Sequence[HardwareProfile] = (), marks: Sequence[float] | None = None
-) -> list[BudgetAnalysis]:
-    """The measured analysis of one run, then one projection per profile."""
-    budget, cost = max_budget_s(run), prices(run)
-    out = [analyze(run.attempts, budget, prices=cost, marks=marks)]
-    out += [project(run.attempts, p, budget, prices=cost, marks=marks) for p in profiles]
-    return out
-
-
-def budget_json(run: Run, analyses: Sequence[BudgetAnalysis]) -> dict[str, Any]:
-    return {
-        "run_id": run.run_id,
-        "max_budget_s": analyses[0].max_budget_s if analyses else None,
-        "measured": [a.to_dict() for a in analyses if a.projection is None],
-        "projections": [a.to_dict() for a in analyses if a.projection is not None],
-    }
 
 
 @dataclass(slots=True)

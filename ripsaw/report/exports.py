@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
+from ripsaw.analysis import format as fmt
+from ripsaw.analysis.summary import Summary
 from ripsaw.records import Attempt, Outcome
-from ripsaw.report import format as fmt
-from ripsaw.report.summary import Summary
 from ripsaw.report.table import markdown
 
 # Nullable integer columns stay integers (pandas would turn a column with a missing value into floats).

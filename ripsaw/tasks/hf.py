@@ -29,6 +29,7 @@ from typing import Any
 from ripsaw.errors import ConfigError
 from ripsaw.tasks.humaneval import task_from_row
 from ripsaw.tasks.task import CallCase, CallTests, CheckTests, IOCase, IOTests, Task
+from ripsaw.types import TasksSpec
 
 Row = Mapping[str, Any]
 
@@ -90,8 +91,21 @@ def load_hf(
     return tasks
 
 
-def preset_names() -> tuple[str, ...]:
-    return tuple(PRESETS)
+def load_source(argument: str, spec: TasksSpec, base_dir: Path | None) -> list[Task]:
+    """`hf:DATASET` (argument = the dataset; the preset from tasks.preset or the dataset name) or a preset source
+    named by itself (`mbpp`: its usual dataset)."""
+    name = spec.source.partition(":")[0].strip()
+    dataset, preset = (argument, spec.preset) if name == "hf" else (None, name)
+    return load_hf(
+        dataset,
+        preset,
+        split=spec.split,
+        revision=spec.revision,
+        subset=spec.subset,
+        fields=spec.fields,
+        data_files=spec.data_files,
+        base_dir=base_dir,
+    )
 
 
 def _choose_preset(dataset: str | None, name: str | None) -> Preset:

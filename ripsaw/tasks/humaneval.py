@@ -10,11 +10,13 @@ import gzip
 import json
 from collections.abc import Mapping
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from ripsaw.errors import PrerequisiteError
 from ripsaw.tasks.public_examples import public_tests_from_prompt
 from ripsaw.tasks.task import CheckTests, Task
+from ripsaw.types import TasksSpec
 
 # Docstring examples that contradict the reference solution (and HumanEval's own hidden tests).
 # A public test the reference fails would send a repair loop after a wrong target, so they are dropped.
@@ -30,6 +32,11 @@ KNOWN_WRONG_EXAMPLES: Mapping[str, frozenset[str]] = {
     "HumanEval/130": frozenset({"tri(1) = 3", "tri(4) = 3"}),  # terms of the sequence, not the returned list
     "HumanEval/148": frozenset({'bf("Earth", "Mercury") ==> ("Venus")'}),  # ("Venus") is a str, not a tuple
 }
+
+
+def load_source(argument: str, spec: TasksSpec, base_dir: Path | None) -> list[Task]:
+    """The `humaneval` task source (it takes no argument)."""
+    return load_humaneval()
 
 
 def load_humaneval() -> list[Task]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ripsaw.errors import ConfigError
 from ripsaw.tasks.task import CallCase, CallTests, CheckTests, IOCase, IOTests, Task, Tests
+from ripsaw.types import TasksSpec
 
 _REQUIRED = ("id", "prompt", "entry_point", "tests")
 _OPTIONAL = ("public_tests", "canonical_solution", "metadata")
@@ -25,11 +26,28 @@ class _LineError(Exception):
         self.field, self.problem = field, problem
 
 
+def load_source(argument: str, spec: TasksSpec, base_dir: Path | None) -> list[Task]:
+    """The `jsonl:PATH` task source; PATH relative to `base_dir` (the spec's directory)."""
+    path = Path(argument).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return load_jsonl(path)
+
+
 def load_jsonl(path: Path) -> list[Task]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read task file: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{path}:{bad_line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column}); "
+            "save the file as UTF-8"
+        ) from None
     tasks: list[Task] = []
     first_line: dict[str, int] = {}
     for lineno, line in enumerate(text.splitlines(), start=1):

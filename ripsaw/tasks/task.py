@@ -56,7 +56,7 @@ Tests = CheckTests | CallTests | IOTests
 class Task:
     id: str
     # What the model is given. In `complete` mode it is a code prefix the model continues;
-    # in `chat` mode it is wrapped in an instruction (see ripsaw.prompts).
+    # in `chat` mode it is wrapped in an instruction (see ripsaw.solvers.prompts).
     prompt: str
     entry_point: str
     tests: Tests  # hidden tests: decide the verdict, never shown to the model or the sandbox

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from ripsaw.budgets import analyze
+from ripsaw.analysis.budgets import analyze
+from ripsaw.execution.runner import run_eval
+from ripsaw.execution.store import RunStore
 from ripsaw.records import Outcome
-from ripsaw.runner import run_eval
 from ripsaw.spec import load_spec
-from ripsaw.store import RunStore
 
 STARTER = Path(__file__).resolve().parents[2] / "tasks" / "starter.jsonl"
 # Problems the 270M model does not get right at the first try (greedy), so the loop has something to repair.

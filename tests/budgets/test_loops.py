@@ -20,17 +20,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from ripsaw.budgets import Crossover, Step, analyze
+from ripsaw.analysis import format as fmt
+from ripsaw.analysis.budgets import Crossover, Step, analyze
+from ripsaw.analysis.projection import HardwareProfile, project
+from ripsaw.analysis.run_budgets import run_budgets
+from ripsaw.analysis.runs import load_run
 from ripsaw.cli import main
-from ripsaw.projection import HardwareProfile, project
+from ripsaw.execution.runner import run_eval
+from ripsaw.execution.store import RunStore
 from ripsaw.records import Attempt, Outcome
-from ripsaw.report import format as fmt
-from ripsaw.report.budget_section import budget_figures, run_budgets, sections, transcript
+from ripsaw.report.budget_section import budget_figures, sections, transcript
 from ripsaw.report.html import _environment as report_environment
-from ripsaw.report.runs import load_run
-from ripsaw.runner import run_eval
 from ripsaw.spec import load_spec
-from ripsaw.store import RunStore
 from tests.refserver import RefServer, Reply, split_tokens
 
 P, F = Outcome.PASSED, Outcome.FAILED

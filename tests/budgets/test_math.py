@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ripsaw.budgets import (
+from ripsaw.analysis.budgets import (
     BudgetCurve,
     Crossover,
     Lead,
@@ -19,8 +19,8 @@ from ripsaw.budgets import (
     timeline,
     timelines,
 )
+from ripsaw.analysis.projection import HardwareProfile, load_profiles, project
 from ripsaw.errors import ConfigError
-from ripsaw.projection import HardwareProfile, load_profiles, project
 from ripsaw.records import Attempt, CallTiming, ModelCall, Outcome, StopReason, Turn, Usage
 
 P, F = Outcome.PASSED, Outcome.FAILED

@@ -14,14 +14,13 @@ from typing import Any
 import pytest
 
 from ripsaw.errors import ConfigError, ProviderError
-from ripsaw.providers.base import Prompt, RequestParams
-from ripsaw.providers.llamacpp import (
+from ripsaw.providers.llamacpp.server import (
     DEFAULT_N_CTX,
     LlamaCppOptions,
     free_loopback_port,
     from_combo,
 )
-from ripsaw.spec import ComboSpec
+from ripsaw.types import ComboSpec, Prompt, RequestParams
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -201,8 +200,8 @@ async def test_unloadable_model_fails_fast_with_the_log(tmp_path: Path) -> None:
 _CHILD = textwrap.dedent(
     """
     import asyncio, os, signal, sys, time
-    from ripsaw.providers.llamacpp import from_combo
-    from ripsaw.spec import ComboSpec
+    from ripsaw.providers.llamacpp.server import from_combo
+    from ripsaw.types import ComboSpec
 
     async def main():
         combo = ComboSpec(name="c", provider="llamacpp", model="gemma3-270m", options={"threads": 1})

@@ -16,10 +16,9 @@ import pytest
 
 from ripsaw.errors import ConfigError, ProviderError
 from ripsaw.providers import create_provider
-from ripsaw.providers.base import Message, Prompt, RequestParams
 from ripsaw.providers.openai_compat import OpenAICompatProvider
-from ripsaw.providers.tokens import estimate_tokens
-from ripsaw.spec import ComboSpec
+from ripsaw.tokens import estimate_tokens
+from ripsaw.types import ComboSpec, Message, Prompt, RequestParams
 from tests.refserver import RefServer, Reply, split_tokens
 
 CHAT = Prompt("chat", messages=(Message("system", "You write code."), Message("user", "Say hello.")))

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from ripsaw.errors import ProviderError
-from ripsaw.providers.base import Message, Prompt, RequestParams
 from ripsaw.providers.openai_compat import OpenAICompatProvider
+from ripsaw.types import Message, Prompt, RequestParams
 
 CHAT = Prompt("chat", messages=(Message("user", "hi"),))
 STEP = 1000  # the clock advances this many ns per reading

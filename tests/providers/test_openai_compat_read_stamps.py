@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ripsaw.providers.base import Message, Prompt, RequestParams
 from ripsaw.providers.openai_compat import OpenAICompatProvider
+from ripsaw.types import Message, Prompt, RequestParams
 
 CHAT = Prompt("chat", messages=(Message("user", "hi"),))
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ripsaw.providers.base import Message, Prompt, RequestParams
 from ripsaw.providers.openai_compat import OpenAICompatProvider
+from ripsaw.types import Message, Prompt, RequestParams
 from tests.refserver import RefServer, Reply
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ripsaw.providers.tokens import estimate_tokens
+from ripsaw.tokens import estimate_tokens
 
 CODE = """def has_close_elements(numbers: List[float], threshold: float) -> bool:
     for idx, elem in enumerate(numbers):

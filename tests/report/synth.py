@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ripsaw import __version__
+from ripsaw.execution.store import RunStore
 from ripsaw.records import Attempt, CallTiming, ModelCall, Outcome, SandboxRun, Usage
-from ripsaw.store import RunStore
 
 
 @dataclass

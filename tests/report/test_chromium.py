@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ripsaw.analysis.runs import load_runs
+from ripsaw.analysis.summary import summarize
 from ripsaw.leaderboard import build
-from ripsaw.report import load_runs, summarize, write_report
+from ripsaw.report.write import write_report
 from tests.report.chromium import open_page
 from tests.report.conftest import N, three_combos
 from tests.report.synth import write_run

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from ripsaw.compare import compare
-from ripsaw.metrics import Estimate
-from ripsaw.pareto import LATENCY_P50, PASS_RATE, frontier
+from ripsaw.analysis.compare import compare
+from ripsaw.analysis.metrics import Estimate
+from ripsaw.analysis.pareto import LATENCY_P50, PASS_RATE, frontier
+from ripsaw.analysis.runs import load_runs
+from ripsaw.analysis.summary import summarize
 from ripsaw.records import Attempt, Outcome
-from ripsaw.report import load_runs, summarize
 from tests.report.synth import Combo, make_attempt, task_ids
 
 

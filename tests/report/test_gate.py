@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from ripsaw.analysis.runs import load_runs
+from ripsaw.analysis.summary import summarize
 from ripsaw.errors import ConfigError
 from ripsaw.gate import GateConfig, evaluate, junit_xml, markdown_summary
-from ripsaw.report import load_runs, summarize
 from tests.report.cli import ripsaw
 from tests.report.synth import Combo, outcomes, write_run
 

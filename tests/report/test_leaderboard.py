@@ -6,9 +6,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ripsaw.analysis.runs import load_runs
+from ripsaw.analysis.summary import summarize
 from ripsaw.errors import ConfigError
 from ripsaw.leaderboard import build
-from ripsaw.report import load_runs, summarize
 from tests.report.cli import ripsaw
 from tests.report.conftest import N, three_combos
 from tests.report.synth import write_run

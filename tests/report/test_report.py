@@ -7,11 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ripsaw.analysis.runs import load_runs
+from ripsaw.analysis.summary import summarize
 from ripsaw.errors import ConfigError
 from ripsaw.records import Outcome
-from ripsaw.report import load_runs, summarize, write_report
 from ripsaw.report.exports import summary_json, summary_markdown
 from ripsaw.report.table import terminal
+from ripsaw.report.write import write_report
 from tests.report.cli import ripsaw
 from tests.report.conftest import N, three_combos
 from tests.report.synth import Combo, outcomes, write_run

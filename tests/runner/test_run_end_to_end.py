@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from ripsaw.execution.store import RunStore
 from ripsaw.records import Outcome
-from ripsaw.store import RunStore
 from tests.refserver import RefServer, Reply
 
 REPO = Path(__file__).resolve().parents[2]

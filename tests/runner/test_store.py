@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ripsaw.errors import ConfigError
+from ripsaw.execution.store import RunStore
 from ripsaw.records import Attempt, CallTiming, ModelCall, Outcome, SandboxRun, Turn, Usage
-from ripsaw.store import RunStore
 
 
 def _attempt(task: str, outcome: Outcome, sample: int = 0) -> Attempt:

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from ripsaw.errors import ConfigError
-from ripsaw.spec import TasksSpec
 from ripsaw.tasks import CallCase, CallTests, CheckTests, IOCase, IOTests, load_tasks
 from ripsaw.tasks.humaneval import load_humaneval
+from ripsaw.types import TasksSpec
 from tests.tasks.trusted import function_from, passes, run_check
 
 # Rows as in google-research-datasets/mbpp, "sanitized" (test_imports and test_list are lists of strings).
@@ -227,7 +227,7 @@ def test_livecodebench_malformed_cases(tmp_path: Path) -> None:
 
 
 def test_missing_data_files_and_unknown_versions(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"tasks.data_files: .*absent.parquet does not exist"):
+    with pytest.raises(ConfigError, match=r"tasks.data_files: file not found: 'absent.parquet'"):
         load_tasks(TasksSpec(source="mbpp", data_files="absent.parquet"), base_dir=tmp_path)
     with pytest.raises(ConfigError, match="unknown LiveCodeBench version 'release_v99'"):
         load_tasks(TasksSpec(source="livecodebench", subset="release_v99"))

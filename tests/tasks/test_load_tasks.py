@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from ripsaw.errors import ConfigError
-from ripsaw.spec import TasksSpec
 from ripsaw.tasks import load_tasks, suite_hash
+from ripsaw.types import TasksSpec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def test_jsonl_path_is_relative_to_the_spec_directory(tmp_path: Path) -> None:
     row = {"id": "a", "prompt": "p", "entry_point": "f", "tests": {"calls": [{"args": [], "expected": 1}]}}
     (tmp_path / "suites" / "mine.jsonl").write_text(json.dumps(row) + "\n")
     assert ids(TasksSpec(source="jsonl:suites/mine.jsonl"), base_dir=tmp_path) == ["a"]
-    with pytest.raises(ConfigError, match=r"task file .*nope\.jsonl does not exist"):
+    with pytest.raises(ConfigError, match=r"tasks.source: file not found: 'nope\.jsonl'"):
         load_tasks(TasksSpec(source="jsonl:nope.jsonl"), base_dir=tmp_path)
 
 
@@ -58,12 +58,12 @@ def test_shuffle_is_deterministic_and_limit_applies_after_it() -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        (TasksSpec(source="humaneva"), "unknown task source 'humaneva' (did you mean 'humaneval'?)"),
-        (TasksSpec(source="ftp:x"), "unknown task source 'ftp:x' (known: humaneval, jsonl, hf"),
+        (TasksSpec(source="humaneva"), "unknown task source 'humaneva'; did you mean 'humaneval'?"),
+        (TasksSpec(source="ftp:x"), "unknown task source 'ftp:x' (use humaneval, jsonl:PATH, hf:DATASET, mbpp"),
         (TasksSpec(source="humaneval:extra"), "'humaneval' takes no argument"),
         (TasksSpec(source="jsonl:"), "'jsonl:' needs a path"),
         (TasksSpec(source="hf:"), "'hf:' needs a dataset name"),
-        (TasksSpec(source="mbpp", preset="livecodebench"), "'livecodebench' contradicts tasks.source 'mbpp'"),
+        (TasksSpec(source="mbpp", preset="livecodebench"), "tasks.preset: 'livecodebench' contradicts the source 'mbpp'"),
         (TasksSpec(source="hf:someone/unknown-set"), "cannot tell the column layout of hf:someone/unknown-set"),
         (TasksSpec(source="hf:x/y", preset="apps"), "unknown preset 'apps'"),
         (TasksSpec(source="humaneval", limit=0), "tasks.limit: must be at least 1"),

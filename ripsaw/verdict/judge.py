@@ -69,10 +69,10 @@ class Verdict:
 
 
 # ---------------------------------------------------------------------------------------------------
-# A gate that lets ordinary sandbox runs overlap and gives a timeout re-run the machine to itself.
+# A shared/exclusive lock that lets ordinary sandbox runs overlap and gives a timeout re-run the machine to itself.
 
 
-class _RunGate:
+class _SharedExclusive:
     def __init__(self) -> None:
         self._cond = asyncio.Condition()
         self._active = 0
@@ -108,14 +108,14 @@ class _RunGate:
                 self._cond.notify_all()
 
 
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _RunGate] = weakref.WeakKeyDictionary()
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedExclusive] = weakref.WeakKeyDictionary()
 
 
-def _gate() -> _RunGate:
+def _machine_lock() -> _SharedExclusive:
     loop = asyncio.get_running_loop()
-    if loop not in _gates:
-        _gates[loop] = _RunGate()
-    return _gates[loop]
+    if loop not in _locks:
+        _locks[loop] = _SharedExclusive()
+    return _locks[loop]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -475,12 +475,12 @@ class Judge:
         return await self._judge_io(code, session, limits, self.tests)
 
     async def _run(self, session: SandboxSession, job: SandboxJob, spent: list[float]) -> SandboxResult:
-        async with _gate().shared():
+        async with _machine_lock().shared():
             result = await session.run(job)
         spent.append(result.run.duration_s)
         if result.run.status == "timeout":
             # Machine load must not be scored as slowness: run it again with the sandbox to itself.
-            async with _gate().exclusive():
+            async with _machine_lock().exclusive():
                 result = await session.run(job)
             spent.append(result.run.duration_s)
         return result

@@ -36,13 +36,13 @@ import numpy as np
 from ripsaw import __version__
 from ripsaw.errors import ConfigError, ProviderError
 from ripsaw.host import fingerprint
-from ripsaw.prompts import build_prompt
 from ripsaw.providers import create_provider
-from ripsaw.providers.base import Clock, Provider
-from ripsaw.solve import request_params
-from ripsaw.spec import ComboSpec, EvalSpec
+from ripsaw.providers.base import Provider
+from ripsaw.solvers.base import request_params
+from ripsaw.solvers.prompts import build_prompt
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task
+from ripsaw.types import Clock, ComboSpec, EvalSpec
 
 DEFAULT_LEVELS = (1, 2, 4, 8, 16, 32, 64)
 DEFAULT_REQUESTS_PER_LEVEL = 16

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ripsaw import __version__
-from ripsaw.compare import ALPHA, Comparison, compare
-from ripsaw.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboMetrics, run_metrics
-from ripsaw.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
+from ripsaw.analysis import format as fmt
+from ripsaw.analysis.compare import ALPHA, Comparison, compare
+from ripsaw.analysis.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboMetrics, run_metrics
+from ripsaw.analysis.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
+from ripsaw.analysis.run_budgets import budgets_json
+from ripsaw.analysis.runs import Run, RunSet
 from ripsaw.records import Attempt
-from ripsaw.report import format as fmt
-from ripsaw.report.budget_section import sections
-from ripsaw.report.runs import Run, RunSet
 
 SUMMARY_SCHEMA = "ripsaw.summary"
 SUMMARY_SCHEMA_VERSION = 1
@@ -71,7 +71,7 @@ class Summary:
             "combos": [m.to_dict() for m in self.combos],
             "frontiers": [f.to_dict() for f in self.frontiers],
             "comparisons": [c.to_dict() for c in self.comparisons],
-            "budgets": [section.to_dict() for section in sections(self.runset.runs, figures=False)],
+            "budgets": budgets_json(self.runset.runs),
             "warnings": list(self.warnings),
         }
 

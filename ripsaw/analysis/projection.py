@@ -3,7 +3,7 @@
 Every recorded model call becomes ttft_s [+ prompt_tokens / prefill_tokens_per_s] + (N − 1) / output_tokens_per_s,
 with N the call's recorded completion tokens (the same definition of output speed the measurements use); the
 recorded public-test sandbox time is kept. Candidates are re-stamped with the re-accumulated times and the
-budget curves recomputed (ripsaw.budgets). The projection assumes the same tokens would be written, which
+budget curves recomputed (ripsaw.analysis.budgets). The projection assumes the same tokens would be written, which
 holds for the same weights and decoding settings; it cannot invent the candidates a faster model would have
 had time for after the recorded loop was stopped by the budget, and the curves say where that starts
 (`exact_until_s`).
@@ -22,10 +22,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ripsaw.budgets import BudgetAnalysis, Prices, analyze
+from ripsaw.analysis.budgets import BudgetAnalysis, Prices, analyze
 from ripsaw.errors import ConfigError
-from ripsaw.providers.tokens import estimate_tokens
 from ripsaw.records import Attempt, Turn
+from ripsaw.tokens import estimate_tokens
 
 _KEYS = {"description", "output_tokens_per_s", "ttft_s", "prefill_tokens_per_s", "source"}
 _REQUIRED = ("output_tokens_per_s", "ttft_s")

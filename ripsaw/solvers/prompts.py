@@ -28,9 +28,8 @@ from __future__ import annotations
 import ast
 import re
 
-from ripsaw.providers.base import Message, Prompt
-from ripsaw.spec import PromptMode
 from ripsaw.tasks.task import IOTests, Task
+from ripsaw.types import Message, Prompt, PromptMode
 
 SYSTEM_MESSAGE = "You write correct, self-contained Python 3 code."
 

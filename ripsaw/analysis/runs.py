@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ripsaw.errors import ConfigError
+from ripsaw.execution.store import RunStore
 from ripsaw.records import Attempt
-from ripsaw.store import RunStore
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.stats import binomtest
 
-from ripsaw.metrics import BOOTSTRAP_RESAMPLES, DEFAULT_SEED, bootstrap_interval, bootstrap_method
+from ripsaw.analysis.metrics import BOOTSTRAP_RESAMPLES, DEFAULT_SEED, bootstrap_interval, bootstrap_method
 from ripsaw.records import Attempt, Outcome
 
 ALPHA = 0.05

@@ -1,4 +1,4 @@
-"""Solve loops that spend a time budget on more than one try: `repair` and `sample-k`.
+"""Solvers that spend a time budget on more than one try: `repair` and `sample-k`.
 
 repair:   generate → run the task's PUBLIC tests in the sandbox → if they fail, show the model the failure
           (chat: the candidate and the test output as the next two messages; complete mode, for base models:
@@ -15,7 +15,7 @@ decides whether another turn starts, and none starts after the deadline.
 
 Each candidate becomes the attempt's answer when its generation finishes (`Turn.submitted_at_s`). After the
 loop, outside the budget, every candidate is scored on the HIDDEN tests in a fresh sandbox session, so the
-pass rate at any smaller budget follows from this one run (ripsaw.budgets). The attempt's outcome is the hidden
+pass rate at any smaller budget follows from this one run (ripsaw.analysis.budgets). The attempt's outcome is the hidden
 verdict of the last candidate. A task without public tests (or with public tests that do not pass with its
 own reference solution) is solved as `single`, and the attempt's detail says so.
 """
@@ -25,18 +25,17 @@ from __future__ import annotations
 import asyncio
 import weakref
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ripsaw.errors import ConfigError, InfraError, ProviderError
-from ripsaw.extract import extract_code
-from ripsaw.prompts import build_prompt, repair_completion_prompt, repair_messages
-from ripsaw.providers.base import Message, Prompt, RequestParams
 from ripsaw.records import Attempt, Outcome, StopReason, Turn, TurnKind, single_turn
 from ripsaw.sandboxes.base import SandboxSession
+from ripsaw.solvers.base import AttemptContext, AttemptUnit, close_session, cost_usd, new_attempt, request_params
+from ripsaw.solvers.extract import extract_code
+from ripsaw.solvers.prompts import build_prompt, repair_completion_prompt, repair_messages
+from ripsaw.solvers.single import solve_single
+from ripsaw.types import Message, Prompt, RequestParams
 from ripsaw.verdict import Judge, Verdict
-
-if TYPE_CHECKING:
-    from ripsaw.solve import AttemptContext, AttemptUnit
 
 LoopName = Literal["repair", "sample-k"]
 
@@ -97,10 +96,6 @@ class _Loop:
 
 
 async def _solve(ctx: AttemptContext, unit: AttemptUnit, name: LoopName) -> Attempt:
-    # Imported here, not at the top: solve.py registers these loops at its end, so this module must be
-    # importable before solve.py has finished loading.
-    from ripsaw.solve import close_session, cost_usd, new_attempt, request_params, solve_single
-
     judge = await public_judge(ctx)  # trusted preparation, before the budget clock starts
     if isinstance(judge, str):
         attempt = await solve_single(ctx, unit)

@@ -1,0 +1,54 @@
+"""Budget analyses of a whole run: its budget and prices read from the manifest, measured then projected.
+
+analyses = run_budgets(run, profiles)        # measured first, then one projection per profile
+budget_json(run, analyses)                   # -> summary.json "budgets" entry
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ripsaw.analysis.budgets import BudgetAnalysis, Prices, analyze
+from ripsaw.analysis.projection import HardwareProfile, project
+from ripsaw.analysis.runs import Run
+from ripsaw.errors import ConfigError
+
+
+def max_budget_s(run: Run) -> float:
+    budget = (run.manifest.get("run") or {}).get("budget_s")
+    if not isinstance(budget, int | float) or isinstance(budget, bool) or budget <= 0:
+        raise ConfigError(f"{run.dir}: the manifest records no run.budget_s; budget curves need the run's budget")
+    return float(budget)
+
+
+def prices(run: Run) -> Prices:
+    out: dict[str, tuple[float, float]] = {}
+    for c in run.manifest.get("combos") or []:
+        if isinstance(c, dict) and "name" in c:
+            out[str(c["name"])] = (float(c.get("price_in_per_mtok") or 0), float(c.get("price_out_per_mtok") or 0))
+    return out
+
+
+def run_budgets(
+    run: Run, profiles: Sequence[HardwareProfile] = (), marks: Sequence[float] | None = None
+) -> list[BudgetAnalysis]:
+    """The measured analysis of one run, then one projection per profile."""
+    budget, cost = max_budget_s(run), prices(run)
+    out = [analyze(run.attempts, budget, prices=cost, marks=marks)]
+    out += [project(run.attempts, p, budget, prices=cost, marks=marks) for p in profiles]
+    return out
+
+
+def budget_json(run: Run, analyses: Sequence[BudgetAnalysis]) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "max_budget_s": analyses[0].max_budget_s if analyses else None,
+        "measured": [a.to_dict() for a in analyses if a.projection is None],
+        "projections": [a.to_dict() for a in analyses if a.projection is not None],
+    }
+
+
+def budgets_json(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """summary.json's "budgets": the measured analysis of every run that has scored attempts."""
+    return [budget_json(run, run_budgets(run)) for run in runs if any(a.outcome.scored for a in run.attempts)]

@@ -1,0 +1,50 @@
+"""The server process Ripsaw starts: `python -m ripsaw.providers.llamacpp.child PARENT_PID SERVER_ARGS...`.
+
+It runs llama_cpp.server after tying its life to the parent, dropping the environment variables the server's
+settings would read, and making every generation start from an empty context (see server.py for why).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+
+def serve(argv: list[str]) -> None:
+    """Run llama_cpp.server with `argv` = [PARENT_PID, *SERVER_ARGS] (environment variables it would read, such
+    as HOST, PORT, API_KEY and N_GPU_LAYERS, are dropped first)."""
+    parent, server_args = int(argv[0]), argv[1:]
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (AttributeError, OSError):
+        pass  # not Linux: the parent's aclose() and atexit hook are the only guards
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        sys.exit("ripsaw: the process that started this server is gone")
+
+    import runpy
+
+    from llama_cpp import Llama
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    names = {n.upper() for n in (*ModelSettings.model_fields, *ServerSettings.model_fields, "config_file")}
+    for key in list(os.environ):
+        if key.upper() in names:
+            del os.environ[key]
+
+    generate = Llama.generate
+
+    def fresh_generate(self: Llama, *args: Any, **kwargs: Any) -> Any:
+        self.reset()
+        return generate(self, *args, **kwargs)
+
+    setattr(Llama, "generate", fresh_generate)  # noqa: B010 (an assignment would upset type checkers)
+    sys.argv = ["llama_cpp.server", *server_args]
+    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:])

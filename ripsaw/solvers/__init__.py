@@ -1,0 +1,27 @@
+"""Solvers: how an attempt turns a task into a scored answer (`[run] strategy` / `[[combos]] strategy`).
+
+    single     one completion, as classic harnesses do (single.py)
+    repair     generate, run the public tests, show the model the failure, repeat (loops.py)
+    sample-k   up to k independent samples; the first to pass the public tests ends the loop (loops.py)
+
+A solver is an async function (AttemptContext, AttemptUnit) -> Attempt (ripsaw.solvers.base.Solver).
+prompts.py says what the model is shown; extract.py turns a reply into a candidate program.
+Entry-point group: `ripsaw.solvers`.
+"""
+
+from __future__ import annotations
+
+from ripsaw.registry import Registry
+from ripsaw.solvers.base import Solver
+
+__all__ = ["SOLVERS", "Solver"]
+
+SOLVERS: Registry[Solver] = Registry(
+    "strategy",
+    "ripsaw.solvers",
+    {
+        "single": "ripsaw.solvers.single:solve_single",
+        "repair": "ripsaw.solvers.loops:solve_repair",
+        "sample-k": "ripsaw.solvers.loops:solve_sample_k",
+    },
+)

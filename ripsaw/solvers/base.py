@@ -1,0 +1,96 @@
+"""What every solver shares: the attempt's identity and context, the Solver signature, and small helpers.
+
+A solver (`[run] strategy`) turns one task into one finished Attempt: it gets an AttemptContext (the combo's
+provider, a sandbox, the task's trusted judge, the budget clock) and the AttemptUnit it is solving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from ripsaw.errors import InfraError
+from ripsaw.providers.base import Provider
+from ripsaw.records import Attempt, ModelCall, Outcome, attempt_key
+from ripsaw.sandboxes.base import Sandbox, SandboxSession
+from ripsaw.solvers.prompts import default_stop
+from ripsaw.tasks.task import Task
+from ripsaw.types import Clock, ComboSpec, RequestParams, RunSpec
+from ripsaw.verdict import Judge
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptUnit:
+    """The plain, serializable identity of one attempt: what an executor schedules."""
+
+    combo: str
+    task_id: str
+    sample: int
+
+    @property
+    def key(self) -> str:
+        """The attempt id the store records it under."""
+        return attempt_key(self.combo, self.task_id, self.sample)
+
+
+@dataclass(slots=True)
+class AttemptContext:
+    run_id: str
+    combo: ComboSpec
+    run: RunSpec
+    task: Task
+    provider: Provider
+    sandbox: Sandbox
+    judge: Judge
+    clock: Clock
+
+
+def request_params(combo: ComboSpec, task: Task) -> RequestParams:
+    params = combo.params
+    if not params.stop:
+        params = replace(params, stop=default_stop(task, combo.prompt_mode))
+    return params
+
+
+def cost_usd(combo: ComboSpec, calls: list[ModelCall]) -> float | None:
+    if combo.price_in_per_mtok == 0 and combo.price_out_per_mtok == 0:
+        return 0.0
+    total = 0.0
+    for call in calls:
+        if call.usage.prompt_tokens is None or call.usage.completion_tokens is None:
+            return None  # a price times an unknown count is not a number we can stand behind
+        total += call.usage.prompt_tokens * combo.price_in_per_mtok
+        total += call.usage.completion_tokens * combo.price_out_per_mtok
+    return total / 1e6
+
+
+async def close_session(session_task: asyncio.Task[SandboxSession]) -> None:
+    if not session_task.done():
+        session_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, InfraError):
+        session = await session_task
+        await session.close()
+
+
+Solver = Callable[[AttemptContext, AttemptUnit], Awaitable[Attempt]]
+
+
+def new_attempt(run_id: str, combo: ComboSpec, unit: AttemptUnit, *, strategy: str, detail: str = "") -> Attempt:
+    """An attempt record that starts out as infra_error: only a finished verdict or a model outcome replaces it."""
+    return Attempt(
+        run_id=run_id,
+        combo=combo.name,
+        task_id=unit.task_id,
+        sample=unit.sample,
+        outcome=Outcome.INFRA_ERROR,
+        detail=detail,
+        hardware=combo.hardware,
+        model=combo.model,
+        provider=combo.provider,
+        strategy=strategy,
+        prompt_mode=combo.prompt_mode,
+        started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )

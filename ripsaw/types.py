@@ -1,0 +1,101 @@
+"""Value types shared across Ripsaw's layers: what a spec says, what a prompt is, how a request is made.
+
+A leaf module: it imports nothing from Ripsaw, so every layer (spec loading, task sources, providers,
+solvers, the runner) can use these types without importing one another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Clock = Callable[[], int]  # nanoseconds, monotonic (time.perf_counter_ns by default)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """Either a raw text to continue (`complete` mode) or a conversation (`chat` mode)."""
+
+    mode: Literal["complete", "chat"]
+    text: str = ""
+    messages: tuple[Message, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestParams:
+    temperature: float | None = 0.0
+    max_tokens: int | None = 512
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    top_p: float | None = None
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+PromptMode = Literal["complete", "chat"]
+
+
+@dataclass(frozen=True, slots=True)
+class ComboSpec:
+    name: str
+    provider: str  # registry name: "openai", "llamacpp"
+    model: str
+    hardware: str = ""
+    base_url: str | None = None
+    api_key_env: str | None = None  # the NAME of the env var holding the key; the key is never stored
+    prompt_mode: PromptMode = "chat"
+    price_in_per_mtok: float = 0.0
+    price_out_per_mtok: float = 0.0
+    max_concurrency: int = 4
+    params: RequestParams = field(default_factory=RequestParams)
+    # provider-specific settings (llamacpp: threads, ctx, model_path, server_args)
+    options: dict[str, Any] = field(default_factory=dict)
+    strategy: str | None = None  # a solver name (ripsaw.solvers); overrides run.strategy
+
+
+@dataclass(frozen=True, slots=True)
+class TasksSpec:
+    source: str  # "humaneval" | "jsonl:PATH" | "hf:DATASET" | a preset name: "mbpp", "humaneval+", "livecodebench"
+    preset: str | None = None  # column layout for hf: sources; inferred from the dataset name when unset
+    limit: int | None = None
+    ids: tuple[str, ...] = ()
+    shuffle_seed: int | None = None
+    # hf: options
+    split: str | None = None
+    revision: str | None = None
+    subset: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)  # Task field -> dataset column
+    data_files: str | None = None  # local files for hf sources (tests, offline mirrors)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    samples: int = 1
+    budget_s: float = 120.0  # per-task wall-clock budget (model + sandbox)
+    sandbox: str = "auto"  # a sandbox registry name, or "auto"
+    test_timeout_s: float = 10.0  # floor of the per-test timeout
+    timeout_factor: float = 10.0  # per-test limit = max(floor, factor x reference time on this host)
+    concurrency: int = 4
+    output_dir: str = "reports"
+    run_id: str | None = None
+    strategy: str = "single"  # the solver every combo uses unless it names its own (ripsaw.solvers)
+    max_turns: int = 4
+    latency_slo_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvalSpec:
+    path: Path
+    name: str
+    combos: tuple[ComboSpec, ...]
+    tasks: TasksSpec
+    run: RunSpec
+    raw: dict[str, Any]  # the TOML as read, for the manifest (holds env var names, never keys)
+    sha256: str
