@@ -63,7 +63,7 @@ def test_shuffle_is_deterministic_and_limit_applies_after_it() -> None:
         (TasksSpec(source="humaneval:extra"), "'humaneval' takes no argument"),
         (TasksSpec(source="jsonl:"), "'jsonl:' needs a path"),
         (TasksSpec(source="hf:"), "'hf:' needs a dataset name"),
-        (TasksSpec(source="mbpp", preset="livecodebench"), "tasks.preset: 'livecodebench' contradicts the source 'mbpp'"),
+        (TasksSpec(source="mbpp", preset="livecodebench"), "'livecodebench' contradicts the source 'mbpp'"),
         (TasksSpec(source="hf:someone/unknown-set"), "cannot tell the column layout of hf:someone/unknown-set"),
         (TasksSpec(source="hf:x/y", preset="apps"), "unknown preset 'apps'"),
         (TasksSpec(source="humaneval", limit=0), "tasks.limit: must be at least 1"),
