@@ -38,6 +38,7 @@ from ripsaw.errors import ConfigError, InvalidKey, SpecError
 from ripsaw.providers import PROVIDERS
 from ripsaw.sandboxes import sandbox_choices
 from ripsaw.solvers import SOLVERS
+from ripsaw.solvers.prompts import PROMPTS
 from ripsaw.tasks import preset_names, source_of
 from ripsaw.types import ComboSpec, EvalSpec, PromptMode, RequestParams, RunSpec, TasksSpec
 
@@ -201,6 +202,7 @@ _PARAMS: dict[str, _Key] = {
 }
 
 _STRATEGY = one_of("strategy", SOLVERS.names)
+_PROMPT = one_of("prompt preset", PROMPTS.names)
 
 _COMBO: dict[str, _Key] = {
     "name": _Key(STR, (nonblank,), required=True),
@@ -214,6 +216,7 @@ _COMBO: dict[str, _Key] = {
     "price_out_per_mtok": _Key(NUMBER, (at_least(0),)),
     "max_concurrency": _Key(INT, (at_least(1),)),
     "strategy": _Key(STR, (_STRATEGY,)),
+    "prompt": _Key(STR, (_PROMPT,)),
     "params": _Key(TABLE, schema=_PARAMS),
     "options": _Key(TABLE),
 }
@@ -242,6 +245,7 @@ _RUN: dict[str, _Key] = {
     "output_dir": _Key(STR, (nonblank,)),
     "run_id": _Key(STR, (dir_name,)),
     "strategy": _Key(STR, (_STRATEGY,)),
+    "prompt": _Key(STR, (_PROMPT,)),
     "max_turns": _Key(INT, (at_least(1),)),
     "latency_slo_s": _Key(NUMBER, (above(0),)),
 }

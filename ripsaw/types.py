@@ -58,6 +58,7 @@ class ComboSpec:
     # provider-specific settings (llamacpp: threads, ctx, model_path, server_args)
     options: dict[str, Any] = field(default_factory=dict)
     strategy: str | None = None  # a solver name (ripsaw.solvers); overrides run.strategy
+    prompt: str | None = None  # a chat prompt preset (ripsaw.solvers.prompts.PROMPTS); overrides run.prompt
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class RunSpec:
     output_dir: str = "reports"
     run_id: str | None = None
     strategy: str = "single"  # the solver every combo uses unless it names its own (ripsaw.solvers)
+    prompt: str = "ripsaw"  # the chat prompt preset every combo uses unless it names its own
     max_turns: int = 4
     latency_slo_s: float | None = None
 

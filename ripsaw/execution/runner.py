@@ -29,7 +29,7 @@ from ripsaw.records import Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Limits, Sandbox
 from ripsaw.solvers import SOLVERS, Solver
-from ripsaw.solvers.base import AttemptContext, AttemptUnit, new_attempt
+from ripsaw.solvers.base import AttemptContext, AttemptUnit, new_attempt, prompt_preset
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task, suite_hash
 from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
@@ -80,7 +80,15 @@ def default_run_id(spec: EvalSpec, *, limit: int | None = None) -> str:
     return name if limit is None or limit == spec.tasks.limit else f"{name}-limit{limit}"
 
 
-def _combo_manifest(combo: ComboSpec) -> dict[str, Any]:
+def _prompt_manifest(combo: ComboSpec, run: RunSpec) -> dict[str, Any]:
+    """Which chat prompt preset, and a hash of its texts (complete mode sends the task prompt itself)."""
+    if combo.prompt_mode == "complete":
+        return {"preset": None, "sha256": None}
+    preset = prompt_preset(combo, run)
+    return {"preset": preset.name, "sha256": preset.fingerprint()}
+
+
+def _combo_manifest(combo: ComboSpec, run: RunSpec) -> dict[str, Any]:
     return {
         "name": combo.name,
         "provider": combo.provider,
@@ -90,7 +98,8 @@ def _combo_manifest(combo: ComboSpec) -> dict[str, Any]:
         "prompt_mode": combo.prompt_mode,
         "price_in_per_mtok": combo.price_in_per_mtok,
         "price_out_per_mtok": combo.price_out_per_mtok,
-        "strategy": combo.strategy,
+        "strategy": combo.strategy or run.strategy,
+        "prompt": _prompt_manifest(combo, run),
         "params": dataclasses.asdict(combo.params),
         "server": None,
     }
@@ -132,7 +141,7 @@ def _open_manifest(store: RunStore, spec: EvalSpec, run_id: str, tasks: list[Tas
             "task_suite": suite,
             "host": fingerprint(),
             "sandbox": sandbox.describe(),
-            "combos": [_combo_manifest(c) for c in spec.combos],
+            "combos": [_combo_manifest(c, spec.run) for c in spec.combos],
             "run": dataclasses.asdict(spec.run),
             "started_at": _now(),
             "sessions": [],

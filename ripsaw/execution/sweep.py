@@ -38,8 +38,8 @@ from ripsaw.errors import ConfigError, ProviderError
 from ripsaw.host import fingerprint
 from ripsaw.providers import create_provider
 from ripsaw.providers.base import Provider
-from ripsaw.solvers.base import request_params
-from ripsaw.solvers.prompts import build_prompt
+from ripsaw.solvers.base import prompt_preset, request_params
+from ripsaw.solvers.prompts import PromptPreset, build_prompt
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task
 from ripsaw.types import Clock, ComboSpec, EvalSpec
@@ -161,7 +161,17 @@ async def run_sweep(
     try:
         await provider.start()
         for concurrency in levels:
-            level = await _level(provider, combo, tasks, concurrency, requests_per_level, warmup, clock, result)
+            level = await _level(
+                provider,
+                combo,
+                prompt_preset(combo, spec.run),
+                tasks,
+                concurrency,
+                requests_per_level,
+                warmup,
+                clock,
+                result,
+            )
             previous = result.levels[-1] if result.levels else None
             if previous is not None and previous.throughput_tok_s > 0:
                 level.gain = level.throughput_tok_s / previous.throughput_tok_s - 1
@@ -189,6 +199,7 @@ async def run_sweep(
 async def _level(
     provider: Provider,
     combo: ComboSpec,
+    preset: PromptPreset,
     tasks: list[Task],
     concurrency: int,
     requests_per_level: int,
@@ -209,31 +220,35 @@ async def _level(
 
     warm = batch(n_warm, 0, True)
     measured = batch(n_measured, n_warm, False)
-    await _closed_loop(provider, combo, warm, concurrency)
+    await _closed_loop(provider, combo, preset, warm, concurrency)
     t0 = clock()
-    await _closed_loop(provider, combo, measured, concurrency)
+    await _closed_loop(provider, combo, preset, measured, concurrency)
     wall_s = (clock() - t0) / 1e9
     result.requests += [r for r, _ in warm + measured]
     return _summarize(concurrency, [r for r, _ in measured], n_warm, wall_s)
 
 
 async def _closed_loop(
-    provider: Provider, combo: ComboSpec, queue: list[tuple[SweepRequest, Task]], concurrency: int
+    provider: Provider,
+    combo: ComboSpec,
+    preset: PromptPreset,
+    queue: list[tuple[SweepRequest, Task]],
+    concurrency: int,
 ) -> None:
     pending = iter(queue)
 
     async def worker() -> None:
         for record, task in pending:  # a shared iterator: each item goes to exactly one worker
-            await _one(provider, combo, task, record)
+            await _one(provider, combo, preset, task, record)
 
     async with asyncio.TaskGroup() as group:
         for _ in range(min(concurrency, len(queue))):
             group.create_task(worker())
 
 
-async def _one(provider: Provider, combo: ComboSpec, task: Task, record: SweepRequest) -> None:
+async def _one(provider: Provider, combo: ComboSpec, preset: PromptPreset, task: Task, record: SweepRequest) -> None:
     try:
-        call = await provider.complete(build_prompt(task, combo.prompt_mode), request_params(combo, task), None)
+        call = await provider.complete(build_prompt(task, combo.prompt_mode, preset), request_params(combo, task), None)
     except ProviderError as e:
         record.error = str(e)
         return

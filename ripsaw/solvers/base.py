@@ -16,7 +16,7 @@ from ripsaw.errors import InfraError
 from ripsaw.providers.base import Provider
 from ripsaw.records import Attempt, ModelCall, Outcome, attempt_key
 from ripsaw.sandboxes.base import Sandbox, SandboxSession
-from ripsaw.solvers.prompts import default_stop
+from ripsaw.solvers.prompts import PROMPTS, PromptPreset, default_stop
 from ripsaw.tasks.task import Task
 from ripsaw.types import Clock, ComboSpec, RequestParams, RunSpec
 from ripsaw.verdict import Judge
@@ -46,6 +46,11 @@ class AttemptContext:
     sandbox: Sandbox
     judge: Judge
     clock: Clock
+
+
+def prompt_preset(combo: ComboSpec, run: RunSpec) -> PromptPreset:
+    """The chat prompt preset a combo's attempts use: its own, else the run's."""
+    return PROMPTS.get(combo.prompt or run.prompt)
 
 
 def request_params(combo: ComboSpec, task: Task) -> RequestParams:

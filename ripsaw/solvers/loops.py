@@ -30,7 +30,15 @@ from typing import Literal
 from ripsaw.errors import ConfigError, InfraError, ProviderError
 from ripsaw.records import Attempt, Outcome, StopReason, Turn, TurnKind, single_turn
 from ripsaw.sandboxes.base import SandboxSession
-from ripsaw.solvers.base import AttemptContext, AttemptUnit, close_session, cost_usd, new_attempt, request_params
+from ripsaw.solvers.base import (
+    AttemptContext,
+    AttemptUnit,
+    close_session,
+    cost_usd,
+    new_attempt,
+    prompt_preset,
+    request_params,
+)
 from ripsaw.solvers.extract import extract_code
 from ripsaw.solvers.prompts import build_prompt, repair_completion_prompt, repair_messages
 from ripsaw.solvers.single import solve_single
@@ -131,7 +139,7 @@ async def _run_turns(
 ) -> StopReason:
     ctx, attempt = loop.ctx, loop.attempt
     task, mode = ctx.task, ctx.combo.prompt_mode
-    first = build_prompt(task, mode)
+    first = build_prompt(task, mode, prompt_preset(ctx.combo, ctx.run))
     if loop.name == "sample-k":
         if params.temperature == 0:
             loop.notes.append("temperature 0: the samples are likely identical")
@@ -206,7 +214,7 @@ def _repair_prompt(ctx: AttemptContext, prompt: Prompt, code: str, feedback: str
     """The next repair prompt and what it adds to the conversation."""
     task = ctx.task
     if prompt.mode == "chat":
-        messages = repair_messages(task, list(prompt.messages), code, feedback)
+        messages = repair_messages(task, list(prompt.messages), code, feedback, prompt_preset(ctx.combo, ctx.run))
         added = messages[len(prompt.messages) :]
         return Prompt(mode="chat", messages=messages), _render_messages(added)
     text = repair_completion_prompt(task, code, feedback)

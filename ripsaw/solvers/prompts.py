@@ -3,8 +3,10 @@
 `complete` mode (base models, /v1/completions) sends the task prompt unchanged: a code prefix ending inside
 the entry point, which the model continues with a body, as HumanEval was designed.
 
-`chat` mode sends two messages, worded to be short and neutral (no persona, no tips, no chain-of-thought
-request), so that models are compared on the task and not on prompt engineering:
+`chat` mode sends the words of a prompt preset (`[run] prompt`, `[[combos]] prompt`; the registry PROMPTS; the run
+manifest records each combo's preset and a hash of its texts). The default, `ripsaw`, sends two messages, worded
+to be short and neutral (no persona, no tips, no chain-of-thought request), so that models are compared on the
+task and not on prompt engineering:
 
     system: You write correct, self-contained Python 3 code.
     user:   Complete the following Python code. Reply with a complete, self-contained solution, including
@@ -26,12 +28,62 @@ turn. Base models cannot chat, so `complete` mode repairs with a continuation pr
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 import re
+from dataclasses import dataclass, fields
 
+from ripsaw.registry import Registry
 from ripsaw.tasks.task import IOTests, Task
 from ripsaw.types import Message, Prompt, PromptMode
 
 SYSTEM_MESSAGE = "You write correct, self-contained Python 3 code."
+
+
+@dataclass(frozen=True, slots=True)
+class PromptPreset:
+    """The words a chat model is shown (complete mode sends the task prompt unchanged, whatever the preset).
+
+    Templates: complete_code gets {request} and {code} (the task prompt, fenced); solve_statement gets {request}
+    and {statement}; function_request and program_request get {what} ("a complete, self-contained", or "the
+    complete corrected" in a repair turn), function_request also {definition}; repair gets {feedback} (the
+    public-test output, fenced) and {request}.
+    """
+
+    name: str
+    about: str  # one line for `ripsaw validate` and the docs
+    system: str | None
+    complete_code: str
+    solve_statement: str
+    function_request: str
+    program_request: str
+    repair: str
+
+    def fingerprint(self) -> str:
+        """sha256 of every text the preset can send: two runs with equal fingerprints were asked the same way."""
+        texts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("name", "about")}
+        return "sha256:" + hashlib.sha256(json.dumps(texts, sort_keys=True).encode()).hexdigest()
+
+
+RIPSAW_PROMPT = PromptPreset(
+    name="ripsaw",
+    about="short and neutral: no persona, no tips, no chain-of-thought request (the default)",
+    system=SYSTEM_MESSAGE,
+    complete_code="Complete the following Python code. {request}\n\n{code}",
+    solve_statement="Solve the following problem in Python. {request}\n\n{statement}",
+    function_request=(
+        "Reply with {what} solution, including the imports it needs and {definition}, in a single ```python code block."
+    ),
+    program_request=(
+        "Reply with {what} program that reads the input from standard input and writes the answer "
+        "to standard output, in a single ```python code block."
+    ),
+    repair="Your solution failed the public tests. Output:\n\n{feedback}\n\nFix it. {request}",
+)
+
+# Chat prompt presets by name: `[run] prompt` / `[[combos]] prompt`. Entry-point group `ripsaw.prompts`.
+PROMPTS: Registry[PromptPreset] = Registry("prompt preset", "ripsaw.prompts", {"ripsaw": RIPSAW_PROMPT})
+DEFAULT_PROMPT = "ripsaw"
 
 # The classic HumanEval stop sequences. Each starts with a newline followed by column-0 text, so they end the
 # continuation only when the model leaves the function: methods, nested defs and indented comments are safe.
@@ -53,13 +105,11 @@ def is_stdio(task: Task) -> bool:
     return isinstance(task.tests, IOTests)
 
 
-def build_prompt(task: Task, mode: PromptMode) -> Prompt:
+def build_prompt(task: Task, mode: PromptMode, preset: PromptPreset = RIPSAW_PROMPT) -> Prompt:
     if mode == "complete":
         return Prompt(mode="complete", text=task.prompt)
-    return Prompt(
-        mode="chat",
-        messages=(Message("system", SYSTEM_MESSAGE), Message("user", _first_user_message(task))),
-    )
+    system = (Message("system", preset.system),) if preset.system else ()
+    return Prompt(mode="chat", messages=(*system, Message("user", _first_user_message(task, preset))))
 
 
 def default_stop(task: Task, mode: PromptMode) -> tuple[str, ...]:
@@ -80,7 +130,9 @@ def ends_inside_definition(prompt: str) -> bool:
     return bool(lines) and (lines[-1][:1] in (" ", "\t") or lines[-1].rstrip().endswith(":"))
 
 
-def repair_messages(task: Task, history: list[Message], code: str, feedback: str) -> tuple[Message, ...]:
+def repair_messages(
+    task: Task, history: list[Message], code: str, feedback: str, preset: PromptPreset = RIPSAW_PROMPT
+) -> tuple[Message, ...]:
     """The conversation for the next repair turn: `history` + the candidate + the public-test feedback.
 
     The assistant turn replays the extracted candidate in a fence rather than the raw reply: reasoning text is
@@ -90,10 +142,8 @@ def repair_messages(task: Task, history: list[Message], code: str, feedback: str
     """
     if not code.strip():
         raise ValueError("repair_messages needs a candidate program; re-send the history for a reply without code")
-    user = (
-        "Your solution failed the public tests. Output:\n\n"
-        f"{_fence(feedback.rstrip(), 'text')}\n\n"
-        f"Fix it. {_reply_request(task, corrected=True)}"
+    user = preset.repair.format(
+        feedback=_fence(feedback.rstrip(), "text"), request=_reply_request(task, preset, corrected=True)
     )
     return (*history, Message("assistant", _fence(code.rstrip(), "python")), Message("user", user))
 
@@ -127,24 +177,18 @@ def repair_completion_prompt(task: Task, code: str, feedback: str) -> str:
     )
 
 
-def _first_user_message(task: Task) -> str:
+def _first_user_message(task: Task, preset: PromptPreset) -> str:
     if not is_stdio(task) and _looks_like_code(task.prompt):
         code = _fence(task.prompt.strip("\n"), "python")
-        return f"Complete the following Python code. {_reply_request(task)}\n\n{code}"
-    return f"Solve the following problem in Python. {_reply_request(task)}\n\n{task.prompt.strip()}"
+        return preset.complete_code.format(request=_reply_request(task, preset), code=code)
+    return preset.solve_statement.format(request=_reply_request(task, preset), statement=task.prompt.strip())
 
 
-def _reply_request(task: Task, *, corrected: bool = False) -> str:
+def _reply_request(task: Task, preset: PromptPreset, *, corrected: bool = False) -> str:
     what = "the complete corrected" if corrected else "a complete, self-contained"
     if is_stdio(task):
-        return (
-            f"Reply with {what} program that reads the input from standard input and writes the answer "
-            "to standard output, in a single ```python code block."
-        )
-    return (
-        f"Reply with {what} solution, including the imports it needs and {_definition(task)}, "
-        "in a single ```python code block."
-    )
+        return preset.program_request.format(what=what)
+    return preset.function_request.format(what=what, definition=_definition(task))
 
 
 def _definition(task: Task) -> str:

@@ -6,7 +6,15 @@ import asyncio
 
 from ripsaw.errors import InfraError, ProviderError
 from ripsaw.records import Attempt, Outcome
-from ripsaw.solvers.base import AttemptContext, AttemptUnit, close_session, cost_usd, new_attempt, request_params
+from ripsaw.solvers.base import (
+    AttemptContext,
+    AttemptUnit,
+    close_session,
+    cost_usd,
+    new_attempt,
+    prompt_preset,
+    request_params,
+)
 from ripsaw.solvers.extract import extract_code
 from ripsaw.solvers.prompts import build_prompt
 
@@ -19,7 +27,7 @@ async def solve_single(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
     # Start the sandbox while the model generates: a container's start-up hides behind the model's latency.
     session_task = asyncio.create_task(ctx.sandbox.session(unit.key))
     try:
-        prompt = build_prompt(task, combo.prompt_mode)
+        prompt = build_prompt(task, combo.prompt_mode, prompt_preset(combo, ctx.run))
         params = request_params(combo, task)
         try:
             call = await ctx.provider.complete(prompt, params, deadline)
