@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.refserver import RefServer
+from tests.support.synth import N, three_combos, write_run
 
 # Variables a test must never inherit from the developer's shell: keys, proxies, Ripsaw settings.
 _SCRUB_PREFIXES = ("OPENAI_", "ANTHROPIC_", "RIPSAW_", "HF_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -30,3 +32,9 @@ def refserver() -> Iterator[RefServer]:
     tell what it received and sent. No busy-waiting (`spin_s=0`): tests need loose timing only."""
     with RefServer(spin_s=0) as server:
         yield server
+
+
+@pytest.fixture
+def three_combo_run(tmp_path: Path) -> Path:
+    """A synthetic run directory of three combos on N tasks (tests.support.synth.three_combos)."""
+    return write_run(tmp_path / "runs", three_combos(), tasks=N, latency_slo_s=1.0)

@@ -10,9 +10,8 @@ from ripsaw.analysis.runs import load_runs
 from ripsaw.analysis.summary import summarize
 from ripsaw.leaderboard import build
 from ripsaw.report.write import write_report
-from tests.report.chromium import open_page
-from tests.report.conftest import N, three_combos
-from tests.report.synth import write_run
+from tests.support.chromium import open_page
+from tests.support.synth import N, three_combos, write_run
 
 pytestmark = pytest.mark.chromium
 

@@ -14,9 +14,8 @@ from ripsaw.records import Outcome
 from ripsaw.report.exports import summary_json, summary_markdown
 from ripsaw.report.table import terminal
 from ripsaw.report.write import write_report
-from tests.report.cli import ripsaw
-from tests.report.conftest import N, three_combos
-from tests.report.synth import Combo, outcomes, write_run
+from tests.support.cli import ripsaw
+from tests.support.synth import Combo, N, outcomes, three_combos, write_run
 
 NAN = re.compile(r"\bnan\b|\binf\b", re.IGNORECASE)
 

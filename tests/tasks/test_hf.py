@@ -18,7 +18,7 @@ from ripsaw.errors import ConfigError
 from ripsaw.tasks import CallCase, CallTests, CheckTests, IOCase, IOTests, load_tasks
 from ripsaw.tasks.humaneval import load_humaneval
 from ripsaw.types import TasksSpec
-from tests.tasks.trusted import function_from, passes, run_check
+from tests.support.trusted import function_from, passes, run_check
 
 # Rows as in google-research-datasets/mbpp, "sanitized" (test_imports and test_list are lists of strings).
 MBPP_ROWS: list[dict[str, Any]] = [

@@ -5,7 +5,7 @@ import pytest
 from ripsaw.tasks.humaneval import KNOWN_WRONG_EXAMPLES, load_humaneval
 from ripsaw.tasks.public_examples import parse_examples, public_tests_from_prompt
 from ripsaw.tasks.task import Task
-from tests.tasks.trusted import passes
+from tests.support.trusted import passes
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from ripsaw.tasks import CheckTests, Task, load_tasks
 from ripsaw.tasks.public_examples import public_tests_from_prompt
 from ripsaw.types import TasksSpec
-from tests.tasks.trusted import passes, run_check
+from tests.support.trusted import passes, run_check
 
 STARTER = load_tasks(TasksSpec(source="jsonl:tasks/starter.jsonl"), Path(__file__).resolve().parents[2])
 

@@ -8,7 +8,7 @@ from scipy.stats import beta
 from ripsaw.analysis.metrics import combo_metrics, pass_at_k, pass_at_k_over_tasks, percentile, proportion, run_metrics
 from ripsaw.execution.store import RunStore
 from ripsaw.records import Outcome
-from tests.report.synth import Combo, make_attempt, outcomes, task_ids
+from tests.support.synth import Combo, make_attempt, outcomes, task_ids
 
 Z95 = 1.959963984540054
 

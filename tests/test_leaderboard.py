@@ -10,9 +10,8 @@ from ripsaw.analysis.runs import load_runs
 from ripsaw.analysis.summary import summarize
 from ripsaw.errors import ConfigError
 from ripsaw.leaderboard import build
-from tests.report.cli import ripsaw
-from tests.report.conftest import N, three_combos
-from tests.report.synth import write_run
+from tests.support.cli import ripsaw
+from tests.support.synth import N, three_combos, write_run
 
 
 def test_leaderboard_files_and_provenance(tmp_path: Path) -> None:

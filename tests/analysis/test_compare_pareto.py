@@ -10,7 +10,7 @@ from ripsaw.analysis.pareto import LATENCY_P50, PASS_RATE, frontier
 from ripsaw.analysis.runs import load_runs
 from ripsaw.analysis.summary import summarize
 from ripsaw.records import Attempt, Outcome
-from tests.report.synth import Combo, make_attempt, task_ids
+from tests.support.synth import Combo, make_attempt, task_ids
 
 
 def _attempts(name: str, passed: set[int], times: list[float], *, infra: frozenset[int] = frozenset()) -> list[Attempt]:

@@ -9,8 +9,8 @@ from ripsaw.analysis.runs import load_runs
 from ripsaw.analysis.summary import summarize
 from ripsaw.errors import ConfigError
 from ripsaw.gate import GateConfig, evaluate, junit_xml, markdown_summary
-from tests.report.cli import ripsaw
-from tests.report.synth import Combo, outcomes, write_run
+from tests.support.cli import ripsaw
+from tests.support.synth import Combo, outcomes, write_run
 
 N = 20
 TIMES = [(i + 1) / 10 for i in range(N)]  # p90 = 1.81 s

@@ -16,7 +16,7 @@ from ripsaw.execution.sweep import SWEEP_FILE, find_combo, parse_levels, run_swe
 from ripsaw.spec import load_spec
 from tests.refserver import RefServer, Reply
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STARTER = REPO / "tasks" / "starter.jsonl"
 MEASURED_TOKENS, WARMUP_TOKENS = 20, 5
 

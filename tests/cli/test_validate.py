@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from ripsaw.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 GOOD = """
 name = "team"
