@@ -4,12 +4,13 @@
 
 jobs: [{"program", "reference", "tests", "entry_point"}, ...]; results: [{"passed": bool, "detail": str}, ...].
 
-Each job runs in a child forked from here, with a CPU-time, memory and wall-clock limit, its output sent to
-/dev/null and a fresh working directory: the candidate in a namespace of its own (`__name__ == "__main__"`, as in
-Ripsaw's sandbox driver), the check code in the namespace of the task's reference solution (which is where
-Ripsaw's verdict runs it, so helpers of the task prompt such as HumanEval/50's `encode_shift` are there), with the
-entry point's name and `candidate` bound to the candidate's function; `check(candidate)` is called when defined.
-`random` is seeded before the candidate and before the check code, as Ripsaw does. Standalone (stdlib only).
+Each job runs in a child forked from here (up to twice as many at once as there are CPUs), with a CPU-time,
+memory and wall-clock limit, its output sent to /dev/null and a fresh working directory: the candidate in a
+namespace of its own (`__name__ == "__main__"`, as in Ripsaw's sandbox driver), the check code in the namespace of
+the task's reference solution (which is where Ripsaw's verdict runs it, so helpers of the task prompt such as
+HumanEval/50's `encode_shift` are there), with the entry point's name and `candidate` bound to the candidate's
+function; `check(candidate)` is called when defined. `random` is seeded before the candidate and before the check
+code, as Ripsaw does. Standalone (stdlib only).
 """
 
 import json
@@ -70,36 +71,60 @@ def _child(job, fd):
     os._exit(0)
 
 
-def run_one(job):
+def _start(job):
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
         _child(job, write_fd)
     os.close(write_fd)
-    deadline = time.monotonic() + TIMEOUT_S
-    data = b""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([read_fd], [], [], left)[0]:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            os.close(read_fd)
-            return {"passed": False, "detail": f"timeout after {TIMEOUT_S:g} s"}
-        chunk = os.read(read_fd, 65536)
-        if not chunk:
-            break
-        data += chunk
-    os.close(read_fd)
-    _, status = os.waitpid(pid, 0)
-    if not data:
+    return {"pid": pid, "fd": read_fd, "data": b"", "deadline": time.monotonic() + TIMEOUT_S}
+
+
+def _finish(child, result=None):
+    if result is not None:  # timed out
+        os.kill(child["pid"], signal.SIGKILL)
+    _, status = os.waitpid(child["pid"], 0)
+    os.close(child["fd"])
+    if result is not None:
+        return result
+    if not child["data"]:
         return {"passed": False, "detail": f"child ended without a result (wait status {status})"}
-    return json.loads(data)
+    return json.loads(child["data"])
+
+
+def run_all(jobs, parallel):
+    """Every job, up to `parallel` children at a time; results in job order."""
+    results = [None] * len(jobs)
+    running = {}  # fd -> (index, child)
+    next_job = 0
+    while next_job < len(jobs) or running:
+        while next_job < len(jobs) and len(running) < parallel:
+            child = _start(jobs[next_job])
+            running[child["fd"]] = (next_job, child)
+            next_job += 1
+        wait = max(0.0, min(c["deadline"] for _, c in running.values()) - time.monotonic())
+        ready = select.select(list(running), [], [], wait)[0]
+        for fd in ready:
+            index, child = running[fd]
+            chunk = os.read(fd, 65536)
+            if chunk:
+                child["data"] += chunk
+            else:
+                results[index] = _finish(child)
+                del running[fd]
+        now = time.monotonic()
+        for fd, (index, child) in list(running.items()):
+            if now >= child["deadline"]:
+                results[index] = _finish(child, {"passed": False, "detail": f"timeout after {TIMEOUT_S:g} s"})
+                del running[fd]
+    return results
 
 
 def main():
     jobs = json.loads(sys.stdin.read())
-    sys.stdout.write(json.dumps([run_one(job) for job in jobs]))
+    parallel = int(os.environ.get("CHECK_PARALLEL", "0")) or (os.cpu_count() or 1) * 2
+    sys.stdout.write(json.dumps(run_all(jobs, parallel)))
 
 
 if __name__ == "__main__":

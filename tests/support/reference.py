@@ -61,7 +61,7 @@ def evalplus_sanitize(items: list[tuple[str, str]]) -> list[str]:
     return out
 
 
-def run_checks(programs: list[tuple[str, Task]], timeout_s: float = 10.0) -> list[CheckResult]:
+def run_checks(programs: list[tuple[str, Task]], timeout_s: float = 6.0) -> list[CheckResult]:
     """Whether each program passes its task's own check code (`CheckTests` tasks only)."""
     jobs = []
     for program, task in programs:
