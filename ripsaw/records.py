@@ -125,6 +125,7 @@ class DroppedStatement:
     kind: str
     name: str = ""  # the names it binds, comma-separated ("" when none)
     text: str = ""  # its first line, capped
+    why: str = ""  # why it was dropped, in words
 
 
 @dataclass(slots=True)

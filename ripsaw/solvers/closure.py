@@ -49,6 +49,8 @@ from ripsaw.records import DroppedStatement
 
 _MAX_SPAN = 40  # column-0 lines one statement may span (strings, brackets) in a program that does not parse
 _TEXT_CHARS = 120  # of a dropped statement's first line, in the record
+_WHY_UNNEEDED = "the entry point does not need it (binds no name it uses, sets up no state it reads)"
+_WHY_UNPARSEABLE = "does not parse, and binds no name the entry point uses"
 _BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__builtins__", "__doc__", "__spec__"}
 _CONTINUATION = re.compile(r"(else|elif|except|finally)\b|[)\]}#]")
 _HEAD = re.compile(
@@ -361,6 +363,7 @@ def _record(s: _Stmt, lines: list[str]) -> DroppedStatement:
         kind=_kind(s),
         name=",".join(sorted(s.binds)),
         text=text if len(text) <= _TEXT_CHARS else text[: _TEXT_CHARS - 1] + "…",
+        why=_WHY_UNPARSEABLE if s.node is None else _WHY_UNNEEDED,
     )
 
 

@@ -203,6 +203,11 @@ def test_chat_reply_record_says_what_was_dropped() -> None:
         (4, "def", "test", "def test():"),
         (7, "call", "", "test()"),
     ]
+    assert all(d.why.startswith("the entry point does not need it") for d in report.dropped)
+    _, report = extract("```python\ndef f(x):\n    return 2 * x\n\ndef check(:\n    pass\n```", FUNC, "chat")
+    assert [(d.kind, d.why) for d in report.dropped] == [
+        ("unparseable", "does not parse, and binds no name the entry point uses")
+    ]
 
 
 def test_complete_mode_continuation_gets_the_same_rule() -> None:
