@@ -32,8 +32,8 @@ REPLIES = HERE / "replies.jsonl.gz"
 # What each recording run varies: model, prompt preset, max_tokens (small ones leave replies truncated), tasks.
 RUNS = (
     ("qwen05-he-evalplus-256", "qwen2.5-coder-0.5b-instruct", "evalplus", 256, "humaneval", 70),
-    ("qwen05-mbpp-evalplus-512", "qwen2.5-coder-0.5b-instruct", "evalplus", 512, "mbpp_style", 70),
-    ("qwen15-he-ripsaw-768", "qwen2.5-coder-1.5b-instruct", "ripsaw", 768, "humaneval", 40),
+    ("qwen05-mbpp-evalplus-384", "qwen2.5-coder-0.5b-instruct", "evalplus", 384, "mbpp_style", 60),
+    ("qwen15-he-ripsaw-512", "qwen2.5-coder-1.5b-instruct", "ripsaw", 512, "humaneval", 25),
 )
 _EXAMPLE_HEADS = (">>>", "example", "for example", "examples")
 
