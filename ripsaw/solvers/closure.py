@@ -171,6 +171,27 @@ def keep_needed(code: str, entry_point: str) -> tuple[str, list[DroppedStatement
     aliases = _import_aliases(stmts)
     data = {n for s in stmts if isinstance(s.node, ast.Assign | ast.AnnAssign | ast.AugAssign) for n in s.binds}
     bound = {n for s in stmts for n in s.binds}
+    while True:
+        _close(stmts, kept, entry_point, aliases, data, bound)
+        # A statement sharing a line with a kept one stays (removing it would need a rewrite), and so must what
+        # it needs.
+        kept_lines = {n for s in stmts if id(s) in kept for n in range(s.first, s.last + 1)}
+        sharing = {id(s) for s in stmts if id(s) not in kept and kept_lines & set(range(s.first, s.last + 1))}
+        if not sharing:
+            break
+        kept |= sharing
+    dropped = [s for s in stmts if id(s) not in kept]
+    lines = code.split("\n")
+    remove = {n for s in dropped for n in range(s.first, s.last + 1)}
+    records = [_record(s, lines) for s in dropped]
+    program = "\n".join(line for n, line in enumerate(lines, start=1) if n not in remove)
+    return program, records, ""
+
+
+def _close(
+    stmts: list[_Stmt], kept: set[int], entry_point: str, aliases: dict[str, str], data: set[str], bound: set[str]
+) -> None:
+    """Add to `kept` every statement the kept ones need, until nothing changes (the rules: module docstring)."""
     changed = True
     while changed:
         changed = False
@@ -194,19 +215,6 @@ def keep_needed(code: str, entry_point: str) -> tuple[str, list[DroppedStatement
             ):
                 kept.add(id(s))
                 changed = True
-    dropped = [s for s in stmts if id(s) not in kept]
-    kept_lines = {n for s in stmts if id(s) in kept for n in range(s.first, s.last + 1)}
-    lines = code.split("\n")
-    remove: set[int] = set()
-    records = []
-    for s in dropped:
-        span = set(range(s.first, s.last + 1))
-        if span & kept_lines:
-            continue
-        remove |= span
-        records.append(_record(s, lines))
-    program = "\n".join(line for n, line in enumerate(lines, start=1) if n not in remove)
-    return program, records, ""
 
 
 # ---- statements ----------------------------------------------------------------------------------------------

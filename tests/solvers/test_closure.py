@@ -236,3 +236,9 @@ def test_stdio_programs_are_kept_whole() -> None:
     code = "def solve():\n    return 1\n\nprint(sum(map(int, input().split())))\n"
     program, report = extract(f"```python\n{code}```", task, "chat")
     assert program == code and not report.dropped and "stdin/stdout" in report.note
+
+
+def test_a_statement_kept_for_sharing_a_line_brings_what_it_needs() -> None:
+    code = "def g(x):\n    return x\nX = 1; print(g(X))\ndef f():\n    return X\n"
+    program, dropped = kept(code)
+    assert program == code and dropped == []

@@ -32,8 +32,9 @@ REPLIES = HERE / "replies.jsonl.gz"
 # What each recording run varies: model, prompt preset, max_tokens (small ones leave replies truncated), tasks.
 RUNS = (
     ("qwen05-he-evalplus-256", "qwen2.5-coder-0.5b-instruct", "evalplus", 256, "humaneval", 70),
-    ("qwen05-mbpp-evalplus-384", "qwen2.5-coder-0.5b-instruct", "evalplus", 384, "mbpp_style", 60),
-    ("qwen15-he-ripsaw-512", "qwen2.5-coder-1.5b-instruct", "ripsaw", 512, "humaneval", 25),
+    ("qwen05-mbpp-evalplus-320", "qwen2.5-coder-0.5b-instruct", "evalplus", 320, "mbpp_style", 80),
+    ("qwen15-he-ripsaw-320", "qwen2.5-coder-1.5b-instruct", "ripsaw", 320, "humaneval", 25),
+    ("qwen05-mbpp-ripsaw-160", "qwen2.5-coder-0.5b-instruct", "ripsaw", 160, "mbpp_style", 80),
 )
 _EXAMPLE_HEADS = (">>>", "example", "for example", "examples")
 
@@ -88,14 +89,14 @@ def specs(gguf_dir: Path, out: Path) -> list[Path]:
 name = "{model}"
 provider = "llamacpp"
 model = "{model}"
-hardware = "CPU, 2 threads"
+hardware = "CPU, 1 thread"
 prompt_mode = "chat"
 prompt = "{preset}"
 [combos.params]
 temperature = 0
 max_tokens = {max_tokens}
 [combos.options]
-threads = 2
+threads = 1
 n_ctx = 4096
 model_path = "{(gguf_dir / f"{model}-q4_k_m.gguf").resolve()}"
 [tasks]
