@@ -30,7 +30,8 @@ statements that bind the entry point (its class for `Class.method`) and adds, un
   - star imports, when a needed name is bound by no statement and is not a builtin: it may come from one.
 Nothing else is kept: calls, loops, prints, asserts, `if __name__ == "__main__":` blocks, `__all__`, unused
 imports (an import of a module the sandbox lacks costs nothing unless the entry point uses it), the model's own
-checkers. A statement sharing a line with a kept one (`x = f(); print(x)`) stays: removing it would need a rewrite.
+checkers. A statement sharing a line with a kept one (`x = f(); print(x)`) stays, with what it needs: removing it
+would need a rewrite.
 
 The closure is not applied when the entry point is bound by no statement (the attempt fails either way; nothing is
 guessed) or when the program is a stdin/stdout program (its top-level code is the program).
