@@ -8,7 +8,23 @@ everything else is here, so each API is timed and retried the same way (DESIGN.m
 
 `MyReply` is the provider's per-try state (the `Reply` protocol): it reads the stamped SSE events of one
 response into its `Timeline` and says whether the reply came whole. `call` runs the tries: a concurrency
-slot, the POST, the status check, the read, the retry policy and the deadline cut.
+slot, the POST, the status check, the read, the retry policy and the deadline cut. Afterwards the provider
+turns the reply into a ModelCall with `count_usage` (server usage, else its tokenizer, else the estimate) and
+`first_chunk_tokens` (n_first). For an API of typed events (Responses, Messages), a reply's `read` looks like:
+
+    async for now, event in events:            # event.event: the `event:` name ("message" when absent)
+        if event.event == "ping":
+            continue                           # keep-alive: not a chunk
+        if event.event == "error":
+            raise Retryable(f"error event in the stream: {error_message(event.data)}")
+        obj = json.loads(event.data)
+        if event.event == "content_block_delta":
+            self.timeline.chunk(now)
+            self.timeline.token("content", obj["delta"]["text"])   # "reasoning" for thinking, "tool" for JSON
+        ...                                    # a stop event sets what `complete()` returns
+
+Only events that carry output are chunks (`timeline.chunk`); a token is a non-empty delta (`timeline.token`).
+Headers (`x-api-key`, `anthropic-version`) go to the client's constructor; `secret` is scrubbed from messages.
 
 Timing, per try:
 - t_queued: the call has its concurrency slot and starts its request (the "decided to send" instant).

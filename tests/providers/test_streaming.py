@@ -6,6 +6,7 @@ Real sockets against the reference server (or a TLS server made here); no assert
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
@@ -251,3 +252,42 @@ def test_error_messages_from_every_api_shape() -> None:
     )
     assert error_message(b'{"detail": "no such model"}') == "no such model"
     assert error_message(b"") == "(empty body)"
+
+
+async def test_typed_events_reach_the_reply_with_their_names() -> None:
+    """Responses and Messages streams name their events (`event: ...`); pings are comments or named events."""
+    body = (b"event: ping\ndata: {}\n\n: keep-alive\n\n"
+            b'event: delta\ndata: {"text": "hel"}\n\nevent: delta\ndata: {"text": "lo"}\n\n'
+            b"event: stop\ndata: {}\n\n")  # fmt: skip
+    names: list[str] = []
+
+    class Typed:
+        def __init__(self) -> None:
+            self.timeline = Timeline()
+            self.stopped = False
+
+        async def read(self, events: AsyncIterator[tuple[int, Any]]) -> None:
+            async for now, event in events:
+                names.append(event.event)
+                if event.event == "delta":
+                    self.timeline.chunk(now)
+                    self.timeline.token("content", json.loads(event.data)["text"])
+                self.stopped = self.stopped or event.event == "stop"
+
+        def complete(self) -> bool:
+            return self.stopped
+
+        def incomplete(self) -> str:
+            return "no stop event"
+
+    from ripsaw.providers.streaming import StreamingClient
+
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, headers={"content-type": "text/event-stream"},
+                                                             content=body))  # fmt: skip
+    client = StreamingClient("http://endpoint.test/v1", {"x-api-key": "k"}, secret="k", transport=transport)
+    try:
+        reply, retries, finished = await client.call("/messages", b"{}", Typed, None)
+    finally:
+        await client.aclose()
+    assert names == ["ping", "delta", "delta", "stop"] and finished and retries == 0
+    assert reply.timeline.first_text == ["hel"] and reply.timeline.token_chunks == 2
