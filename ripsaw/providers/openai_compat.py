@@ -192,7 +192,7 @@ class OpenAICompatProvider:
         body: dict[str, Any] = {"model": self.model}
         if prompt.mode == "chat":
             path = "/chat/completions"
-            body["messages"] = [{"role": m.role, "content": m.content} for m in prompt.messages]
+            body["messages"] = [{"role": m.role, "content": m.text} for m in prompt.messages]
         else:
             path = "/completions"
             body["prompt"] = prompt.text
@@ -419,7 +419,7 @@ def _usage(server: dict[str, Any] | None, prompt: Prompt, text: str, reasoning: 
             reasoning_tokens=details.get("reasoning_tokens") if isinstance(details, dict) else None,
             source="server",
         )
-    prompt_text = prompt.text if prompt.mode == "complete" else "\n".join(m.content for m in prompt.messages)
+    prompt_text = prompt.text if prompt.mode == "complete" else "\n".join(m.text for m in prompt.messages)
     thinking = estimate_tokens(reasoning)
     return Usage(
         prompt_tokens=estimate_tokens(prompt_text),
