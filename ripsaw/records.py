@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any, Literal
 
+from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
+
 # Bump when a field of Attempt (or anything nested in it) changes meaning or disappears.
 RESULTS_SCHEMA_VERSION = 1
 
@@ -128,6 +130,19 @@ class ModelCall:
     # Set when the call was cut: "budget" (task deadline), or an infra error message after retries ran out.
     cut: str | None = None
     server_model: str | None = None
+    # Tool calls the reply made, assembled from their deltas, in order.
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    # Reasoning items the API wants back on the next turn (each with its own text and opaque payload); empty
+    # when the reasoning is plain text (`reasoning`) or there is none.
+    reasoning_items: list[Reasoning] = field(default_factory=list)
+
+    def message(self) -> Message:
+        """The reply as the assistant's turn of a conversation: reasoning, text, then tool calls."""
+        reasoning: list[Block] = list(self.reasoning_items)
+        if not reasoning and self.reasoning:
+            reasoning = [Reasoning(self.reasoning)]
+        text: list[Block] = [Text(self.text)] if self.text else []
+        return Message("assistant", (*reasoning, *text, *self.tool_calls))
 
 
 @dataclass(slots=True)
@@ -241,6 +256,8 @@ class Attempt:
                     **c,
                     "usage": Usage(**c["usage"]),
                     "timing": CallTiming(**c["timing"]),
+                    "tool_calls": [ToolCall(**t) for t in c.get("tool_calls", [])],
+                    "reasoning_items": [Reasoning(**r) for r in c.get("reasoning_items", [])],
                 }
             )
             for c in d.pop("calls", [])

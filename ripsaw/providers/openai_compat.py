@@ -222,7 +222,7 @@ class OpenAICompatProvider:
         body: dict[str, Any] = {"model": self.model}
         if prompt.mode == "chat":
             path = "/chat/completions"
-            body["messages"] = [{"role": m.role, "content": m.content} for m in prompt.messages]
+            body["messages"] = [{"role": m.role, "content": m.text} for m in prompt.messages]
         else:
             path = "/completions"
             body["prompt"] = prompt.text

@@ -667,7 +667,7 @@ async def count_usage(
                 reasoning_tokens=thinking,
                 source="tokenizer",
             )
-    prompt_text = prompt.text if prompt.mode == "complete" else "\n".join(m.content for m in prompt.messages)
+    prompt_text = prompt.text if prompt.mode == "complete" else "\n".join(m.text for m in prompt.messages)
     thinking = estimate_tokens(reasoning)
     return Usage(
         prompt_tokens=estimate_tokens(prompt_text),

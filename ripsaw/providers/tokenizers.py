@@ -113,9 +113,7 @@ class Tiktoken:
     async def count_prompt(self, prompt: Prompt) -> int | None:
         if prompt.mode == "complete":
             return len(self.encode(prompt.text))
-        body = sum(
-            _TOKENS_PER_MESSAGE + len(self.encode(m.role)) + len(self.encode(m.content)) for m in prompt.messages
-        )
+        body = sum(_TOKENS_PER_MESSAGE + len(self.encode(m.role)) + len(self.encode(m.text)) for m in prompt.messages)
         return body + _TOKENS_REPLY_PRIMING
 
 
