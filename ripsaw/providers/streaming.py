@@ -314,19 +314,23 @@ class WireStream(httpcore.AsyncNetworkStream):
             ticket.t_send, ticket.stream = self.sent_ns, self
 
     def send_held(self) -> None:
-        """Hand the held request to the kernel now; stamped at once when the kernel took every byte."""
+        """Hand the held request to the kernel now. When the kernel takes every byte at once, the stamp is the
+        instant just before the write: after it, another thread of this process (an in-process server, a
+        tokenizer) may hold the GIL for milliseconds before the clock could be read, and the send would look
+        late. When it does not, the request left when the buffer drained (`_WireProtocol.resume_writing`)."""
         if not self._pending:
             return
         data = b"".join(self._pending)
         self._pending.clear()
         self.sent_ns = None
+        before = self._protocol.clock()
         try:
             self._transport.write(data)
         except (OSError, RuntimeError) as e:  # RuntimeError: the transport is closing
             self._send_error = e
             return
         if self._transport.get_write_buffer_size() == 0:
-            self.sent_ns = self._protocol.clock()
+            self.sent_ns = before
 
     async def aclose(self) -> None:
         self._transport.close()
