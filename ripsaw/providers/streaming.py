@@ -261,6 +261,7 @@ class WireStream(httpcore.AsyncNetworkStream):
         self._transport, self._protocol = transport, protocol
         self._pending: list[bytes] = []
         self._send_error: BaseException | None = None
+        self._written_ns = 0
         self.sent_ns: int | None = None
         self.last_read_ns: int | None = None
 
@@ -309,7 +310,8 @@ class WireStream(httpcore.AsyncNetworkStream):
                     raise httpcore.WriteTimeout("the request could not be sent within the write timeout") from None
             if self._protocol.lost:
                 raise httpcore.WriteError("the connection closed while the request was being sent")
-            self.sent_ns = self._protocol.drained_ns
+            drained = self._protocol.drained_ns
+            self.sent_ns = drained if drained is not None and drained >= self._written_ns else self._protocol.clock()
         if ticket is not None:
             ticket.t_send, ticket.stream = self.sent_ns, self
 
@@ -323,7 +325,7 @@ class WireStream(httpcore.AsyncNetworkStream):
         data = b"".join(self._pending)
         self._pending.clear()
         self.sent_ns = None
-        before = self._protocol.clock()
+        before = self._written_ns = self._protocol.clock()
         try:
             self._transport.write(data)
         except (OSError, RuntimeError) as e:  # RuntimeError: the transport is closing
@@ -357,6 +359,7 @@ class WireStream(httpcore.AsyncNetworkStream):
             raise httpcore.ConnectError(str(e)) from e
         if transport is None:
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
+        transport.set_write_buffer_limits(high=0, low=0)  # as for the plain connection (connection_made)
         return WireStream(typing.cast(asyncio.Transport, transport), self._protocol)
 
     def get_extra_info(self, info: str) -> Any:

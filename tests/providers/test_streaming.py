@@ -67,6 +67,15 @@ async def test_t_send_is_the_wire_and_the_wait_before_it_is_queueing(
     assert t.first_any_ns is not None and 0 < t.chunk_ns[0] <= t.first_any_ns
 
 
+async def test_a_request_larger_than_the_socket_takes_is_stamped_when_it_drains(
+    refserver: RefServer, make: Callable[..., OpenAICompatProvider]
+) -> None:
+    refserver.script = [Reply(text=["ok"])]
+    call = await make().complete(Prompt("complete", text="x" * 8_000_000), PARAMS, None)
+    assert call.text == "ok" and call.timing.t_send_wire and call.timing.queue_ns is not None
+    assert refserver.requests[0].body["prompt"] == "x" * 8_000_000
+
+
 async def test_a_mock_transport_has_no_wire_stamp() -> None:
     body = b'data: {"choices": [{"delta": {"content": "a"}, "finish_reason": "stop"}]}\n\n'
     transport = httpx.MockTransport(lambda _: httpx.Response(200, headers={"content-type": "text/event-stream"},
