@@ -88,19 +88,6 @@ async def test_a_mock_transport_has_no_wire_stamp() -> None:
     assert call.text == "a" and not call.timing.t_send_wire and call.timing.queue_ns is None
 
 
-async def test_events_are_stamped_at_the_socket_read_not_when_parsed(
-    refserver: RefServer, make: Callable[..., OpenAICompatProvider]
-) -> None:
-    # One write carries the whole reply (no rate): every event came in with one read, however long parsing took.
-    refserver.script = [Reply(text=WORDS, tokens_per_chunk=3)]
-    ticks = iter(range(0, 10**12, 1000))
-    provider = make(clock=lambda: next(ticks), max_concurrency=1)
-    await provider.complete(CHAT, PARAMS, None)  # opens the connection
-    call = await provider.complete(CHAT, PARAMS, None)
-    arrivals = call.timing.chunk_ns
-    assert len(arrivals) == 1 + 8 + 2 and len(set(arrivals)) <= 2  # the head's read, and the body's
-
-
 async def test_calls_started_together_all_pass_the_gate(
     refserver: RefServer, make: Callable[..., OpenAICompatProvider]
 ) -> None:
