@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any, Literal
 
+from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
+
 # Bump when a field of Attempt (or anything nested in it) changes meaning or disappears.
 RESULTS_SCHEMA_VERSION = 1
 
@@ -46,13 +48,30 @@ class Usage:
     source: TokenSource = "server"
 
 
+# What the timing fields of a record mean; the comparability key carries it, so numbers measured under different
+# definitions are never compared as if they were one.
+#   1: t_send = when Ripsaw decided to send (before the pool, h11 and the event loop); events stamped after the
+#      socket read's task resumed; output speed = (N - 1) / (t_last_token - t_first_any).
+#   2: t_send = the request's last byte handed to the kernel (`t_send_wire`; the wait before it is `queue_ns`);
+#      events stamped in the event loop's socket read callback; output speed = (N - n_first) / span, n_first = the
+#      first token chunk's tokens (`n_first`, `n_first_source`). Records of version 1 have n_first None: 1.
+TIMING_DEFINITIONS_VERSION = 2
+
+
 @dataclass(slots=True)
 class CallTiming:
     """One model call. All offsets are nanoseconds after t_send, from a monotonic clock.
 
+    t_send: the request's last byte left the client (handed to the kernel); before it, the call waited
+    `queue_ns` (connection pool, connecting, TLS, the send path), counted in no latency. `t_send_wire` is False
+    when no wire stamp could be taken (a test transport): t_send is then when the call had its slot.
     first_any: first non-empty content, reasoning or tool-call delta (a role-only chunk is not a token).
     first_content: first answer (non-reasoning) token. last_token: last non-empty delta.
     close: the response stream ended (or was cancelled).
+    chunk_ns: every chunk's arrival (the socket read that delivered it).
+    n_first: tokens in the first token-bearing chunk, which arrived together at first_any (so the output speed
+    leaves them out of its span), counted per `n_first_source`: "server" (its running usage, or one token per
+    chunk proven by the server's N), "tokenizer", or "estimated" (the chunk's share of the reply's characters).
     """
 
     first_any_ns: int | None = None
@@ -62,6 +81,10 @@ class CallTiming:
     close_ns: int | None = None
     chunks: int = 0
     chunk_ns: list[int] = field(default_factory=list)
+    queue_ns: int | None = None
+    t_send_wire: bool = False
+    n_first: int | None = None
+    n_first_source: TokenSource | None = None
 
     @property
     def ttft_s(self) -> float | None:
@@ -76,16 +99,22 @@ class CallTiming:
     def e2e_s(self) -> float | None:
         return None if self.last_token_ns is None else self.last_token_ns / 1e9
 
+    @property
+    def queue_s(self) -> float | None:
+        return None if self.queue_ns is None else self.queue_ns / 1e9
+
     def output_speed(self, completion_tokens: int | None) -> float | None:
-        """(N - 1) / (t_last_token - t_first_any), tokens per second; None when undefined."""
-        if completion_tokens is None or completion_tokens < 2:
+        """(N - n_first) / (t_last_token - t_first_any), tokens per second: the tokens produced during the span
+        over the span (the first chunk's arrived at its start). None when undefined."""
+        n_first = 1 if self.n_first is None else self.n_first
+        if completion_tokens is None or completion_tokens - n_first < 1:
             return None
         if self.first_any_ns is None or self.last_token_ns is None:
             return None
         span = self.last_token_ns - self.first_any_ns
         if span <= 0:
             return None
-        return (completion_tokens - 1) / (span / 1e9)
+        return (completion_tokens - n_first) / (span / 1e9)
 
 
 @dataclass(slots=True)
@@ -101,6 +130,19 @@ class ModelCall:
     # Set when the call was cut: "budget" (task deadline), or an infra error message after retries ran out.
     cut: str | None = None
     server_model: str | None = None
+    # Tool calls the reply made, assembled from their deltas, in order.
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    # Reasoning items the API wants back on the next turn (each with its own text and opaque payload); empty
+    # when the reasoning is plain text (`reasoning`) or there is none.
+    reasoning_items: list[Reasoning] = field(default_factory=list)
+
+    def message(self) -> Message:
+        """The reply as the assistant's turn of a conversation: reasoning, text, then tool calls."""
+        reasoning: list[Block] = list(self.reasoning_items)
+        if not reasoning and self.reasoning:
+            reasoning = [Reasoning(self.reasoning)]
+        text: list[Block] = [Text(self.text)] if self.text else []
+        return Message("assistant", (*reasoning, *text, *self.tool_calls))
 
 
 @dataclass(slots=True)
@@ -251,6 +293,8 @@ class Attempt:
                     **c,
                     "usage": Usage(**c["usage"]),
                     "timing": CallTiming(**c["timing"]),
+                    "tool_calls": [ToolCall(**t) for t in c.get("tool_calls", [])],
+                    "reasoning_items": [Reasoning(**r) for r in c.get("reasoning_items", [])],
                 }
             )
             for c in d.pop("calls", [])

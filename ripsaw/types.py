@@ -14,19 +14,85 @@ from typing import Any, Literal
 Clock = Callable[[], int]  # nanoseconds, monotonic (time.perf_counter_ns by default)
 
 
+# -- the conversation ------------------------------------------------------------------------------------------
+# One conversation type for every provider and solver. A message's content is plain text or a sequence of
+# blocks; every provider maps the blocks to its own wire format (chat completions `tool_calls` / `tool`
+# messages, Responses `function_call` / `function_call_output` / reasoning items, Messages `tool_use` /
+# `tool_result` / `thinking` blocks) and fills the same blocks from its replies.
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A tool call the model made. `arguments` is the JSON text exactly as the model produced it: it may not
+    parse, and the solver, not the provider, decides what a malformed call costs."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    call_id: str
+    content: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    """The model's reasoning. `opaque` is what its API requires to be sent back unchanged on the next turn
+    (an Anthropic thinking block's signature, a Responses reasoning item with its encrypted content); `api`
+    names that API, and a provider of another API sends the text only, or nothing."""
+
+    text: str = ""
+    opaque: dict[str, Any] | None = None
+    api: str = ""
+
+
+Block = Text | ToolCall | ToolResult | Reasoning
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
-    role: Literal["system", "user", "assistant"]
-    content: str
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | tuple[Block, ...]
+
+    @property
+    def text(self) -> str:
+        """The message's text: the content itself, or its Text blocks joined."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(b.text for b in self.content if isinstance(b, Text))
+
+    @property
+    def blocks(self) -> tuple[Block, ...]:
+        if isinstance(self.content, str):
+            return (Text(self.content),) if self.content else ()
+        return self.content
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool the model may call: its name, what it does, and a JSON Schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """Either a raw text to continue (`complete` mode) or a conversation (`chat` mode)."""
+    """Either a raw text to continue (`complete` mode) or a conversation (`chat` mode), with the tools offered."""
 
     mode: Literal["complete", "chat"]
     text: str = ""
     messages: tuple[Message, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

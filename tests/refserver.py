@@ -9,11 +9,13 @@ gets is a `Reply`, taken from the script: a list of replies consumed in order (t
 of the request JSON. A request may also carry a `"refserver": {...}` object of Reply fields that override the
 scripted reply, so a client of a subprocess server can script each request itself.
 
-Schedule: the first token is due `ttft_s` after the request has been read, token i is due `i / rate` later (an
-absolute schedule: a late wake-up never delays the tokens after it), and a chunk of `tokens_per_chunk` tokens goes
-out when its first token is due. Sleeps wake up to ~1 ms late (the event loop waits in whole milliseconds), so the
-last `spin_s` before a due time is busy-waited (yielding to other streams and to the OS); in-process fixtures set
-`spin_s=0` to spare the CPU.
+Schedule: the first token is due `ttft_s` after the request arrived, token i is due `i / rate` later (an absolute
+schedule: a late wake-up never delays the tokens after it), and a chunk of `tokens_per_chunk` tokens goes out when
+its LAST token is due, as a real server sends what it has generated so far. A request's arrival is the instant the
+socket read that delivered its last byte returned (stamped in the protocol's `data_received`, before the handler
+task runs), so a busy server loop does not move it. Sleeps wake up to ~1 ms late (the event loop waits in whole
+milliseconds), so the last `spin_s` before a due time is busy-waited (yielding to other streams and to the OS);
+in-process fixtures set `spin_s=0` to spare the CPU.
 
 Use in-process (`with RefServer(script) as server:` runs it on a background thread) or as a process:
 
@@ -64,6 +66,8 @@ class Reply:
     send_usage: bool = True  # honoured only when the request asks with stream_options.include_usage
     role_only_first_chunk: bool = True  # sent as soon as the request is read (an empty-text chunk on /completions)
     keepalive: bool = False  # a `: ping` comment after the headers and after every data event
+    # usage (cumulative so far) on every token chunk too, as vLLM's `continuous_usage_stats` sends it
+    usage_every_chunk: bool = False
     split_writes: bool = False  # each data event in three writes: mid-UTF-8 character (or mid-line), between "\n\n"
     model: str = "ref-model"
     finish_reason: str = "stop"  # "length" when the request's max_tokens cuts the text
@@ -98,7 +102,7 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]  # lower-cased names
     body: Any  # parsed JSON, or None
-    t_ns: int  # perf_counter_ns when the whole request had been read
+    t_ns: int  # perf_counter_ns when the socket read that delivered the request's last byte returned
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +149,19 @@ def _split_points(event: bytes) -> list[int]:
     between the two final newlines."""
     inside = next((i for i, b in enumerate(event) if b & 0xC0 == 0x80), len(event) // 2)
     return sorted({inside, len(event) - 1})
+
+
+class _ArrivalStamps(asyncio.StreamReaderProtocol):
+    """Stamps every socket read as it happens: the handler task may run much later when the loop is busy (16
+    streams at once), and a request stamped then would look as if the client had sent it late."""
+
+    def __init__(self, reader: asyncio.StreamReader, connected: Callable[..., Any]) -> None:
+        super().__init__(reader, connected)
+        self.last_read_ns = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.last_read_ns = time.perf_counter_ns()
+        super().data_received(data)
 
 
 def _prompt_words(body: dict[str, Any]) -> int:
@@ -198,7 +215,10 @@ class RefServer:
 
     async def start(self) -> None:
         """Listen on the running loop."""
-        self._server = await asyncio.start_server(self._connection, self.host, self.port)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _ArrivalStamps(asyncio.StreamReader(limit=2**16), self._connection), self.host, self.port
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def aclose(self) -> None:
@@ -273,7 +293,8 @@ class RefServer:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
         raw = await reader.readexactly(int(headers.get("content-length", "0")))
-        t_recv = time.perf_counter_ns()
+        # The read that completed the request is the latest one: a client sends nothing more before the reply.
+        t_recv = writer.transport.get_protocol().last_read_ns  # type: ignore[attr-defined]
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -438,7 +459,7 @@ class RefServer:
             "model": reply.model,
         }
 
-        def chunk(delta: dict[str, Any] | None, finish_reason: str | None = None) -> bytes:
+        def chunk(delta: dict[str, Any] | None, finish_reason: str | None = None, so_far: int = 0) -> bytes:
             choice: dict[str, Any] = {"index": 0}
             if chat:
                 choice["delta"] = delta or {}
@@ -447,14 +468,17 @@ class RefServer:
             choice["logprobs"], choice["finish_reason"] = None, finish_reason
             obj: dict[str, Any] = {**base, "choices": [choice]}
             if include_usage:
-                obj["usage"] = None
+                running = reply.usage_every_chunk and so_far
+                obj["usage"] = self._usage(request, min(so_far, n_r), max(0, so_far - n_r)) if running else None
             return _event(obj)
 
         # Every event is serialized before the first one is due, so the send loop only waits and writes.
-        events: list[tuple[str, int, bytes]] = [
-            (kind, len(toks), chunk({"reasoning_content" if kind == "reasoning" else "content": "".join(toks)}))
-            for kind, toks in chunks
-        ]
+        events: list[tuple[str, int, bytes]] = []
+        so_far = 0
+        for kind, toks in chunks:
+            so_far += len(toks)
+            delta = {"reasoning_content" if kind == "reasoning" else "content": "".join(toks)}
+            events.append((kind, len(toks), chunk(delta, so_far=so_far)))
         ping = _frame(b": ping\n\n") if reply.keepalive else b""
         seq = 0
 
@@ -499,8 +523,8 @@ class RefServer:
                 writer.write(b"0\r\n\r\n")
                 await writer.drain()
                 return True
-            if tokens:
-                await self._wait_until(t_first + int(sent * ns_per_token))
+            if tokens:  # released when its last token is due
+                await self._wait_until(t_first + int((sent + tokens - 1) * ns_per_token))
             await send(kind, tokens, event)
             sent += tokens
         if reply.send_usage and include_usage:

@@ -41,6 +41,7 @@ def _row(level: SweepLevel) -> list[str]:
         _ms(level.ttft_p90_s),
         _ms(level.ttft_p99_s),
         _ms(level.e2e_p50_s),
+        f"{_ms(level.queue_p50_s)}/{_ms(level.queue_p99_s)}",
     ]
 
 
@@ -55,6 +56,7 @@ _HEADERS = [
     "p90",
     "p99",
     "E2E p50 ms",
+    "queue p50/p99 ms",
 ]
 
 
@@ -66,6 +68,7 @@ def _table(result: SweepResult) -> str:
     sources = {level.token_source for level in result.levels}
     if sources - {"server"}:
         lines.append(f"token counts: {', '.join(sorted(sources))} (not all from the server's usage)")
+    lines.append("queue: the client's wait before a request left (not in TTFT); it grows when the client is the limit")
     return "\n".join(lines)
 
 

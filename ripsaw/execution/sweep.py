@@ -11,8 +11,9 @@ endpoint as a whole emits more tokens per second, until it saturates. At each le
    measures a steady state rather than one synchronized wave.
 
 Per level: aggregate throughput = completion tokens of the measured requests / wall time from the first send
-to the last end; per-request output speed (median; (N - 1) / (t_last - t_first), DESIGN.md); TTFT p50/p90/p99
-and E2E p50. Failed requests (the endpoint gave up after its retries) are counted and excluded.
+to the last end; per-request output speed (median; (N - n_first) / (t_last - t_first), DESIGN.md); TTFT
+p50/p90/p99 and E2E p50; the client's own queueing before the wire, p50/p99. Failed requests (the endpoint
+gave up after its retries) are counted and excluded.
 
 The sweep stops after the level whose throughput grew less than `min_gain` (5%) over the previous one, or
 after the last level. Prompts are the spec's tasks in order, cycled; the combo's params are sent unchanged.
@@ -61,6 +62,8 @@ class SweepRequest:
     task_id: str
     ttft_s: float | None = None
     e2e_s: float | None = None
+    # the client's own wait before the request left (pool, connecting, send path): not in TTFT, shown apart
+    queue_s: float | None = None
     output_speed: float | None = None  # tok/s
     completion_tokens: int | None = None
     token_source: str | None = None
@@ -83,6 +86,8 @@ class SweepLevel:
     e2e_p50_s: float | None
     token_source: str  # "server", "estimated", "tokenizer", or "mixed"
     gain: float | None  # throughput over the previous level's, minus 1
+    queue_p50_s: float | None = None
+    queue_p99_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -255,6 +260,7 @@ async def _one(provider: Provider, combo: ComboSpec, preset: PromptPreset, task:
     timing, usage = call.timing, call.usage
     record.ttft_s = timing.ttft_s
     record.e2e_s = timing.e2e_s
+    record.queue_s = timing.queue_s
     record.completion_tokens = usage.completion_tokens
     record.token_source = usage.source
     record.output_speed = timing.output_speed(usage.completion_tokens)
@@ -270,6 +276,7 @@ def _summarize(concurrency: int, measured: list[SweepRequest], n_warm: int, wall
     ttfts = [r.ttft_s for r in ok if r.ttft_s is not None]
     speeds = [r.output_speed for r in ok if r.output_speed is not None]
     e2es = [r.e2e_s for r in ok if r.e2e_s is not None]
+    queues = [r.queue_s for r in ok if r.queue_s is not None]
     sources = {r.token_source for r in ok if r.token_source is not None}
     return SweepLevel(
         concurrency=concurrency,
@@ -286,6 +293,8 @@ def _summarize(concurrency: int, measured: list[SweepRequest], n_warm: int, wall
         e2e_p50_s=_quantile(e2es, 50),
         token_source=sources.pop() if len(sources) == 1 else ("mixed" if sources else "none"),
         gain=None,
+        queue_p50_s=_quantile(queues, 50),
+        queue_p99_s=_quantile(queues, 99),
     )
 
 

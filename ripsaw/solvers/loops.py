@@ -293,7 +293,7 @@ def _render(prompt: Prompt) -> str:
 
 
 def _render_messages(messages: tuple[Message, ...]) -> str:
-    return "\n\n".join(f"[{m.role}]\n{m.content}" for m in messages)
+    return "\n\n".join(f"[{m.role}]\n{m.text}" for m in messages)
 
 
 def _cap(text: str) -> str:

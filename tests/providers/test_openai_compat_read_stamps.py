@@ -1,4 +1,5 @@
-"""Events are stamped when their bytes were read from the socket, not when the SSE parser reached them."""
+"""Events are stamped when their bytes were read from the socket (the wire backend's `data_received`), not when
+the SSE parser reached them."""
 
 from __future__ import annotations
 

