@@ -116,7 +116,7 @@ def _ripsaw_run(spec: Path) -> float:
     return time.monotonic() - t0
 
 
-def run_model(name: str, gguf: Path, out: Path, prompt: str) -> tuple[Path, float]:
+def run_model(name: str, gguf: Path, out: Path, prompt: str, threads: int) -> tuple[Path, float]:
     """Run the model on HumanEval (resuming a previous run of the same spec); (run dir, wall seconds)."""
     combo = f"""name = "{name}"
 provider = "llamacpp"
@@ -124,6 +124,7 @@ model = "{name}"
 hardware = "local CPU"
 [combos.options]
 model_path = "{gguf.resolve()}"
+threads = {threads}
 n_ctx = 4096"""
     run_id = f"paper-{name}-{prompt}"
     spec = _spec(out / f"{run_id}.toml", run_id, combo, out, prompt)
@@ -216,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", default=[], metavar="NAME=GGUF", help="a local model to run")
     parser.add_argument("--replies", action="append", default=[], type=Path, metavar="RUN_DIR", help="re-score a run")
     parser.add_argument("--prompt", default="ripsaw", help="chat prompt preset for --model runs (default: ripsaw)")
+    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads for --model runs (default: 2)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "paper", help="run directories")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         name, _, gguf = item.partition("=")
         if not gguf or not Path(gguf).is_file():
             parser.error(f"--model {item}: expected NAME=PATH to a GGUF file")
-        run_dir, wall = run_model(name, Path(gguf), args.out, args.prompt)
+        run_dir, wall = run_model(name, Path(gguf), args.out, args.prompt, args.threads)
         row = score(name, run_dir, run_dir, tasks)
         row.wall_s = wall
         rows.append(row)

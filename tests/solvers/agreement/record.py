@@ -30,11 +30,11 @@ TASKS = HERE / "mbpp_style.jsonl"
 REPLIES = HERE / "replies.jsonl.gz"
 
 # What each recording run varies: model, prompt preset, max_tokens (small ones leave replies truncated), tasks.
+# bench/paper.py's run of Qwen2.5-Coder-0.5B-Instruct on all of HumanEval (ripsaw preset, 768) is collected too.
 RUNS = (
+    ("qwen15-he-ripsaw-320", "qwen2.5-coder-1.5b-instruct", "ripsaw", 320, "humaneval", 20),
+    ("qwen05-mbpp-evalplus-256", "qwen2.5-coder-0.5b-instruct", "evalplus", 256, "mbpp_style", 60),
     ("qwen05-he-evalplus-256", "qwen2.5-coder-0.5b-instruct", "evalplus", 256, "humaneval", 70),
-    ("qwen05-mbpp-evalplus-320", "qwen2.5-coder-0.5b-instruct", "evalplus", 320, "mbpp_style", 80),
-    ("qwen15-he-ripsaw-320", "qwen2.5-coder-1.5b-instruct", "ripsaw", 320, "humaneval", 25),
-    ("qwen05-mbpp-ripsaw-160", "qwen2.5-coder-0.5b-instruct", "ripsaw", 160, "mbpp_style", 80),
 )
 _EXAMPLE_HEADS = (">>>", "example", "for example", "examples")
 
@@ -89,14 +89,14 @@ def specs(gguf_dir: Path, out: Path) -> list[Path]:
 name = "{model}"
 provider = "llamacpp"
 model = "{model}"
-hardware = "CPU, 1 thread"
+hardware = "CPU, 2 threads"
 prompt_mode = "chat"
 prompt = "{preset}"
 [combos.params]
 temperature = 0
 max_tokens = {max_tokens}
 [combos.options]
-threads = 1
+threads = 2
 n_ctx = 4096
 model_path = "{(gguf_dir / f"{model}-q4_k_m.gguf").resolve()}"
 [tasks]
