@@ -126,6 +126,8 @@ def collect(run_dirs: list[Path]) -> list[dict[str, object]]:
             if a["outcome"] == "infra_error" or not a["calls"]:
                 continue
             combo = combos[a["combo"]]
+            if combo["prompt_mode"] != "chat":  # base models' continuations are another protocol
+                continue
             call = a["calls"][-1]
             rows.append(
                 {
