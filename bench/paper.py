@@ -2,6 +2,7 @@
 
     python bench/paper.py --model qwen2.5-coder-0.5b-instruct=/path/to/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
     python bench/paper.py --replies reports/<run-id>        # re-score the replies of an existing run
+    python bench/paper.py --replies PART1 --replies PART2   # one model's run made in parts (by task ids)
 
 For each model: `ripsaw run` (chat mode, temperature 0, max_tokens 768 as in EvalPlus, the `ripsaw` prompt preset
 unless --prompt says otherwise, the default sandbox; re-running resumes), then three figures from the same replies:
@@ -131,13 +132,18 @@ n_ctx = 4096"""
     return out / run_id, _ripsaw_run(spec)
 
 
-def replay(source: Path, out: Path) -> Path:
-    """Score the stored replies of `source` again through `ripsaw run`, replayed by a reference server."""
-    store = RunStore(source)
-    manifest = store.manifest()
+def replay(sources: list[Path], out: Path) -> Path:
+    """Score the stored replies of `sources` (one model's run, possibly made in parts) again through `ripsaw run`,
+    replayed by a reference server."""
+    manifest = RunStore(sources[0]).manifest()
     (combo,) = manifest["combos"]
     prompt = (combo.get("prompt") or {}).get("preset") or "ripsaw"
-    replies = {a.task_id: a.completion for a in store.attempts() if a.outcome is not Outcome.INFRA_ERROR}
+    replies = {
+        a.task_id: a.completion
+        for source in sources
+        for a in RunStore(source).attempts()
+        if a.outcome is not Outcome.INFRA_ERROR
+    }
     tasks = {t.id: t for t in load_humaneval()}
 
     def script(request: dict[str, Any]) -> Reply:
@@ -145,13 +151,13 @@ def replay(source: Path, out: Path) -> Path:
         task_id = next(t for t in replies if tasks[t].prompt.strip() in content)
         return Reply(text=replies[task_id])
 
-    run_id = f"replay-{source.name}"
+    run_id = f"replay-{sources[0].name}"
     with RefServer(script, spin_s=0) as server:
         spec_combo = f"""name = "{combo["name"]}"
 provider = "openai"
 model = "{combo["model"]}"
 base_url = "{server.base_url}"
-hardware = "replay of {source.name}\""""
+hardware = "replay of {", ".join(p.name for p in sources)}\""""
         ids = json.dumps(sorted(replies, key=lambda t: int(t.split("/")[1])))
         # The server counts words as tokens: a max_tokens that never cuts a stored reply.
         spec = _spec(out / f"{run_id}.toml", run_id, spec_combo, out, prompt, max_tokens=1_000_000)
@@ -160,7 +166,7 @@ hardware = "replay of {source.name}\""""
     return out / run_id
 
 
-def score(model: str, run_dir: Path, timing_dir: Path, tasks: dict[str, Task]) -> Row:
+def score(model: str, run_dir: Path, timing_dirs: list[Path], tasks: dict[str, Task]) -> Row:
     attempts = [a for a in RunStore(run_dir).attempts() if a.outcome is not Outcome.INFRA_ERROR]
     row = Row(model=model, run_dir=run_dir, n=len(attempts), published=PUBLISHED.get(model))
     row.infra_errors = sum(a.outcome is Outcome.INFRA_ERROR for a in RunStore(run_dir).attempts())
@@ -172,9 +178,8 @@ def score(model: str, run_dir: Path, timing_dir: Path, tasks: dict[str, Task]) -
     row.evalplus = proportion(sum(evalplus_pass.values()), len(attempts))
     row.ripsaw_only = sorted((t for t in ripsaw_pass if ripsaw_pass[t] and not evalplus_pass[t]), key=_order)
     row.evalplus_only = sorted((t for t in ripsaw_pass if evalplus_pass[t] and not ripsaw_pass[t]), key=_order)
-    timed: list[Attempt] = RunStore(timing_dir).attempts()
-    store = RunStore(timing_dir)
-    (m,) = run_metrics(store.manifest(), timed)
+    timed: list[Attempt] = [a for d in timing_dirs for a in RunStore(d).attempts()]
+    (m,) = run_metrics(RunStore(timing_dirs[0]).manifest(), timed)
     row.latency_p50_s = m.latency_p50.value
     row.speed_tok_s = m.speed_median.value
     row.tokens_out = m.tokens.per_attempt(m.tokens.completion)
@@ -234,12 +239,14 @@ def main(argv: list[str] | None = None) -> int:
         if not gguf or not Path(gguf).is_file():
             parser.error(f"--model {item}: expected NAME=PATH to a GGUF file")
         run_dir, wall = run_model(name, Path(gguf), args.out, args.prompt, args.threads)
-        row = score(name, run_dir, run_dir, tasks)
+        row = score(name, run_dir, [run_dir], tasks)
         row.wall_s = wall
         rows.append(row)
-    for source in args.replies:
-        model = str(RunStore(source).manifest()["combos"][0]["model"])
-        rows.append(score(model, replay(source, args.out), source, tasks))
+    by_model: dict[str, list[Path]] = {}
+    for source in args.replies:  # the parts of one model's run make one row
+        by_model.setdefault(str(RunStore(source).manifest()["combos"][0]["model"]), []).append(source)
+    for model, sources in by_model.items():
+        rows.append(score(model, replay(sources, args.out), sources, tasks))
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2))
