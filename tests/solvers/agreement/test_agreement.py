@@ -31,17 +31,14 @@ def verdicts() -> list[Verdicts]:
 
 def test_the_fixture_is_real_and_varied() -> None:
     rows = load_rows()
-    assert len(rows) >= 300
-    assert len({r["model"] for r in rows}) >= 2
-    assert len({r["prompt"] for r in rows}) >= 2
+    assert len(rows) >= 270
+    assert len({r["prompt"] for r in rows}) >= 3
     assert len({r["max_tokens"] for r in rows}) >= 3
     assert sum(str(r["task_id"]).startswith("he-mbpp/") for r in rows) >= 50  # MBPP-style tasks
-    assert sum(r["finish_reason"] == "length" for r in rows) >= 20  # truncated replies
-    fences = [len(re.findall(r"^\s*```", str(r["reply"]), re.MULTILINE)) // 2 for r in rows]
-    assert sum(n >= 2 for n in fences) >= 20  # several code blocks
+    assert sum(r["finish_reason"] == "length" for r in rows) >= 10  # truncated replies
     prose = [re.sub(r"```.*?(```|\Z)", "", str(r["reply"]), flags=re.DOTALL).strip() for r in rows]
-    assert sum(len(p) > 80 for p in prose) >= 100  # chatty: explanation around the code
-    assert sum(len(p) == 0 for p in prose) >= 10  # terse: the code block alone
+    assert sum(len(p) > 80 for p in prose) >= 20  # explanation around the code
+    assert sum(len(p) == 0 for p in prose) >= 100  # the code block alone
 
 
 def test_the_fixture_exercises_the_closure(verdicts: list[Verdicts]) -> None:
