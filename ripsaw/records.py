@@ -158,6 +158,38 @@ class SandboxRun:
     detail: str = ""
 
 
+@dataclass(slots=True)
+class DroppedStatement:
+    """A top-level statement of the reply that extraction left out of the candidate (it was not needed)."""
+
+    line: int  # first line in the program before pruning, 1-based
+    # def | class | import | assignment | call | print | assert | loop | main_guard | unparseable | other
+    kind: str
+    name: str = ""  # the names it binds, comma-separated ("" when none)
+    text: str = ""  # its first line, capped
+    why: str = ""  # why it was dropped, in words
+
+
+@dataclass(slots=True)
+class Extraction:
+    """What extraction did to turn a reply into the candidate (ripsaw.solvers.extract), so a reader can see how much
+    of a score depends on it. `rules` is the extraction rules version the candidate was made with."""
+
+    rules: int
+    source: Literal["fence", "text", "continuation", "none"] = "none"  # where the code came from
+    blocks: int = 0  # python code blocks in the reply (chat)
+    joined_blocks: int = 0  # other blocks put before the chosen one for names it uses
+    prompt_context: int = 0  # top-level pieces of the task prompt put before it (imports, helpers)
+    reindented: bool = False  # the reply was a body, placed under the task prompt's signature
+    cut: str = ""  # complete mode: "stop" (a stop sequence), "dedent" (left the function), "prose" (did not parse)
+    dropped: list[DroppedStatement] = field(default_factory=list)
+    note: str = ""  # why the dependency closure was not applied, when it was not
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Extraction:
+        return cls(**{**d, "dropped": [DroppedStatement(**x) for x in d.get("dropped", [])]})
+
+
 TurnKind = Literal["generate", "repair", "sample"]
 # Why a solve loop ended: "public_pass" (a candidate passed the public tests), "max_turns", "budget" (the
 # task budget ran out: a longer budget might have produced more candidates), "single" (one call by design),
@@ -195,6 +227,7 @@ class Turn:
     token_source: TokenSource | None = None
     call: int | None = None
     cut: str | None = None  # copied from the call: "budget" when the deadline ended the stream
+    extraction: Extraction | None = None  # what extraction did to this turn's reply (None: no reply)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(self)
@@ -204,6 +237,8 @@ class Turn:
         d = dict(d)
         for name in ("public_outcome", "hidden_outcome"):
             d[name] = Outcome(d[name]) if d.get(name) is not None else None
+        if d.get("extraction") is not None:
+            d["extraction"] = Extraction.from_dict(d["extraction"])
         return cls(**d)
 
 
@@ -236,6 +271,8 @@ class Attempt:
     # submitted. Empty for records written without turns: `single_turn(attempt)` derives the one they had.
     turns: list[Turn] = field(default_factory=list)
     stop_reason: StopReason | None = None
+    # What extraction did to the answer's reply; None for records written before it was recorded, or no reply.
+    extraction: Extraction | None = None
 
     @property
     def attempt_id(self) -> str:
@@ -264,11 +301,13 @@ class Attempt:
         ]
         sb = d.pop("sandbox", None)
         turns = [Turn.from_dict(t) for t in d.pop("turns", [])]
+        extraction = d.pop("extraction", None)
         return cls(
             **{**d, "outcome": Outcome(d["outcome"])},
             calls=calls,
             sandbox=SandboxRun(**sb) if sb else None,
             turns=turns,
+            extraction=Extraction.from_dict(extraction) if extraction else None,
         )
 
 
@@ -319,4 +358,5 @@ def single_turn(attempt: Attempt) -> Turn:
         token_source=call.usage.source if call else None,
         call=len(attempt.calls) - 1 if call else None,
         cut=call.cut if call else None,
+        extraction=attempt.extraction,
     )

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.stats import binomtest, bootstrap
 
+from ripsaw.analysis.extraction import ExtractionCounts, extraction_counts
 from ripsaw.records import Attempt, ModelCall, Outcome
 
 CONFIDENCE = 0.95
@@ -257,6 +258,7 @@ class ComboMetrics:
     price_in_per_mtok: float | None = None
     price_out_per_mtok: float | None = None
     warnings: list[str] = field(default_factory=list)
+    extraction: ExtractionCounts = field(default_factory=ExtractionCounts)
 
     @property
     def infra_errors(self) -> int:
@@ -300,6 +302,7 @@ class ComboMetrics:
             "latency_slo_s": self.latency_slo_s,
             "goodput": self.goodput.to_dict(),
             "warnings": list(self.warnings),
+            "extraction": self.extraction.to_dict(),
         }
 
 
@@ -466,6 +469,7 @@ def combo_metrics(
         price_in_per_mtok=_price("price_in_per_mtok"),
         price_out_per_mtok=_price("price_out_per_mtok"),
         warnings=warnings,
+        extraction=extraction_counts(attempts),
     )
 
 

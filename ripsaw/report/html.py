@@ -12,6 +12,7 @@ import jinja2
 
 from ripsaw import __version__
 from ripsaw.analysis import format as fmt
+from ripsaw.analysis.extraction import attempt_anchor, describe
 from ripsaw.analysis.metrics import Estimate
 from ripsaw.analysis.summary import Summary, run_info
 from ripsaw.records import Attempt, Outcome
@@ -66,6 +67,8 @@ def _cell(attempts: Sequence[Attempt]) -> Cell:
         samples.append(
             {
                 "sample": a.sample,
+                "anchor": attempt_anchor(a.attempt_id),
+                "extraction": describe(a.extraction) if a.extraction is not None else "",
                 "turns": transcript(a),
                 "outcome": a.outcome.value,
                 "detail": a.detail,

@@ -33,9 +33,16 @@ chat mode:
   - A reply that does not define the entry point while the task prompt ends inside it (HumanEval style, or
     starter code ending in a bare signature) is a body: it is re-indented under the prompt's signature.
 
-Function tasks (not stdin/stdout) then lose the top-level statements that only demonstrate or self-check the
-solution and would run on import: `if __name__ == "__main__":` blocks, `print(...)` calls and `assert`s. A
-wrong self-check or a huge print must not turn a correct definition into an error; nothing else is removed.
+Function tasks (not stdin/stdout) then keep only what the entry point needs: the entry point (or its class) and
+its dependency closure among the top-level statements, in source order; every other top-level statement (calls,
+loops, prints, asserts, main guards, the model's own checkers, a helper that does not parse) is dropped. The rules
+of the closure (what "needed" includes: names used in function bodies, decorators, defaults, bases, `global`
+names, star imports, setup calls such as `sys.setrecursionlimit`) are in ripsaw.solvers.closure. A stdin/stdout
+program is left whole.
+
+Every candidate comes with an `Extraction` record of what was done (blocks joined, body re-indented, continuation
+cut, statements dropped and why), stored with the attempt. EXTRACTION_RULES_VERSION changes whenever a rule here or
+in ripsaw.solvers.closure changes what a reply becomes: candidates made under different versions are not comparable.
 """
 
 from __future__ import annotations
@@ -44,12 +51,17 @@ import ast
 import builtins
 import re
 import textwrap
-import warnings
 from dataclasses import dataclass
 
+from ripsaw.records import Extraction
+from ripsaw.solvers.closure import defines as _stmts_define
+from ripsaw.solvers.closure import keep_needed, parse, statements
 from ripsaw.solvers.prompts import CODE_LINE, default_stop, ends_inside_definition, is_stdio
 from ripsaw.tasks.task import Task
 from ripsaw.types import PromptMode
+
+# 2: the entry point's dependency closure replaced "drop prints, asserts and main guards" (issue 19).
+EXTRACTION_RULES_VERSION = 2
 
 _PYTHON_LANGS = frozenset({"", "python", "python3", "py", "py3"})
 _THINK_TAGS = ("think", "thinking", "reasoning")
@@ -67,22 +79,38 @@ def extract_code(
     prompt_text: str | None = None,
     stop: tuple[str, ...] | None = None,
 ) -> str | None:
-    """The candidate program for `reply`, ending in one newline, or None when there is no code.
+    """The candidate program for `reply`, ending in one newline, or None when there is no code."""
+    return extract(reply, task, mode, prompt_text=prompt_text, stop=stop)[0]
+
+
+def extract(
+    reply: str,
+    task: Task,
+    mode: PromptMode,
+    *,
+    prompt_text: str | None = None,
+    stop: tuple[str, ...] | None = None,
+) -> tuple[str | None, Extraction]:
+    """The candidate program for `reply` (None when there is no code) and the record of how it was made.
 
     prompt_text: (complete mode) the text that was sent, when it was not the task prompt (a repair prompt).
     stop: (complete mode) the stop sequences that were requested; default `default_stop(task, mode)`.
     """
+    report = Extraction(rules=EXTRACTION_RULES_VERSION)
     reply = _lf(reply)
     if mode == "complete":
         stops = default_stop(task, mode) if stop is None else stop
-        program = _from_continuation(reply, task, _lf(task.prompt if prompt_text is None else prompt_text), stops)
+        prompt = _lf(task.prompt if prompt_text is None else prompt_text)
+        program = _from_continuation(reply, task, prompt, stops, report)
     else:
-        program = _from_chat_reply(reply, task)
+        program = _from_chat_reply(reply, task, report)
     if program is None or not program.strip():
-        return None
-    if not is_stdio(task):
-        program = _drop_import_time_demos(program)
-    return program.rstrip() + "\n"
+        return None, report
+    if is_stdio(task):
+        report.note = "stdin/stdout program: kept whole"
+    else:
+        program, report.dropped, report.note = keep_needed(program, task.entry_point)
+    return program.rstrip() + "\n", report
 
 
 def strip_thinking(reply: str) -> str:
@@ -102,21 +130,31 @@ def strip_thinking(reply: str) -> str:
 # ---- complete mode -------------------------------------------------------------------------------------------
 
 
-def _from_continuation(continuation: str, task: Task, prompt: str, stops: tuple[str, ...]) -> str | None:
+def _from_continuation(
+    continuation: str, task: Task, prompt: str, stops: tuple[str, ...], report: Extraction
+) -> str | None:
+    report.source = "continuation"
     # A stop may begin with the prompt's last character ("\ndef " right after a prompt ending in a newline).
     lead = prompt[-1:]
     joined = lead + continuation
     hits = [i for s in stops if s and (i := joined.find(s)) >= 0]
     if hits:
         continuation = joined[: min(hits)][len(lead) :]
+        report.cut = "stop"
     if not continuation.strip():
         return None
     task_prompt = _lf(task.prompt)
     prefix = task_prompt if prompt.endswith(task_prompt) else prompt
     text = prefix + continuation
     if is_stdio(task) or not ends_inside_definition(prefix):
-        return _drop_trailing_prose(text, len(prefix))
-    return _cut_at_dedent(text, len(prefix))
+        cut = _drop_trailing_prose(text, len(prefix))
+        kind = "prose"
+    else:
+        cut = _cut_at_dedent(text, len(prefix))
+        kind = "dedent"
+    if cut != text:
+        report.cut = kind
+    return cut
 
 
 def _cut_at_dedent(text: str, start: int) -> str:
@@ -126,7 +164,7 @@ def _cut_at_dedent(text: str, start: int) -> str:
         if CODE_LINE.match(text[m.start() : end if end >= 0 else len(text)]):
             continue
         head = text[: m.start()]
-        if _parse(head) is not None:
+        if parse(head) is not None:
             return head
     return text
 
@@ -138,16 +176,33 @@ def _cut_at_dedent(text: str, start: int) -> str:
 class _Block:
     lang: str
     code: str
-    tree: ast.Module | None
+    tree: ast.Module | None  # the whole block, when it parses
+    parts: ast.Module  # its statements that parse (all of them when the block parses)
 
 
-def _from_chat_reply(reply: str, task: Task) -> str | None:
+def _block(lang: str, code: str) -> _Block:
+    tree = parse(code)
+    if tree is not None:
+        return _Block(lang, code, tree, tree)
+    # Statement by statement: one broken statement (a checker with a syntax error) does not hide the others.
+    parts = [s.node for s in statements(code) if s.node is not None]
+    return _Block(lang, code, None, ast.Module(body=parts, type_ignores=[]))
+
+
+def _from_chat_reply(reply: str, task: Task, report: Extraction) -> str | None:
     text = strip_thinking(reply)
     blocks = [b for b in _fenced_blocks(text) if b.lang in _PYTHON_LANGS and b.code.strip()]
-    code = _choose_block(blocks, task.entry_point) if blocks else _bare_code(text)
+    report.blocks = len(blocks)
+    code: str | None
+    if blocks:
+        report.source = "fence"
+        code = _choose_block(blocks, task.entry_point, report)
+    else:
+        code = _bare_code(text)
+        report.source = "text" if code else "none"
     if code is None or not code.strip():
         return None
-    return _complete_definition(code, task)
+    return _complete_definition(code, task, report)
 
 
 def _fenced_blocks(text: str) -> list[_Block]:
@@ -166,30 +221,30 @@ def _fenced_blocks(text: str) -> list[_Block]:
             j += 1
         # A fence indented inside a list item indents its content too; take that indentation off.
         body = [line[min(indent, len(line) - len(line.lstrip())) :] for line in lines[i + 1 : j]]
-        code = "\n".join(body)
         info = m["info"].split()
-        blocks.append(_Block(lang=info[0].lower() if info else "", code=code, tree=_parse(code)))
+        blocks.append(_block(info[0].lower() if info else "", "\n".join(body)))
         i = j + 1
     return blocks
 
 
-def _choose_block(blocks: list[_Block], entry_point: str) -> str:
-    defining = [b for b in blocks if b.tree is not None and entry_point and _defines(b.tree, entry_point)]
+def _choose_block(blocks: list[_Block], entry_point: str, report: Extraction) -> str:
+    defining = [b for b in blocks if entry_point and _defines(b.parts, entry_point)]
     if defining:
         chosen = defining[-1]
     else:
         parsed = [b for b in blocks if b.tree is not None]
         # max() keeps the first of equally long blocks: deterministic.
         chosen = max(parsed or blocks, key=lambda b: len(b.code))
-    if chosen.tree is None:
+    if not chosen.parts.body:
         return chosen.code
-    missing = _unbound_names(chosen.tree)
-    helpers = [b.code for b in blocks if b is not chosen and b.tree is not None and _top_level_names(b.tree) & missing]
-    return _insert_before(chosen.code, chosen.tree, helpers)
+    missing = _unbound_names(chosen.parts)
+    helpers = [b.code for b in blocks if b is not chosen and _top_level_names(b.parts) & missing]
+    report.joined_blocks = len(helpers)
+    return _insert_before(chosen.code, chosen.parts, helpers)
 
 
 def _bare_code(text: str) -> str | None:
-    tree = _parse(text)
+    tree = parse(text)
     if tree is not None and any(not _is_bare_word(node) for node in tree.body):
         return text
     lines = text.split("\n")
@@ -204,36 +259,38 @@ def _is_bare_word(node: ast.stmt) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Name | ast.Constant)
 
 
-def _complete_definition(code: str, task: Task) -> str:
-    tree = _parse(code)
+def _complete_definition(code: str, task: Task, report: Extraction) -> str:
+    parts = _block("", code).parts
     entry = task.entry_point
-    if entry and not is_stdio(task) and (tree is None or not _defines(tree, entry)):
+    if entry and not is_stdio(task) and not _stmts_define(statements(code), entry):
         body = _under_prompt_signature(code, task)
         if body is not None:
+            report.reindented = True
             return body
-    if tree is None:
+    if not parts.body:
         return code
-    prompt_tree = _parse(_lf(task.prompt))
+    prompt_tree = parse(_lf(task.prompt))
     if prompt_tree is None:
         return code
-    missing = _unbound_names(tree)
+    missing = _unbound_names(parts)
     prompt_lines = _lf(task.prompt).split("\n")
     context = [
         "\n".join(prompt_lines[_first_line(node) - 1 : node.end_lineno])
         for node in prompt_tree.body
         if not (entry and _node_defines(node, entry)) and _names_bound_by(node) & missing
     ]
-    return _insert_before(code, tree, context)
+    report.prompt_context = len(context)
+    return _insert_before(code, parts, context)
 
 
 def _under_prompt_signature(code: str, task: Task) -> str | None:
     """`code` as the body of the entry point when the task prompt ends inside its definition, else None."""
     prompt = _lf(task.prompt).rstrip()
-    tree = _parse(prompt)
+    tree = parse(prompt)
     if tree is None and prompt.endswith(":"):
         # Starter code stops at a bare signature ("def f(self, x):"), which does not parse without a body.
         last = prompt.rsplit("\n", 1)[-1]
-        tree = _parse(f"{prompt}\n{' ' * (len(last) - len(last.lstrip()) + 4)}pass")
+        tree = parse(f"{prompt}\n{' ' * (len(last) - len(last.lstrip()) + 4)}pass")
     if tree is None or not tree.body:
         return None
     cls, _, name = task.entry_point.rpartition(".")
@@ -250,7 +307,7 @@ def _under_prompt_signature(code: str, task: Task) -> str | None:
     if not body.strip():
         return None
     program = prompt + "\n" + textwrap.indent(body, " " * fn.body[0].col_offset)
-    joined = _parse(program)
+    joined = parse(program)
     if joined is None or not _defines(joined, task.entry_point):
         return None
     return program
@@ -266,47 +323,13 @@ def _expand_leading_tabs(code: str) -> str:
 
 def _drop_trailing_prose(text: str, start: int) -> str:
     """The longest prefix (cut before a column-0 line after `start`) that parses; `text` if none does."""
-    if _parse(text) is not None:
+    if parse(text) is not None:
         return text
     for m in reversed(list(_COL0.finditer(text, start))):
         head = text[: m.start()]
-        if head[start:].strip() and _parse(head) is not None:
+        if head[start:].strip() and parse(head) is not None:
             return head
     return text
-
-
-def _drop_import_time_demos(program: str) -> str:
-    tree = _parse(program)
-    if tree is None:
-        return program
-    kept_lines: set[int] = set()
-    dropped: list[range] = []
-    for node in tree.body:
-        lines = range(_first_line(node), (node.end_lineno or node.lineno) + 1)
-        if _is_demo(node):
-            dropped.append(lines)
-        else:
-            kept_lines.update(lines)
-    # A demo sharing a line with kept code (`x = f(); print(x)`) stays: removing it would need a rewrite.
-    remove = {n for lines in dropped if kept_lines.isdisjoint(lines) for n in lines}
-    if not remove:
-        return program
-    return "\n".join(line for n, line in enumerate(program.split("\n"), start=1) if n not in remove)
-
-
-def _is_demo(node: ast.stmt) -> bool:
-    if isinstance(node, ast.Assert):
-        return True
-    if isinstance(node, ast.Expr):
-        call = node.value
-        return isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"
-    if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and len(node.test.comparators) == 1:
-        sides = [node.test.left, node.test.comparators[0]]
-        is_eq = isinstance(node.test.ops[0], ast.Eq)
-        has_name = any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
-        has_main = any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
-        return is_eq and has_name and has_main
-    return False
 
 
 def _insert_before(code: str, tree: ast.Module, pieces: list[str]) -> str:
@@ -383,16 +406,6 @@ def _unbound_names(tree: ast.Module) -> set[str]:
 def _first_line(node: ast.stmt) -> int:
     decorators = getattr(node, "decorator_list", [])
     return min([node.lineno, *(d.lineno for d in decorators)])
-
-
-def _parse(code: str) -> ast.Module | None:
-    try:
-        # Parsing warns about things like invalid escape sequences; those are the sandbox's business.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError):  # ValueError: null bytes; RecursionError: deep nesting
-        return None
 
 
 def _lf(text: str) -> str:

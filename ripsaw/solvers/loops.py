@@ -39,7 +39,7 @@ from ripsaw.solvers.base import (
     prompt_preset,
     request_params,
 )
-from ripsaw.solvers.extract import extract_code
+from ripsaw.solvers.extract import extract
 from ripsaw.solvers.prompts import build_prompt, repair_completion_prompt, repair_messages
 from ripsaw.solvers.single import solve_single
 from ripsaw.types import Message, Prompt, RequestParams
@@ -171,7 +171,7 @@ async def _run_turns(
         turn.token_source = call.usage.source
         if call.cut == "budget":
             return "budget"
-        code = extract_code(
+        code, turn.extraction = extract(
             call.text, task, mode, prompt_text=prompt.text if mode == "complete" else None, stop=call_params.stop
         )
         turn.submitted_at_s = loop.elapsed_s()
@@ -257,7 +257,7 @@ def _finish(loop: _Loop, stop: StopReason) -> None:
     candidates = [t for t in attempt.turns if t.submitted_at_s is not None]
     final = candidates[-1] if candidates else None
     if final is not None:
-        attempt.completion, attempt.code = final.reply, final.code
+        attempt.completion, attempt.code, attempt.extraction = final.reply, final.code, final.extraction
     if stop == "error":
         attempt.outcome = Outcome.INFRA_ERROR
     elif any(t.hidden_outcome is Outcome.INFRA_ERROR for t in candidates):

@@ -81,8 +81,41 @@ RIPSAW_PROMPT = PromptPreset(
     repair="Your solution failed the public tests. Output:\n\n{feedback}\n\nFix it. {request}",
 )
 
+# EvalPlus's instruct prompt (evalplus 0.3.1, `codegen.run_codegen` and `provider/openai.py`, the path EvalPlus
+# itself takes for a chat endpoint): its system message, then the instruction and the task prompt stripped and
+# fenced. For local chat models EvalPlus instead pre-fills the assistant turn with "Below is a Python script with a
+# self-contained function that solves the problem and passes corresponding tests:\n```python\n" (its
+# `response_prefix`, through the model's chat template); an OpenAI-compatible chat endpoint has no portable way to
+# continue an assistant turn, so that prefix is not sent, as in EvalPlus's own chat-endpoint path. The model
+# therefore writes its own fence and may add prose around it; extraction handles both. EvalPlus has no repair
+# turn and no stdin/stdout tasks: the repair text here asks in the same words, and a stdin/stdout task gets the
+# instruction alone.
+_EVALPLUS_INSTRUCTION = (
+    "Please provide a self-contained Python script that solves the following problem in a markdown code block:"
+)
+EVALPLUS_PROMPT = PromptPreset(
+    name="evalplus",
+    about="EvalPlus's instruct prompt (evalplus 0.3.1, chat-endpoint path; no assistant prefill)",
+    system="You are a helpful assistant good at coding.",
+    complete_code=_EVALPLUS_INSTRUCTION + "\n{code}",
+    solve_statement=_EVALPLUS_INSTRUCTION + "\n```python\n{statement}\n```",
+    function_request="",
+    program_request="",
+    repair=(
+        "Your script failed the public tests. Output:\n\n{feedback}\n\n"
+        "Please provide a corrected self-contained Python script in a markdown code block."
+    ),
+)
+
 # Chat prompt presets by name: `[run] prompt` / `[[combos]] prompt`. Entry-point group `ripsaw.prompts`.
-PROMPTS: Registry[PromptPreset] = Registry("prompt preset", "ripsaw.prompts", {"ripsaw": RIPSAW_PROMPT})
+PROMPTS: Registry[PromptPreset] = Registry(
+    "prompt preset",
+    "ripsaw.prompts",
+    {
+        "ripsaw": RIPSAW_PROMPT,
+        "evalplus": EVALPLUS_PROMPT,
+    },
+)
 DEFAULT_PROMPT = "ripsaw"
 
 # The classic HumanEval stop sequences. Each starts with a newline followed by column-0 text, so they end the

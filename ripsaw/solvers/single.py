@@ -15,7 +15,7 @@ from ripsaw.solvers.base import (
     prompt_preset,
     request_params,
 )
-from ripsaw.solvers.extract import extract_code
+from ripsaw.solvers.extract import extract
 from ripsaw.solvers.prompts import build_prompt
 
 
@@ -45,7 +45,9 @@ async def solve_single(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
             attempt.outcome = Outcome.BUDGET_EXCEEDED
             attempt.detail = f"generation cut at the {ctx.run.budget_s:g} s task budget"
             return attempt
-        code = extract_code(call.text, task, combo.prompt_mode, prompt_text=prompt.text or None, stop=params.stop)
+        code, attempt.extraction = extract(
+            call.text, task, combo.prompt_mode, prompt_text=prompt.text or None, stop=params.stop
+        )
         if code is None:
             attempt.outcome = Outcome.NO_CODE
             attempt.detail = "no code found in the reply"

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ripsaw.analysis.extraction import attempt_anchor
 from ripsaw.execution.store import RunStore
 from ripsaw.records import Outcome
 from tests.refserver import RefServer, Reply
@@ -201,3 +202,33 @@ def test_the_api_key_reaches_the_endpoint_and_nothing_else(refserver: RefServer,
     for path in (tmp_path / "reports").rglob("*"):
         if path.is_file():
             assert canary.encode() not in path.read_bytes(), path
+
+
+def test_self_checks_in_a_reply_do_not_sink_a_correct_answer_and_the_report_counts_them(
+    refserver: RefServer, tmp_path: Path
+) -> None:
+    # Chatty replies: the reference solution, then the model's own checker with a wrong expectation, called at top
+    # level (it would raise on import), and a usage print. The starter tasks are single functions.
+    answers = {}
+    for t in TASKS[:4]:
+        checker = f"def check_solution():\n    assert {t['entry_point']}(*()) == 'wrong'\n\ncheck_solution()\n"
+        code = t["canonical_solution"] + "\n\n" + checker + f"print({t['entry_point']})\n"
+        answers[t["prompt"]] = f"Here it is:\n```python\n{code}```\nThe checker above tests it.\n"
+    refserver.script = _scripted(answers, rate=2000)
+    done = _ripsaw("run", str(_spec(tmp_path, refserver.base_url, limit=4)), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "reports" / "e2e"
+    attempts = RunStore(run_dir).attempts()
+    assert [a.outcome for a in attempts] == [Outcome.PASSED] * 4, [a.detail for a in attempts]
+    for a in attempts:
+        assert a.extraction is not None and "check_solution" not in a.code
+        assert [d.kind for d in a.extraction.dropped] == ["def", "call", "print"]
+    out = tmp_path / "report"
+    assert _ripsaw("report", str(run_dir), "--out", str(out)).returncode == 0
+    counts = json.loads((out / "summary.json").read_text())["combos"][0]["extraction"]
+    assert counts["pruned"] == counts["passed_pruned"] == 4
+    assert counts["statements_dropped"] == {"call": 4, "def": 4, "print": 4}
+    html = (out / "report.html").read_text()
+    for example in counts["examples"]:
+        anchor = attempt_anchor(example["attempt_id"])
+        assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html

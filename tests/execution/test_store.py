@@ -8,7 +8,17 @@ import pytest
 
 from ripsaw.errors import ConfigError
 from ripsaw.execution.store import RunStore
-from ripsaw.records import Attempt, CallTiming, ModelCall, Outcome, SandboxRun, Turn, Usage
+from ripsaw.records import (
+    Attempt,
+    CallTiming,
+    DroppedStatement,
+    Extraction,
+    ModelCall,
+    Outcome,
+    SandboxRun,
+    Turn,
+    Usage,
+)
 
 
 def _attempt(task: str, outcome: Outcome, sample: int = 0) -> Attempt:
@@ -111,8 +121,11 @@ def test_record_lines_are_byte_identical_to_the_asdict_format_and_round_trip(tmp
         Turn(
             0, "generate", public_outcome=Outcome.FAILED, hidden_outcome=Outcome.FAILED, call=0, token_source="server"
         ),
-        Turn(1, "repair", cut="budget", call=1),
+        Turn(1, "repair", cut="budget", call=1, extraction=Extraction(rules=2, source="fence", reindented=True)),
     ]
+    repaired.extraction = Extraction(
+        rules=2, source="fence", blocks=2, dropped=[DroppedStatement(7, "call", "", "check()", "not needed")]
+    )
     attempts = [plain, repaired]
     with RunStore(tmp_path) as store:
         for attempt in attempts:
@@ -120,3 +133,12 @@ def test_record_lines_are_byte_identical_to_the_asdict_format_and_round_trip(tmp
     lines = (tmp_path / "attempts.jsonl").read_bytes().splitlines(keepends=True)
     assert lines == [_asdict_line(a) for a in attempts]
     assert RunStore(tmp_path).attempts() == attempts
+
+
+def test_records_written_before_extraction_was_recorded_still_load(tmp_path: Path) -> None:
+    line = json.loads(json.dumps(_attempt("HumanEval/0", Outcome.PASSED).to_dict()))
+    for record in (line, *line.get("turns", [])):
+        record.pop("extraction", None)
+    (tmp_path / "attempts.jsonl").write_text(json.dumps(line) + "\n")
+    (attempt,) = RunStore(tmp_path).attempts()
+    assert attempt.extraction is None and attempt.outcome is Outcome.PASSED

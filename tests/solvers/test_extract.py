@@ -6,7 +6,9 @@ import ast
 
 import pytest
 
-from ripsaw.solvers.extract import extract_code, strip_thinking
+from ripsaw.records import DroppedStatement
+from ripsaw.solvers.closure import statements
+from ripsaw.solvers.extract import extract, extract_code, strip_thinking
 from ripsaw.solvers.prompts import repair_completion_prompt
 from ripsaw.tasks.humaneval import load_humaneval
 from ripsaw.tasks.task import CallCase, CallTests, CheckTests, IOCase, IOTests, Task
@@ -77,6 +79,13 @@ def fenced(code: str, lang: str = "python") -> str:
     return f"```{lang}\n{code.rstrip()}\n```"
 
 
+def _without(program: str, dropped: list[DroppedStatement]) -> str:
+    """`program` without the top-level statements that start at the dropped lines, ending in one newline."""
+    starts = {d.line for d in dropped}
+    spans = {n for s in statements(program) if s.first in starts for n in range(s.first, s.last + 1)}
+    return "\n".join(line for n, line in enumerate(program.split("\n"), 1) if n not in spans).rstrip() + "\n"
+
+
 def defines(program: str, name: str) -> bool:
     return any(isinstance(n, ast.FunctionDef) and n.name == name for n in ast.parse(program).body)
 
@@ -123,11 +132,11 @@ def test_complete_helpers_follow_the_requested_stops() -> None:
     )
     reply = body + helper + "\n\nprint(below_zero([1]))\n"
     # The classic stops include "\ndef ": helpers after the entry point go, as in HumanEval's protocol
-    # (a column-0 import before the stop is code and stays).
-    assert extract_code(reply, FUNC, "complete") == PROMPT + body + "\n\nimport itertools\n"
+    # (the column-0 import before the stop is code, but the entry point does not use it).
+    assert extract_code(reply, FUNC, "complete") == PROMPT + body
     # A spec whose stops leave "\ndef " out keeps them (and still drops the column-0 print).
     kept = extract_code(reply, FUNC, "complete", stop=("\nif __name__",))
-    assert kept == PROMPT + body + helper
+    assert kept == PROMPT + body + helper.replace("import itertools\n", "")
 
 
 def test_complete_normalizes_windows_newlines() -> None:
@@ -366,11 +375,16 @@ def test_every_humaneval_canonical_solution_round_trips() -> None:
     for task in load_humaneval():
         assert task.canonical_solution is not None
         body = task.canonical_solution[len(task.prompt) :]
-        expected = task.canonical_solution.rstrip() + "\n"
         spill = body + "\n\ndef check(candidate):\n    assert True\n"
-        assert extract_code(spill, task, "complete") == expected, task.id
+        program, report = extract(spill, task, "complete")
+        # Only what the prompt brings and the entry point does not use goes: `from typing import List` under a
+        # function on strings, a second function of the prompt (HumanEval/50), HumanEval/64's `FIX = """..."""`.
+        assert program == _without(task.canonical_solution, report.dropped), task.id
+        assert all(d.kind in ("import", "def", "assignment") and d.text in task.prompt for d in report.dropped), task.id
         chat = f"Sure, here it is:\n\n{fenced(task.canonical_solution.strip(chr(10)))}\n\nIt's simple."
-        assert extract_code(chat, task, "chat") == task.canonical_solution.strip("\n").rstrip() + "\n", task.id
-        body_only = extract_code(fenced(body.strip("\n")), task, "chat")
-        assert body_only is not None and body_only.startswith(task.prompt.rstrip()), task.id
+        program, report = extract(chat, task, "chat")
+        assert program == _without(task.canonical_solution.strip("\n"), report.dropped), task.id
+        body_only, report = extract(fenced(body.strip("\n")), task, "chat")
+        assert report.reindented, task.id
+        assert body_only is not None and body_only.startswith(_without(task.prompt, report.dropped).rstrip()), task.id
         assert ast.parse(body_only), task.id
