@@ -2,7 +2,7 @@
 
     python -m tests.solvers.agreement.record tasks            # writes mbpp_style.jsonl (from HumanEval, offline)
     python -m tests.solvers.agreement.record specs --gguf-dir /path/to/gguf --out DIR
-    python -m tests.solvers.agreement.record collect RUN_DIR... # writes replies.jsonl.gz
+    python -m tests.solvers.agreement.record collect RUN_DIR... # adds their replies to replies.jsonl.gz
 
 MBPP itself is on the Hugging Face hub, which this project cannot reach at test time, so the MBPP-style tasks are
 made from HumanEval's: EvalPlus's MBPP+ prompt form (a docstring holding the task in prose and one `assert`
@@ -30,9 +30,10 @@ TASKS = HERE / "mbpp_style.jsonl"
 REPLIES = HERE / "replies.jsonl.gz"
 
 # The recording runs `specs` writes: model, prompt preset, max_tokens (small ones leave replies truncated), tasks
-# (shuffle seed 19, first N). The fixture also holds Qwen2.5-Coder-0.5B-Instruct on all 164 HumanEval tasks with
-# the default preset and max_tokens 768 (bench/paper.py's configuration, recorded in two parts by task ids), and on
-# 40 HumanEval tasks (shuffle seed 7) with a terse "concise" preset and max_tokens 512.
+# (shuffle seed 19, first N); the fixture holds the 1.5B run whole and the 0.5B runs in part (60 and 8 replies).
+# It also holds Qwen2.5-Coder-0.5B-Instruct on all 164 HumanEval tasks with the default preset and max_tokens 768
+# (bench/paper.py's configuration, recorded in two parts by task ids), and on 40 HumanEval tasks (shuffle seed 7)
+# with a terse "concise" preset and max_tokens 512.
 RUNS = (
     ("qwen05-mbpp-evalplus-256", "qwen2.5-coder-0.5b-instruct", "evalplus", 256, "mbpp_style", 60),
     ("qwen15-he-ripsaw-256", "qwen2.5-coder-1.5b-instruct", "ripsaw", 256, "humaneval", 30),
@@ -118,8 +119,14 @@ concurrency = 1
 
 
 def collect(run_dirs: list[Path]) -> list[dict[str, object]]:
-    """One fixture row per scored attempt with a reply, in a stable order."""
+    """The fixture's rows plus one per scored attempt with a reply in `run_dirs`, in a stable order.
+
+    The fixture only grows: the run directories of earlier recordings need not be kept to add a new one.
+    """
     rows = []
+    if REPLIES.exists():
+        with gzip.open(REPLIES, "rt", encoding="utf-8") as f:
+            rows.extend(json.loads(line) for line in f)
     for run_dir in run_dirs:
         manifest = json.loads((run_dir / "manifest.json").read_text())
         combos = {c["name"]: c for c in manifest["combos"]}
@@ -154,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("specs", help="write the recording specs")
     p.add_argument("--gguf-dir", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
-    p = sub.add_parser("collect", help=f"write {REPLIES.name} from run directories")
+    p = sub.add_parser("collect", help=f"add the replies of run directories to {REPLIES.name}")
     p.add_argument("run_dirs", type=Path, nargs="+")
     args = parser.parse_args(argv)
     if args.command == "tasks":

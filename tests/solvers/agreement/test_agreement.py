@@ -31,7 +31,8 @@ def verdicts() -> list[Verdicts]:
 
 def test_the_fixture_is_real_and_varied() -> None:
     rows = load_rows()
-    assert len(rows) >= 270
+    assert len(rows) >= 300
+    assert len({r["model"] for r in rows}) >= 2
     assert len({r["prompt"] for r in rows}) >= 3
     assert len({r["max_tokens"] for r in rows}) >= 3
     assert sum(str(r["task_id"]).startswith("he-mbpp/") for r in rows) >= 50  # MBPP-style tasks
