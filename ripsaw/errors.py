@@ -40,6 +40,14 @@ class PrerequisiteError(RipsawError):
     exit_code = 2
 
 
+class ComboFailed(RipsawError):
+    """A combo cannot go on (its managed server died on its first generation, or again after a restart). The
+    runner stops that combo with this one message, scores none of its unfinished attempts (a re-run retries
+    them), goes on with the next combo and says so at the end."""
+
+    exit_code = 1
+
+
 class InfraError(RipsawError):
     exit_code = 1
 

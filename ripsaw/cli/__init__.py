@@ -29,7 +29,7 @@ def main() -> None:
 
 
 # One module per subcommand, each exposing `command`.
-_COMMANDS = ("validate", "run", "report", "sandbox", "gate", "leaderboard", "budget", "sweep")
+_COMMANDS = ("validate", "run", "report", "sandbox", "gate", "leaderboard", "budget", "sweep", "models", "doctor")
 
 
 def _register() -> None:

@@ -57,7 +57,7 @@ def command(
     """Run SPEC (default: the quickstart shipped with Ripsaw, evals/quickstart.toml): every combo on every task.
 
     Re-running the same spec resumes its run directory: finished attempts are kept, infra errors retried.
-    Exit status: 0 run complete, 1 attempts left with infra errors (re-run to retry them),
+    Exit status: 0 run complete, 1 attempts left with infra errors or a combo stopped (re-run to retry them),
     2 bad spec or usage, 130 interrupted.
     """
     spec = load_spec(spec_path or shipped_file(QUICKSTART))
@@ -79,6 +79,10 @@ def command(
     from ripsaw.cli.report import show_report
 
     show_report([run_dir], as_json=as_json, write_files=True)
+    for name, why in result.failed_combos.items():
+        click.echo(f"combo {name!r} stopped, none of its remaining attempts scored:\n{why}", err=True)
+    if result.failed_combos:
+        sys.exit(1)
     if result.infra_errors:
         click.echo(
             f"{result.infra_errors} attempts ended in infra_error (not scored); run the same command to retry them",

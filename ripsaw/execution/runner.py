@@ -19,7 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from ripsaw import __version__
-from ripsaw.errors import ConfigError
+from ripsaw.errors import ComboFailed, ConfigError
 from ripsaw.execution.executor import Executor, LocalExecutor
 from ripsaw.execution.store import MANIFEST_SCHEMA_VERSION, RunStore
 from ripsaw.host import fingerprint
@@ -43,6 +43,7 @@ class RunResult:
     skipped: int  # attempts already finished by an earlier invocation (resume)
     infra_errors: int
     status: str
+    failed_combos: dict[str, str] = field(default_factory=dict)  # combo name -> why it stopped (ComboFailed)
 
 
 @dataclass(slots=True)
@@ -191,7 +192,7 @@ async def run_eval(
                 clock,
                 progress,
             )
-            result.status = "complete" if result.infra_errors == 0 else "incomplete"
+            result.status = "complete" if result.infra_errors == 0 and not result.failed_combos else "incomplete"
         except (asyncio.CancelledError, KeyboardInterrupt):
             result.status = "interrupted"
             raise
@@ -201,6 +202,13 @@ async def run_eval(
             manifest["sessions"][-1].update(ended_at=manifest["ended_at"], status=result.status)
             store.write_manifest(manifest)
     return result
+
+
+def _combo_failed(e: BaseException, index: int, manifest: dict[str, Any], store: RunStore, result: RunResult) -> None:
+    name = manifest["combos"][index]["name"]
+    result.failed_combos[name] = str(e)
+    manifest["combos"][index]["failed"] = str(e)
+    store.write_manifest(manifest)
 
 
 async def _run_combos(
@@ -225,7 +233,13 @@ async def _run_combos(
         result.skipped += len(every) - len(units)
         if not units:
             continue
-        await provider.start()
+        manifest["combos"][index].pop("failed", None)  # a resumed combo gets another chance
+        try:
+            await provider.start(store.dir)
+        except ComboFailed as e:
+            _combo_failed(e, index, manifest, store, result)
+            await provider.aclose()
+            continue
         bar = tqdm(total=len(units), desc=combo.name, unit="attempt", disable=not progress, dynamic_ncols=True)
         passed = 0
 
@@ -254,11 +268,16 @@ async def _run_combos(
                 judge = await judges.get(task)
                 ctx = AttemptContext(run_id, combo, spec.run, task, provider, sandbox, judge, clock)
                 return await strategy(ctx, unit)
+            except ComboFailed:
+                raise  # the combo stops: no attempt of it is scored or recorded as an infra error
             except Exception as e:  # a harness fault is recorded (and retried on resume), never scored
                 return new_attempt(run_id, combo, unit, strategy=strategy_name, detail=f"harness: {e!r}")
 
         try:
-            await executor.map(one, units, min(spec.run.concurrency, combo.max_concurrency), record)
+            try:
+                await executor.map(one, units, min(spec.run.concurrency, combo.max_concurrency), record)
+            except* ComboFailed as group:
+                _combo_failed(group.exceptions[0], index, manifest, store, result)
             manifest["combos"][index]["server"] = provider.describe()
             store.write_manifest(manifest)
         finally:

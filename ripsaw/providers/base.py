@@ -9,6 +9,7 @@ provider cancels the stream and returns the partial ModelCall with `cut="budget"
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Protocol
 
 from ripsaw.errors import ConfigError
@@ -17,8 +18,9 @@ from ripsaw.types import ComboSpec, Prompt, RequestParams
 
 
 class Provider(Protocol):
-    async def start(self) -> None:
-        """Get ready before the first attempt (launch a managed server); failures here stop the run early."""
+    async def start(self, run_dir: Path | None = None) -> None:
+        """Get ready before the first attempt (launch a managed server); failures here stop the run early.
+        A provider that keeps logs (a managed server's) writes them under `run_dir/logs/`."""
         ...
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall: ...

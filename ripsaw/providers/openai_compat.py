@@ -22,6 +22,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -181,7 +182,7 @@ class OpenAICompatProvider:
 
     # -- Provider protocol ---------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, run_dir: Path | None = None) -> None:
         """Nothing to launch: a remote endpoint is either there or each attempt's retries find out. The tokenizer
         is loaded now, off the event loop, so no stream is stalled by it later."""
         await self._ready()

@@ -604,3 +604,9 @@ def _classify(returncode: int, timed_out: bool, overflow: str, limits: Limits) -
     if sig:
         return "crashed", f"killed by signal {signal.Signals(sig).name if sig in signal.valid_signals() else sig}"
     return "crashed", f"exit code {returncode}"
+
+
+def isolation() -> tuple[str, str]:
+    """How the process sandbox isolates jobs on this machine, probed once: (mode, detail)."""
+    found = _isolation()
+    return found.mode, found.detail

