@@ -38,9 +38,9 @@ class LocalModel:
     sha256: str
     size: int
     prompt_mode: PromptMode  # base models only continue text; instruct models need their chat template
-    # Stop sequences for completion mode (HumanEval's: the next top-level line ends the function).
-    stop: tuple[str, ...] = ()
-    chat_template: str = ""  # what the GGUF's own template is expected to be (the server applies it)
+    # What the GGUF's own chat template is expected to be (the server applies it; its end-of-turn token ends a
+    # reply). Completion-mode stops are the task's business (solvers.prompts.default_stop), not the model's.
+    chat_template: str = ""
 
     @property
     def download_size(self) -> str:
@@ -62,7 +62,6 @@ MODELS: dict[str, LocalModel] = {
             sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
             size=253_113_024,
             prompt_mode="complete",
-            stop=("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"),
         ),
         LocalModel(
             name="qwen2.5-coder-0.5b-instruct",

@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import dataclasses
 import difflib
 import importlib.metadata
 import importlib.util
@@ -232,6 +231,7 @@ class LlamaCppProvider:
         self._generations = 0  # finished calls since the server (re)started
         self._restarted = False
         self._lock = asyncio.Lock()
+        self._turn = asyncio.Semaphore(1)
         self._proc: subprocess.Popen[bytes] | None = None
         self._client: Any = None  # OpenAICompatProvider, imported lazily like every provider backend
         self._http: httpx.AsyncClient | None = None
@@ -387,19 +387,21 @@ class LlamaCppProvider:
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
         await self.start()
-        if not params.stop and prompt.mode == "complete" and self._local is not None and self._local.stop:
-            params = dataclasses.replace(params, stop=self._local.stop)
-        try:
-            if self._proc is None or self._proc.poll() is not None:
-                raise ProviderError("llama.cpp server is not running")
-            call: ModelCall = await self._client.complete(prompt, params, deadline_ns)
-        except ProviderError:
-            if self._proc is not None and self._proc.poll() is None:
-                raise  # the server is alive: an ordinary failed call
-            await self._after_death()
-            call = await self._client.complete(prompt, params, deadline_ns)  # on the restarted server
-        self._generations += 1
-        return call
+        # One call at a time, queued here rather than in the client: a call that waited while the server died
+        # and was restarted must go to the new server's client, not the closed one.
+        async with self._turn:
+            while True:  # at most twice: _after_death restarts the server once, then raises
+                try:
+                    if self._proc is None or self._proc.poll() is not None:
+                        raise ProviderError("llama.cpp server is not running")
+                    call: ModelCall = await self._client.complete(prompt, params, deadline_ns)
+                    break
+                except ProviderError:
+                    if self._proc is not None and self._proc.poll() is None:
+                        raise  # the server is alive: an ordinary failed call
+                    await self._after_death()
+            self._generations += 1
+            return call
 
     async def _after_death(self) -> None:
         """The server died under a call. On its first generation it cannot work at all (a build the CPU cannot
@@ -408,14 +410,12 @@ class LlamaCppProvider:
         async with self._lock:
             if self._failure is not None:
                 raise self._failure
-            if self._proc is not None and self._proc.poll() is None:
-                return  # another call restarted it while this one waited for the lock
             code = self._proc.returncode if self._proc is not None else None
             if self._proc is not None:
                 _LIVE.discard(self._proc)
             self._proc = None
             if self._generations == 0 or self._restarted:
-                when = "its first generation" if self._generations == 0 else "a generation, after one restart"
+                when = "a generation, after one restart" if self._restarted else "its first generation"
                 self._failure = ComboFailed(self._crash(code, when))
                 raise self._failure
             self._restarted = True
