@@ -19,7 +19,7 @@ name = "team"
 [[combos]]
 name = "local-1t"
 provider = "llamacpp"
-model = "gemma-3-270m"
+model = "gemma3-270m"
 hardware = "1 thread"
 prompt_mode = "complete"
 options = { threads = 1 }
@@ -69,7 +69,7 @@ def test_summary_shows_combos_tasks_and_run(good_spec: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(good_spec)])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert re.search(r"local-1t\s+llamacpp\s+gemma-3-270m\s+complete\s+hardware: 1 thread", out)
+    assert re.search(r"local-1t\s+llamacpp\s+gemma3-270m\s+complete\s+hardware: 1 thread", out)
     assert re.search(r"remote\s+openai\s+coder-7b\s+chat\s+hardware: 1x L4\s+http://127.0.0.1:9/v1", out)
     assert "key from $RIPSAW_TEST_KEY" in out
     assert "$0.2/$0.6 per Mtok in/out" in out
