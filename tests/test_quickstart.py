@@ -29,7 +29,7 @@ def test_the_quickstart_shows_a_real_trade_off(tmp_path: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     combos = {c["name"]: c for c in summary["combos"]}
     assert len(combos) == 2
-    assert all(c["infra_errors"] == 0 and c["scored"] == c["attempts"] == 20 for c in combos.values())
+    assert all(c["infra_errors"] == 0 and c["scored"] == c["attempts"] == 15 for c in combos.values())
     latency = next(f for f in summary["frontiers"] if f["key"] == "latency_p50_vs_pass_rate")
     assert len(latency["frontier"]) == 2  # one fast, one accurate: neither dominates
     xs = {p["combo"]: p["x"]["value"] for p in latency["points"]}
@@ -38,5 +38,5 @@ def test_the_quickstart_shows_a_real_trade_off(tmp_path: Path) -> None:
     assert xs[fast] < xs[accurate] and ys[fast] < ys[accurate]
     (comparison,) = summary["comparisons"]
     assert comparison["pass_rate"]["p_value"] < 0.05
-    assert "more of 20 tasks" in summary["headline"] and "slower" in summary["headline"]
+    assert "more of 15 tasks" in summary["headline"] and "slower" in summary["headline"]
     assert (run_dir / "logs").is_dir()  # the servers' logs are kept with the run
