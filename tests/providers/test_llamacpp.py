@@ -204,7 +204,9 @@ _CHILD = textwrap.dedent(
     from ripsaw.types import ComboSpec
 
     async def main():
-        combo = ComboSpec(name="c", provider="llamacpp", model="gemma3-270m", options={"threads": 1})
+        combo = ComboSpec(
+            name="c", provider="llamacpp", model="gemma3-270m", prompt_mode="complete", options={"threads": 1}
+        )
         provider = from_combo(combo)
         await provider.start()
         print(provider.pid, flush=True)
