@@ -20,9 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ripsaw.analysis import comparability
 from ripsaw.analysis import format as fmt
 from ripsaw.analysis.compare import ALPHA, Comparison, compare
 from ripsaw.analysis.metrics import ComboMetrics
+from ripsaw.analysis.runs import combo_names
 from ripsaw.analysis.summary import Summary
 from ripsaw.errors import ConfigError
 from ripsaw.report.table import markdown_table, text_table
@@ -100,6 +102,8 @@ class GateResult:
     run_id: str
     baseline_id: str | None
     checks: tuple[Check, ...]
+    # Fields of the comparability key the baseline differs in, compared anyway by --allow-mismatch.
+    allowed_mismatches: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -249,7 +253,12 @@ def _judged(
 
 
 def evaluate(
-    current: Summary, cfg: GateConfig, *, baseline: Summary | None = None, combos: Sequence[str] = ()
+    current: Summary,
+    cfg: GateConfig,
+    *,
+    baseline: Summary | None = None,
+    combos: Sequence[str] = (),
+    allow_mismatch: frozenset[str] = frozenset(),
 ) -> GateResult:
     names = [m.name for m in current.combos]
     unknown = [c for c in combos if c not in names]
@@ -264,6 +273,7 @@ def evaluate(
         hashes = (current.runset.suite.get("hash"), baseline.runset.suite.get("hash"))
         if hashes[0] != hashes[1]:
             raise ConfigError(f"the baseline was scored on a different task suite ({hashes[1]} vs {hashes[0]})")
+    allowed = _comparable(current, baseline, combos, allow_mismatch) if baseline is not None else []
     checks: list[Check] = []
     for m in current.combos:
         if combos and m.name not in combos:
@@ -272,8 +282,33 @@ def evaluate(
         if baseline is not None:
             checks += _regression_checks(m.name, current, baseline, cfg)
     return GateResult(
-        current.runset.runs[0].run_id, baseline.runset.runs[0].run_id if baseline else None, tuple(checks)
+        current.runset.runs[0].run_id,
+        baseline.runset.runs[0].run_id if baseline else None,
+        tuple(checks),
+        tuple(allowed),
     )
+
+
+def _comparable(current: Summary, baseline: Summary, combos: Sequence[str], allow: frozenset[str]) -> list[str]:
+    """Refuse a baseline that is not the same experiment, naming each differing field; return the allowed ones."""
+    ours, theirs = current.runset.runs[0].manifest, baseline.runset.runs[0].manifest
+    fields = tuple(f for f in comparability.FIELDS if f != "task_suite")  # checked above, with its own message
+    refused: list[str] = []
+    allowed: list[str] = []
+    for m in current.combos:
+        if (combos and m.name not in combos) or m.name not in combo_names(theirs):
+            continue
+        for d in comparability.mismatches(
+            comparability.key(theirs, m.name), comparability.key(ours, m.name), allow, fields
+        ):
+            (allowed if d.allowed else refused).append(f"combo {m.name}: {d.describe()}")
+    if refused:
+        raise ConfigError(
+            "the baseline is not the same experiment as the run:\n  "
+            + "\n  ".join(refused)
+            + "\npass --allow-mismatch FIELD to compare anyway (the output then says so)"
+        )
+    return allowed
 
 
 _MARK = {"pass": "✅ pass", "fail": "❌ fail", "error": "⚠️ error", "skipped": "⏭️ skipped"}
@@ -284,16 +319,24 @@ def _rows(result: GateResult, marks: Mapping[str, str]) -> list[tuple[str, ...]]
     return [(marks[c.status], c.combo, c.name, c.measured, c.threshold, c.message) for c in result.checks]
 
 
+def _allowed_note(result: GateResult, bullet: str) -> str:
+    if not result.allowed_mismatches:
+        return ""
+    lines = "".join(f"{bullet}{m}\n" for m in result.allowed_mismatches)
+    return f"\nCompared although the baseline differs (--allow-mismatch):\n{lines}"
+
+
 def text_summary(result: GateResult) -> str:
     against = f" against baseline {result.baseline_id}" if result.baseline_id else ""
     table = text_table(_HEADERS, _rows(result, {s: s.upper() for s in _MARK}))
-    return f"{result.title} (run {result.run_id}{against})\n\n{table}"
+    return f"{result.title} (run {result.run_id}{against})\n\n{table}{_allowed_note(result, '  ')}"
 
 
 def markdown_summary(result: GateResult) -> str:
     against = f" against baseline `{result.baseline_id}`" if result.baseline_id else ""
     return (
         f"### {result.title}\n\nRun `{result.run_id}`{against}.\n\n{markdown_table(_HEADERS, _rows(result, _MARK))}\n"
+        f"{_allowed_note(result, '- ')}"
     )
 
 
@@ -307,6 +350,10 @@ def junit_xml(result: GateResult) -> str:
     }
     suites = ET.Element("testsuites", {"name": "ripsaw gate", **counts})
     suite = ET.SubElement(suites, "testsuite", {"name": f"ripsaw gate {result.run_id}", **counts})
+    if result.allowed_mismatches:
+        props = ET.SubElement(suite, "properties")
+        for m in result.allowed_mismatches:
+            ET.SubElement(props, "property", {"name": "allowed-mismatch", "value": m})
     for c in result.checks:
         case = ET.SubElement(suite, "testcase", {"classname": f"ripsaw.gate.{c.combo}", "name": c.name, "time": "0"})
         tag = {"fail": "failure", "error": "error", "skipped": "skipped"}.get(c.status)

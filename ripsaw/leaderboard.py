@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,13 @@ import jinja2
 import pandas as pd
 
 from ripsaw import __version__
+from ripsaw.analysis import comparability
 from ripsaw.analysis import format as fmt
 from ripsaw.analysis.metrics import ComboMetrics
 from ripsaw.analysis.pareto import LATENCY_P50, PASS_RATE, Frontier
-from ripsaw.analysis.runs import Run, RunSet
+from ripsaw.analysis.runs import Run, RunSet, combo_names
 from ripsaw.analysis.summary import Summary
+from ripsaw.errors import ConfigError
 from ripsaw.report import plots
 
 LEADERBOARD_SCHEMA = "ripsaw.leaderboard"
@@ -126,7 +129,27 @@ COLUMNS = (
 _NUMERIC = {"pass@1 [95% CI]", "n", "p50", "p90", "TTFT p50", "speed", "cost/task"}
 
 
-def build(summary: Summary, out: Path) -> list[Path]:
+def comparable(runs: RunSet, allow: frozenset[str]) -> list[str]:
+    """Refuse to rank combos made differently (each differing field named); return the differences allowed."""
+    keyed = [(name, comparability.key(r.manifest, name)) for r in runs.runs for name in combo_names(r.manifest)]
+    if not keyed:
+        return []
+    first, reference = keyed[0]
+    refused: list[str] = []
+    allowed: list[str] = []
+    for name, k in keyed[1:]:
+        for d in comparability.mismatches(reference, k, allow, comparability.LEADERBOARD_FIELDS):
+            (allowed if d.allowed else refused).append(f"{name}: {d.describe(first, name)}")
+    if refused:
+        raise ConfigError(
+            "these combos were not asked or scored the same way:\n  "
+            + "\n  ".join(refused)
+            + "\npass --allow-mismatch FIELD to rank them anyway (the page says so)"
+        )
+    return allowed
+
+
+def build(summary: Summary, out: Path, *, allowed_mismatches: Sequence[str] = ()) -> list[Path]:
     """Write index.html, leaderboard.json, leaderboard.csv and pareto.png into out."""
     out.mkdir(parents=True, exist_ok=True)
     front = summary.frontier(f"{LATENCY_P50.key}_vs_{PASS_RATE.key}")
@@ -141,6 +164,7 @@ def build(summary: Summary, out: Path) -> list[Path]:
         "generated_by": f"ripsaw {__version__}",
         "mixed": summary.runset.mixed_suites or len({r["ripsaw_version"] for r in table}) > 1,
         "task_suites": suites,
+        "allowed_mismatches": list(allowed_mismatches),
         "frontier": front.to_dict(),
         "rows": table,
     }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -184,3 +185,43 @@ def test_cli_gate_usage_errors(tmp_path: Path) -> None:
         r = ripsaw(*args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def _edit_manifest(run_dir: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    path = run_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("field", "edit"),
+    [
+        ("prompt", lambda m: m["combos"][0].update(prompt_mode="chat", prompt={"preset": "evalplus", "sha256": "x"})),
+        ("timing_definitions", lambda m: m.setdefault("rules", {}).update(timing_definitions=1)),
+        ("sandbox_image", lambda m: m["sandbox"].update(image_id="sha256:another-image")),
+        ("budgets", lambda m: m["run"].update(budget_s=5.0)),
+    ],
+)
+def test_a_baseline_made_differently_is_refused_naming_the_field(tmp_path: Path, field: str, edit) -> None:  # type: ignore[no-untyped-def]
+    base, run = _run(tmp_path, "base", 18), _run(tmp_path, "run", 17)
+    _edit_manifest(base, edit)
+    with pytest.raises(ConfigError, match=rf"not the same experiment as the run:\n  combo model: {field}: baseline"):
+        evaluate(_summary(run), GateConfig(), baseline=_summary(base))
+    r = ripsaw("gate", run, "--baseline", base)
+    assert r.returncode == 2 and f"combo model: {field}: baseline" in r.stderr and "--allow-mismatch" in r.stderr
+
+    junit, summary = tmp_path / "gate.xml", tmp_path / "summary.md"
+    r = ripsaw("gate", run, "--baseline", base, "--allow-mismatch", field, "--junit", junit, "--summary", summary)
+    assert r.returncode == 0, r.stderr
+    said = f"combo model: {field}: baseline"
+    assert "Compared although the baseline differs (--allow-mismatch)" in r.stdout and said in r.stdout
+    assert said in summary.read_text()
+    props = ET.parse(junit).getroot().findall("./testsuite/properties/property")
+    assert [p.get("name") for p in props] == ["allowed-mismatch"] and said in str(props[0].get("value"))
+
+
+def test_allow_mismatch_names_a_real_field(tmp_path: Path) -> None:
+    base, run = _run(tmp_path, "base", 18), _run(tmp_path, "run", 17)
+    r = ripsaw("gate", run, "--baseline", base, "--allow-mismatch", "promt")
+    assert r.returncode == 2 and "unknown field promt" in r.stderr

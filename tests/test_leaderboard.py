@@ -58,3 +58,18 @@ def test_cli_leaderboard(tmp_path: Path) -> None:
     r = ripsaw("leaderboard", a, b, "--out", tmp_path / "site", "--allow-mixed")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_leaderboard_refuses_combos_asked_with_different_prompts(tmp_path: Path) -> None:
+    a = write_run(tmp_path, three_combos()[:1], tasks=N, run_id="run-a")
+    b = write_run(tmp_path, three_combos()[1:2], tasks=N, run_id="run-b")
+    manifest = json.loads((b / "manifest.json").read_text())
+    manifest["combos"][0].update(prompt_mode="chat", prompt={"preset": "evalplus", "sha256": "sha256:x"})
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    r = ripsaw("leaderboard", a, b, "--out", tmp_path / "site")
+    assert r.returncode == 2 and "not asked or scored the same way" in r.stderr and ": prompt: " in r.stderr
+    r = ripsaw("leaderboard", a, b, "--out", tmp_path / "site", "--allow-mismatch", "prompt")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
+    assert len(doc["allowed_mismatches"]) == 1 and "prompt" in doc["allowed_mismatches"][0]
+    assert "Ranked although made differently" in (tmp_path / "site" / "index.html").read_text()

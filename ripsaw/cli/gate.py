@@ -65,6 +65,15 @@ def _write(path: Path, text: str, *, append: bool) -> None:
     help='Append a Markdown summary (e.g. "$GITHUB_STEP_SUMMARY").',
 )
 @click.option("--allow-incomplete", is_flag=True, help="Gate a run that is still running or was interrupted.")
+@click.option(
+    "--allow-mismatch",
+    "allow_mismatch",
+    multiple=True,
+    metavar="FIELD",
+    help="Compare with a baseline that differs in this comparability field (repeatable; the output says so). "
+    "Fields: task_suite, prompt, extraction_rules, timing_definitions, results_schema, sandbox_image, "
+    "sandbox_limits, budgets, sampling, strategy, ripsaw_version.",
+)
 def command(
     run_dir: Path,
     baseline: Path | None,
@@ -81,6 +90,7 @@ def command(
     junit: Path | None,
     summary: Path | None,
     allow_incomplete: bool,
+    allow_mismatch: tuple[str, ...],
 ) -> None:
     """Check RUN_DIR against thresholds (flags, or the [gate] table of the run's spec; flags win).
 
@@ -88,6 +98,7 @@ def command(
     cannot be evaluated, such as a pass rate with no scored attempts).
     """
     # Imported here so `ripsaw --help` does not load scipy and matplotlib.
+    from ripsaw.analysis.comparability import check_allow
     from ripsaw.analysis.runs import load_runs
     from ripsaw.analysis.summary import summarize
     from ripsaw.gate import GateConfig, evaluate, junit_xml, markdown_summary, text_summary
@@ -113,7 +124,7 @@ def command(
     ).validated("command line")
     current = summarize(runs, latency_slo_s=latency_slo_s)
     base = summarize(load_runs([baseline]), latency_slo_s=latency_slo_s) if baseline else None
-    result = evaluate(current, cfg, baseline=base, combos=combos)
+    result = evaluate(current, cfg, baseline=base, combos=combos, allow_mismatch=check_allow(allow_mismatch))
     click.echo(text_summary(result))
     if junit:
         _write(junit, junit_xml(result), append=False)

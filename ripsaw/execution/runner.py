@@ -25,11 +25,12 @@ from ripsaw.execution.store import MANIFEST_SCHEMA_VERSION, RunStore
 from ripsaw.host import fingerprint
 from ripsaw.providers import create_providers
 from ripsaw.providers.base import Provider
-from ripsaw.records import Attempt, Outcome
+from ripsaw.records import RESULTS_SCHEMA_VERSION, TIMING_DEFINITIONS_VERSION, Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Limits, Sandbox
 from ripsaw.solvers import SOLVERS, Solver
 from ripsaw.solvers.base import AttemptContext, AttemptUnit, new_attempt, prompt_preset
+from ripsaw.solvers.extract import EXTRACTION_RULES_VERSION
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task, suite_hash
 from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
@@ -144,6 +145,12 @@ def _open_manifest(store: RunStore, spec: EvalSpec, run_id: str, tasks: list[Tas
             "sandbox": sandbox.describe(),
             "combos": [_combo_manifest(c, spec.run) for c in spec.combos],
             "run": dataclasses.asdict(spec.run),
+            # What the gate and the leaderboard compare runs on (ripsaw.analysis.comparability).
+            "rules": {
+                "extraction_rules": EXTRACTION_RULES_VERSION,
+                "timing_definitions": TIMING_DEFINITIONS_VERSION,
+                "results_schema": RESULTS_SCHEMA_VERSION,
+            },
             "started_at": _now(),
             "sessions": [],
         }
