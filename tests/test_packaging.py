@@ -58,8 +58,8 @@ def test_a_wheel_carries_the_quickstart_and_the_recipe_to_any_directory(tmp_path
     checkout = json.loads(_run(sys.executable, "-m", "ripsaw", "validate", "--json", cwd=REPO).stdout)
     installed = json.loads(_run(venv / "bin" / "ripsaw", "validate", "--json", cwd=elsewhere).stdout)
     assert installed["spec"] == str(Path(where).parent / "_shipped" / QUICKSTART)
-    # The same spec and the same 30 tasks: a run from the wheel resumes into the same run id as one from the checkout.
+    # The same spec and the same 15 tasks: a run from the wheel resumes into the same run id as one from the checkout.
     assert installed["sha256"] == checkout["sha256"]
-    assert installed["tasks"]["count"] == 30 and installed["tasks"]["suite_hash"] == checkout["tasks"]["suite_hash"]
+    assert installed["tasks"]["count"] == 15 and installed["tasks"]["suite_hash"] == checkout["tasks"]["suite_hash"]
     tag = "from ripsaw.sandboxes.image import image_tag; print(image_tag())"
     assert _run(python, "-c", tag, cwd=elsewhere).stdout == _run(sys.executable, "-c", tag, cwd=REPO).stdout
