@@ -24,6 +24,7 @@ class Run:
     dir: Path
     manifest: dict[str, Any]  # combo names already qualified when the run set needed it
     attempts: list[Attempt]
+    duplicates: int = 0  # records of an attempt after it was scored: kept in the file, never counted as results
 
     @property
     def run_id(self) -> str:
@@ -72,7 +73,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     if not RunStore.is_run_dir(path):
         raise ConfigError(f"{path}: not a run directory (no manifest.json); give a directory under reports/")
     store = RunStore(path)
-    return Run(path, store.manifest(), store.attempts())
+    attempts, duplicates = store.read()
+    return Run(path, store.manifest(), attempts, duplicates)
 
 
 def load_runs(
@@ -132,5 +134,5 @@ def _qualify(runs: list[Run]) -> RunSet:
                 c["name"] = mapping[str(c["name"])]
         for a in r.attempts:
             a.combo = mapping[a.combo]
-        qualified_runs.append(Run(r.dir, manifest, r.attempts))
+        qualified_runs.append(Run(r.dir, manifest, r.attempts, r.duplicates))
     return RunSet(qualified_runs, renamed)

@@ -99,6 +99,7 @@ def run_info(r: Run) -> dict[str, Any]:
         "budget_s": run.get("budget_s"),
         "latency_slo_s": run.get("latency_slo_s"),
         "attempts": len(r.attempts),
+        "duplicate_records": r.duplicates,
     }
 
 
@@ -125,6 +126,12 @@ def summarize(
         f"run {r.run_id} is {r.status}: figures cover the attempts recorded so far"
         for r in runset.runs
         if r.status != "complete"
+    ]
+    warnings += [
+        f"run {r.run_id}: {r.duplicates} duplicate record(s) of attempts already scored, ignored "
+        "(a scored result is final; the file keeps them)"
+        for r in runset.runs
+        if r.duplicates
     ]
     if len({r.ripsaw_version for r in runset.runs}) > 1:
         warnings.append("runs were made by different ripsaw versions")

@@ -3,8 +3,10 @@
 Each finished attempt is appended as one JSON line with a single write() on an O_APPEND descriptor, so it
 reaches the kernel before the runner moves on: Ctrl-C or `kill -9` loses no finished attempt (power loss is
 what `fsync` on close guards against). A line cut short by a crash is ignored on reading; a later line with
-the same attempt_id supersedes an earlier one, which is how resumed infra errors get their second chance.
-Appending again after such a crash first cuts the torn line off.
+the same attempt_id supersedes an earlier infra error, which is how resumed infra errors get their second chance.
+A scored result is final: a later record of an attempt already scored (an executor that ran it twice, two
+resumes at once) never replaces it; it is kept in the file as a duplicate and counted. Appending again after a
+crash first cuts the torn line off.
 """
 
 from __future__ import annotations
@@ -119,11 +121,22 @@ class RunStore:
             yield number, self._parse(number, raw)
 
     def attempts(self) -> list[Attempt]:
-        """All attempts, one per attempt_id, the latest record winning; in first-seen order."""
-        latest: dict[str, dict[str, Any]] = {}
+        """All attempts, one per attempt_id, in first-seen order: the first scored record of each, else its
+        latest infra error."""
+        return self.read()[0]
+
+    def read(self) -> tuple[list[Attempt], int]:
+        """(attempts as `attempts()` gives them, the number of duplicate records: records of an attempt that
+        came after it was scored, which never replace the scored one)."""
+        kept: dict[str, dict[str, Any]] = {}
+        duplicates = 0
         for _, record in self._lines():
-            latest[record["attempt_id"]] = record
-        return [Attempt.from_dict(r) for r in latest.values()]
+            earlier = kept.get(record["attempt_id"])
+            if earlier is not None and earlier["outcome"] != Outcome.INFRA_ERROR.value:
+                duplicates += 1
+                continue
+            kept[record["attempt_id"]] = record
+        return [Attempt.from_dict(r) for r in kept.values()], duplicates
 
     def finished_ids(self) -> set[str]:
         """Attempt ids that need no re-run: everything except infra errors (those are retried on resume)."""
@@ -133,7 +146,7 @@ class RunStore:
             if fast is None:
                 record = self._parse(number, raw)
                 fast = record["attempt_id"], record["outcome"]
-            done[fast[0]] = fast[1] != Outcome.INFRA_ERROR.value
+            done[fast[0]] = done.get(fast[0], False) or fast[1] != Outcome.INFRA_ERROR.value
         return {key for key, ok in done.items() if ok}
 
 

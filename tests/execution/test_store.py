@@ -42,6 +42,34 @@ def test_round_trip_latest_wins_and_infra_errors_stay_unfinished(tmp_path: Path)
     assert RunStore(tmp_path).finished_ids() == {"c::t1::0", "c::t2::0"}
 
 
+def test_a_scored_result_is_final_and_a_second_record_is_a_counted_duplicate(tmp_path: Path) -> None:
+    with RunStore(tmp_path) as store:
+        store.append(_attempt("t1", Outcome.FAILED))
+        store.append(_attempt("t1", Outcome.PASSED))  # an executor that ran it twice: must not replace the first
+        store.append(_attempt("t2", Outcome.PASSED))
+        store.append(_attempt("t2", Outcome.INFRA_ERROR))  # nor may a late infra error reopen a scored attempt
+    lines = (tmp_path / "attempts.jsonl").read_text().splitlines()
+    assert len(lines) == 4  # the file keeps every record
+    attempts, duplicates = RunStore(tmp_path).read()
+    assert [(a.task_id, a.outcome) for a in attempts] == [("t1", Outcome.FAILED), ("t2", Outcome.PASSED)]
+    assert duplicates == 2
+    assert RunStore(tmp_path).finished_ids() == {"c::t1::0", "c::t2::0"}
+
+
+def test_duplicates_are_counted_in_the_summary_and_the_report(tmp_path: Path) -> None:
+    from ripsaw.analysis.runs import load_runs
+    from ripsaw.analysis.summary import summarize
+    from tests.support.synth import three_combos, write_run
+
+    run = write_run(tmp_path, three_combos()[:1], tasks=20, run_id="r")
+    path = run / "attempts.jsonl"
+    first = path.read_text().splitlines()[0]
+    path.write_text(path.read_text() + first.replace('"outcome":"passed"', '"outcome":"failed"') + "\n")
+    summary = summarize(load_runs([run]))
+    assert summary.to_dict()["runs"][0]["duplicate_records"] == 1
+    assert any("1 duplicate record(s)" in w for w in summary.warnings)
+
+
 def test_a_line_torn_by_a_crash_is_ignored_and_the_next_append_starts_clean(tmp_path: Path) -> None:
     with RunStore(tmp_path) as store:
         store.append(_attempt("t1", Outcome.PASSED))
