@@ -104,6 +104,7 @@ class GateResult:
     checks: tuple[Check, ...]
     # Fields of the comparability key the baseline differs in, compared anyway by --allow-mismatch.
     allowed_mismatches: tuple[str, ...] = ()
+    detectable: str = ""  # the smallest pass-rate difference a run of this size can see, in words
 
     @property
     def exit_code(self) -> int:
@@ -286,6 +287,7 @@ def evaluate(
         baseline.runset.runs[0].run_id if baseline else None,
         tuple(checks),
         tuple(allowed),
+        current.detectable.sentence if current.detectable else "",
     )
 
 
@@ -329,13 +331,15 @@ def _allowed_note(result: GateResult, bullet: str) -> str:
 def text_summary(result: GateResult) -> str:
     against = f" against baseline {result.baseline_id}" if result.baseline_id else ""
     table = text_table(_HEADERS, _rows(result, {s: s.upper() for s in _MARK}))
-    return f"{result.title} (run {result.run_id}{against})\n\n{table}{_allowed_note(result, '  ')}"
+    detectable = f"\n{result.detectable}" if result.detectable else ""
+    return f"{result.title} (run {result.run_id}{against})\n\n{table}{detectable}{_allowed_note(result, '  ')}"
 
 
 def markdown_summary(result: GateResult) -> str:
     against = f" against baseline `{result.baseline_id}`" if result.baseline_id else ""
     return (
         f"### {result.title}\n\nRun `{result.run_id}`{against}.\n\n{markdown_table(_HEADERS, _rows(result, _MARK))}\n"
+        f"{chr(10) + result.detectable + chr(10) if result.detectable else ''}"
         f"{_allowed_note(result, '- ')}"
     )
 

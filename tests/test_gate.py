@@ -135,6 +135,7 @@ def test_junit_and_markdown(tmp_path: Path) -> None:
     md = markdown_summary(result)
     assert md.startswith("### Ripsaw gate ERROR: 2 of 3 checks did not pass")
     assert "| ❌ fail | model | min_pass_rate | 60.0% | ≥ 70.0% |" in md
+    assert "With 20 paired tasks this run can detect a pass-rate difference of about 44 points" in md
 
 
 def test_cli_gate_on_a_regressed_run(tmp_path: Path) -> None:

@@ -7,12 +7,13 @@ discordant pairs). Latency: a paired bootstrap interval for the difference of me
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy.stats import binomtest
+from scipy.stats import binomtest, norm
 
 from ripsaw.analysis.metrics import BOOTSTRAP_RESAMPLES, DEFAULT_SEED, bootstrap_interval, bootstrap_method
 from ripsaw.records import Attempt, Outcome
@@ -186,3 +187,53 @@ def _compare_latency(
     verdict: SpeedVerdict = "faster" if hi < 0 else "slower" if lo > 0 else "not distinguishable"
     how = f"{how}; paired {bootstrap_method(seed, resamples, confidence)}"
     return LatencyComparison(len(pairs), med_a, med_b, diff, lo, hi, how, verdict)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectableDifference:
+    """The smallest pass-rate difference a paired comparison of this size detects with the given power."""
+
+    value: float  # a fraction: 0.12 = 12 points
+    pairs: int
+    discordant_fraction: float
+    assumed: bool  # the discordance is a conservative assumption (0.5), not observed
+    alpha: float
+    power: float
+
+    @property
+    def sentence(self) -> str:
+        basis = (
+            "assuming half the tasks split the combos"
+            if self.assumed
+            else f"at the {self.discordant_fraction:.0%} of tasks where the combos disagree"
+        )
+        return (
+            f"With {self.pairs} paired tasks this run can detect a pass-rate difference of about "
+            f"{100 * self.value:.0f} points (α={self.alpha:g}, {self.power:.0%} power, {basis}); "
+            "smaller gaps are noise."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "pairs": self.pairs,
+            "discordant_fraction": self.discordant_fraction,
+            "discordance_assumed": self.assumed,
+            "alpha": self.alpha,
+            "power": self.power,
+            "method": "paired (McNemar) normal approximation: "
+            "(z_(1-α/2) + z_power) * sqrt(discordant fraction / pairs)",
+        }
+
+
+def detectable_difference(
+    pairs: int, discordant: int | None = None, *, alpha: float = ALPHA, power: float = 0.8
+) -> DetectableDifference | None:
+    """For `pairs` paired tasks; with `discordant` observed (tasks where exactly one combo passed) the
+    discordance is the observed one, else 0.5 (the most a pair of independent ~50% combos would show)."""
+    if pairs <= 0:
+        return None
+    assumed = not discordant
+    psi = discordant / pairs if discordant else 0.5
+    z = float(norm.ppf(1 - alpha / 2) + norm.ppf(power))
+    return DetectableDifference(min(1.0, z * math.sqrt(psi / pairs)), pairs, psi, assumed, alpha, power)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ripsaw import __version__
 from ripsaw.analysis import format as fmt
-from ripsaw.analysis.compare import ALPHA, Comparison, compare
+from ripsaw.analysis.compare import ALPHA, Comparison, DetectableDifference, compare, detectable_difference
 from ripsaw.analysis.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboMetrics, run_metrics
 from ripsaw.analysis.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
 from ripsaw.analysis.run_budgets import budgets_json
@@ -39,6 +39,7 @@ class Summary:
     latency_slo_override: float | None
     generated_at: str
     warnings: list[str] = field(default_factory=list)
+    detectable: DetectableDifference | None = None  # beside the headline: what a gap of this run's size means
 
     def frontier(self, key: str) -> Frontier:
         return next(f for f in self.frontiers if f.key == key)
@@ -59,6 +60,7 @@ class Summary:
             "generated_at": self.generated_at,
             "generated_by": f"ripsaw {__version__}",
             "headline": self.headline,
+            "minimum_detectable_difference": self.detectable.to_dict() if self.detectable else None,
             "settings": {
                 "confidence": CONFIDENCE,
                 "alpha": self.alpha,
@@ -152,7 +154,18 @@ def summarize(
         warnings=warnings,
     )
     summary.headline = headline(combos, summary.frontier(f"{LATENCY_P50.key}_vs_pass_rate"), summary.comparison)
+    summary.detectable = _detectable(combos, comparisons, alpha)
     return summary
+
+
+def _detectable(combos: list[ComboMetrics], comparisons: list[Comparison], alpha: float) -> DetectableDifference | None:
+    """For the run's largest paired comparison (observed discordance); for one combo, its scored attempts."""
+    paired = [c.passes for c in comparisons if c.passes.pairs]
+    if paired:
+        best = max(paired, key=lambda p: p.pairs)
+        return detectable_difference(best.pairs, best.a_only + best.b_only, alpha=alpha)
+    scored = max((m.scored for m in combos), default=0)
+    return detectable_difference(scored, alpha=alpha)
 
 
 def headline(combos: list[ComboMetrics], latency: Frontier, comparison: Callable[[str, str], Comparison | None]) -> str:

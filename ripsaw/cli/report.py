@@ -30,6 +30,8 @@ def _text(summary: Summary) -> str:
             f" tasks ({summary.runset.suite.get('source', '?')}); sandbox {box.get('kind', '?')} ({where})"
         )
     lines += ["", summary.headline]
+    if summary.detectable is not None:
+        lines.append(summary.detectable.sentence)
     for front in summary.frontiers:
         names = ", ".join(p.name for p in front.members) or "—"
         lines.append(f"  frontier {front.x.label} vs {front.y.label}: {names}")

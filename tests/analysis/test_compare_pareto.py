@@ -120,3 +120,16 @@ def test_frontiers_and_headline_of_synthetic_run(three_combo_run: Path) -> None:
     fa = s.comparison("fast", "accurate")
     assert fa is not None and fa.passes.verdict == "worse" and fa.passes.p_value == pytest.approx(2 / 128)
     assert fa.latency.verdict == "faster"
+
+
+def test_the_smallest_detectable_difference_shrinks_with_the_run_and_grows_with_disagreement() -> None:
+    from ripsaw.analysis.compare import detectable_difference
+
+    small = detectable_difference(15, 8)
+    big = detectable_difference(164, 40)
+    assert small is not None and big is not None
+    # (1.96 + 0.8416) * sqrt(psi / n): 15 pairs, 8 discordant -> 0.5283; 164 pairs, 40 discordant -> 0.1080
+    assert abs(small.value - 0.5283) < 1e-3 and abs(big.value - 0.1080) < 1e-3
+    assumed = detectable_difference(20)
+    assert assumed is not None and assumed.assumed and abs(assumed.value - 0.4430) < 1e-3
+    assert "about 11 points" in big.sentence and detectable_difference(0) is None
