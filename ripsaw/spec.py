@@ -248,6 +248,7 @@ _RUN: dict[str, _Key] = {
     "prompt": _Key(STR, (_PROMPT,)),
     "max_turns": _Key(INT, (at_least(1),)),
     "latency_slo_s": _Key(NUMBER, (above(0),)),
+    "max_cost_usd": _Key(NUMBER, (above(0),)),
 }
 
 _TOP: dict[str, _Key] = {

@@ -156,6 +156,8 @@ class RunSpec:
     prompt: str = "ripsaw"  # the chat prompt preset every combo uses unless it names its own
     max_turns: int = 4
     latency_slo_s: float | None = None
+    # Spend cap for the whole run: once the recorded cost reaches it, no new attempt starts (finished ones stay).
+    max_cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

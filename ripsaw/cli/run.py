@@ -44,6 +44,11 @@ async def _run_cancellable(run: Coroutine[Any, Any, RunResult]) -> RunResult:
 )
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON instead of a table.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print per combo the attempts, tokens and most it can cost, and run nothing (no call, no server).",
+)
 def command(
     spec_path: Path | None,
     run_id: str | None,
@@ -53,17 +58,21 @@ def command(
     limit: int | None,
     no_progress: bool,
     as_json: bool,
+    dry_run: bool,
 ) -> None:
     """Run SPEC (default: the quickstart shipped with Ripsaw, evals/quickstart.toml): every combo on every task.
 
     Re-running the same spec resumes its run directory: finished attempts are kept, infra errors retried.
     Exit status: 0 run complete, 1 attempts left with infra errors or a combo stopped (re-run to retry them),
-    2 bad spec or usage, 130 interrupted.
+    2 bad spec or usage, 3 stopped at run.max_cost_usd (finished attempts kept), 130 interrupted.
     """
     spec = load_spec(spec_path or shipped_file(QUICKSTART))
     name = run_id or spec.run.run_id or default_run_id(spec, limit=limit)
     if limit is not None:
         spec = dataclasses.replace(spec, tasks=dataclasses.replace(spec.tasks, limit=limit))
+    if dry_run:
+        _dry_run(spec, as_json)
+        return
     base = output_dir or Path(spec.run.output_dir)
     if fresh:
         name = f"{name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
@@ -79,6 +88,13 @@ def command(
     from ripsaw.cli.report import show_report
 
     show_report([run_dir], as_json=as_json, write_files=True)
+    if result.capped_at_usd is not None:
+        click.echo(
+            f"stopped at run.max_cost_usd = {spec.run.max_cost_usd:g}: ${result.capped_at_usd:.4f} recorded; "
+            "finished attempts are kept (raise the cap and run the same command to go on)",
+            err=True,
+        )
+        sys.exit(3)
     for name, why in result.failed_combos.items():
         click.echo(f"combo {name!r} stopped, none of its remaining attempts scored:\n{why}", err=True)
     if result.failed_combos:
@@ -89,3 +105,35 @@ def command(
             err=True,
         )
         sys.exit(1)
+
+
+def _dry_run(spec: Any, as_json: bool) -> None:
+    import json
+
+    from ripsaw.analysis import format as fmt
+    from ripsaw.execution.plan import plan
+    from ripsaw.report.table import text_table
+
+    plans = plan(spec)
+    if as_json:
+        click.echo(json.dumps([p.to_dict() for p in plans], indent=2))
+        return
+    rows = [
+        (
+            p.combo,
+            str(p.attempts),
+            str(p.calls_at_most),
+            f"{p.input_tokens:,}",
+            "no bound (max_tokens unset)" if p.output_tokens_at_most is None else f"≤ {p.output_tokens_at_most:,}",
+            "—" if p.cost_usd_at_most is None else f"≤ {fmt.usd(p.cost_usd_at_most)}",
+            p.token_source,
+        )
+        for p in plans
+    ]
+    headers = ("combo", "attempts", "calls ≤", "input tokens", "output tokens", "cost", "counted by")
+    click.echo(text_table(headers, rows))
+    total = [p.cost_usd_at_most for p in plans]
+    if all(c is not None for c in total):
+        click.echo(f"at most {fmt.usd(sum(c for c in total if c is not None))} for the run; nothing was sent")
+    if spec.run.max_cost_usd is not None:
+        click.echo(f"run.max_cost_usd = {spec.run.max_cost_usd:g}: the run stops issuing calls once it is reached")

@@ -1,7 +1,8 @@
 """The executor seam: what runs a combo's attempt units, with bounded concurrency.
 
 The runner hands an executor the attempt units of one combo and a callback; the executor runs each unit and
-gives every finished Attempt to the callback, which is the only writer to the results store.
+gives every finished Attempt to the callback, which is the only writer to the results store. A unit whose
+function returns None was not run (the run's spend cap was reached before it started): nothing is recorded.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class Executor(Protocol):
 
     async def map(
         self,
-        fn: Callable[[AttemptUnit], Awaitable[Attempt]],
+        fn: Callable[[AttemptUnit], Awaitable[Attempt | None]],
         units: Sequence[AttemptUnit],
         concurrency: int,
         on_done: Callable[[Attempt], None],
@@ -32,7 +33,7 @@ class Executor(Protocol):
 class LocalExecutor:
     async def map(
         self,
-        fn: Callable[[AttemptUnit], Awaitable[Attempt]],
+        fn: Callable[[AttemptUnit], Awaitable[Attempt | None]],
         units: Sequence[AttemptUnit],
         concurrency: int,
         on_done: Callable[[Attempt], None],
@@ -43,7 +44,9 @@ class LocalExecutor:
 
         async def worker() -> None:
             while not queue.empty():
-                on_done(await fn(queue.get_nowait()))
+                attempt = await fn(queue.get_nowait())
+                if attempt is not None:
+                    on_done(attempt)
 
         async with asyncio.TaskGroup() as group:
             for _ in range(max(1, min(concurrency, len(units)))):

@@ -45,6 +45,7 @@ class RunResult:
     infra_errors: int
     status: str
     failed_combos: dict[str, str] = field(default_factory=dict)  # combo name -> why it stopped (ComboFailed)
+    capped_at_usd: float | None = None  # the recorded cost when run.max_cost_usd stopped the run
 
 
 @dataclass(slots=True)
@@ -199,7 +200,12 @@ async def run_eval(
                 clock,
                 progress,
             )
-            result.status = "complete" if result.infra_errors == 0 and not result.failed_combos else "incomplete"
+            if result.capped_at_usd is not None:
+                result.status = "capped"
+            elif result.infra_errors == 0 and not result.failed_combos:
+                result.status = "complete"
+            else:
+                result.status = "incomplete"
         except (asyncio.CancelledError, KeyboardInterrupt):
             result.status = "interrupted"
             raise
@@ -234,6 +240,8 @@ async def _run_combos(
     run_id = manifest["run_id"]
     by_id = {t.id: t for t in tasks}
     finished = store.finished_ids()
+    cap = spec.run.max_cost_usd
+    spent = sum(a.cost_usd or 0.0 for a in store.attempts()) if cap is not None else 0.0
     for index, (combo, provider) in enumerate(zip(spec.combos, providers, strict=True)):
         every = [AttemptUnit(combo.name, task.id, sample) for task in tasks for sample in range(spec.run.samples)]
         units = [unit for unit in every if unit.key not in finished]
@@ -251,8 +259,9 @@ async def _run_combos(
         passed = 0
 
         def record(attempt: Attempt, bar: tqdm = bar) -> None:
-            nonlocal passed
+            nonlocal passed, spent
             store.append(attempt)
+            spent += attempt.cost_usd or 0.0
             result.recorded += 1
             if attempt.outcome is Outcome.INFRA_ERROR:
                 result.infra_errors += 1
@@ -269,8 +278,11 @@ async def _run_combos(
             provider: Provider = provider,
             strategy: Solver = strategy,
             strategy_name: str = strategy_name,
-        ) -> Attempt:
+        ) -> Attempt | None:
             task = by_id[unit.task_id]
+            if cap is not None and spent >= cap:
+                result.capped_at_usd = spent
+                return None  # no new attempt once the recorded cost reached the cap; those in flight finish
             try:
                 judge = await judges.get(task)
                 ctx = AttemptContext(run_id, combo, spec.run, task, provider, sandbox, judge, clock)
@@ -290,3 +302,8 @@ async def _run_combos(
         finally:
             bar.close()
             await provider.aclose()  # a local server frees the cores before the next combo starts
+        if result.capped_at_usd is not None:
+            result.capped_at_usd = spent  # with the attempts that were in flight when the cap was reached
+            manifest["capped"] = {"max_cost_usd": cap, "spent_usd": round(spent, 6)}
+            store.write_manifest(manifest)
+            break

@@ -232,3 +232,37 @@ def test_self_checks_in_a_reply_do_not_sink_a_correct_answer_and_the_report_coun
     for example in counts["examples"]:
         anchor = attempt_anchor(example["attempt_id"])
         assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html
+
+
+def test_dry_run_prints_the_plan_and_sends_nothing(refserver: RefServer, tmp_path: Path) -> None:
+    refserver.script = _scripted(_answers(set()))
+    spec = _spec(tmp_path, refserver.base_url, limit=6, extra="[combos.params]\nmax_tokens = 100")
+    done = _ripsaw("run", str(spec), "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    (plan,) = json.loads(done.stdout)
+    assert plan["combo"] == "scripted" and plan["attempts"] == 6 and plan["calls_at_most"] == 6
+    assert plan["output_tokens_at_most"] == 600 and plan["input_tokens"] > 6 * 20
+    assert plan["cost_usd_at_most"] == pytest.approx((plan["input_tokens"] * 1.0 + 600 * 2.0) / 1e6)
+    assert plan["token_source"] == "estimated"  # "ref-model": no tokenizer Ripsaw knows
+    text = _ripsaw("run", str(spec), "--dry-run")
+    assert "nothing was sent" in text.stdout
+    assert refserver.requests == []  # the server's own log: not one request
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_cost_cap_stops_issuing_calls_and_keeps_what_finished(refserver: RefServer, tmp_path: Path) -> None:
+    refserver.script = _scripted(_answers(set()))
+    # Each attempt costs ~0.0002-0.0003 USD at these prices: the cap is reached after a few of the 12.
+    spec = _spec(tmp_path, refserver.base_url, limit=12, extra="", run_id="capped")
+    spec.write_text(spec.read_text().replace("[run]\n", "[run]\nmax_cost_usd = 0.0005\n"))
+    done = _ripsaw("run", str(spec), "--no-progress")
+    assert done.returncode == 3, done.stderr
+    assert "stopped at run.max_cost_usd = 0.0005" in done.stderr
+    run_dir = tmp_path / "reports" / "capped"
+    lines = (run_dir / "attempts.jsonl").read_text().splitlines()
+    costs = [json.loads(line)["cost_usd"] for line in lines]
+    assert 2 <= len(lines) < 12  # stopped early, and what finished is kept
+    assert sum(costs[:-2]) < 0.0005  # no attempt started after the recorded cost reached the cap (2 run at once)
+    manifest = RunStore(run_dir).manifest()
+    assert manifest["status"] == "capped" and manifest["capped"]["max_cost_usd"] == 0.0005
+    assert len(refserver.requests) == len(lines)
