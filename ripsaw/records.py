@@ -13,8 +13,13 @@ from typing import Any, Literal
 
 from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
 
-# Bump when a field of Attempt (or anything nested in it) changes meaning or disappears.
-RESULTS_SCHEMA_VERSION = 1
+# Bump when a field of Attempt (or anything nested in it) is added, changes meaning or disappears, and add the
+# step that brings a record of the previous version up to this one to _MIGRATIONS (older run directories are
+# migrated on load; a record from a newer Ripsaw is refused with one line).
+#   1: the first records.
+#   2: timing definitions 2 (wire send stamp, queueing, chunk-aware speed: CallTiming.t_queue_ns, n_first),
+#      the extraction audit (Attempt.extraction, Turn.extraction), tool calls and reasoning items on ModelCall.
+RESULTS_SCHEMA_VERSION = 2
 
 
 class Outcome(StrEnum):
@@ -285,8 +290,22 @@ class Attempt:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Attempt:
-        d = dict(d)
+        """A record as stored, migrated to this version. Raises RecordError for a record from a newer Ripsaw, or
+        one that does not fit the schema it names (unknown or missing fields)."""
+        d = _migrate(dict(d))
         d.pop("attempt_id", None)
+        unknown = sorted(set(d) - _ATTEMPT_FIELDS - {"calls", "sandbox", "turns", "extraction"})
+        if unknown:
+            raise RecordError(
+                f"unknown field(s) {', '.join(unknown)} in a results-schema-{RESULTS_SCHEMA_VERSION} record"
+            )
+        try:
+            return cls._build(d)
+        except (TypeError, ValueError, KeyError) as e:
+            raise RecordError(f"malformed record: {e}") from None
+
+    @classmethod
+    def _build(cls, d: dict[str, Any]) -> Attempt:
         calls = [
             ModelCall(
                 **{
@@ -360,3 +379,35 @@ def single_turn(attempt: Attempt) -> Turn:
         cut=call.cut if call else None,
         extraction=attempt.extraction,
     )
+
+
+class RecordError(ValueError):
+    """A stored record this Ripsaw cannot read; the store adds the file and line."""
+
+
+_ATTEMPT_FIELDS = {f.name for f in dataclasses.fields(Attempt)}
+
+
+def _to_2(d: dict[str, Any]) -> dict[str, Any]:
+    # Version 2 only added fields, each with a default that means "not recorded"; timings keep the meaning they
+    # were measured with (the manifest's rules say which), so nothing is rewritten.
+    return d
+
+
+# _MIGRATIONS[v] turns a version-v record into a version v + 1 record.
+_MIGRATIONS = {1: _to_2}
+
+
+def _migrate(d: dict[str, Any]) -> dict[str, Any]:
+    version = d.get("schema_version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise RecordError(f"schema_version {version!r} is not a results schema version")
+    if version > RESULTS_SCHEMA_VERSION:
+        raise RecordError(
+            f"written by a newer Ripsaw (results schema {version}; this one reads up to {RESULTS_SCHEMA_VERSION}): "
+            "upgrade Ripsaw (pip install -U ripsaw) to read this run"
+        )
+    for v in range(version, RESULTS_SCHEMA_VERSION):
+        d = _MIGRATIONS[v](d)
+    d["schema_version"] = RESULTS_SCHEMA_VERSION
+    return d

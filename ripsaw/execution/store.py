@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ripsaw.errors import ConfigError
-from ripsaw.records import Attempt, Outcome
+from ripsaw.records import Attempt, Outcome, RecordError
 
 MANIFEST = "manifest.json"
 ATTEMPTS = "attempts.jsonl"
@@ -128,15 +128,21 @@ class RunStore:
     def read(self) -> tuple[list[Attempt], int]:
         """(attempts as `attempts()` gives them, the number of duplicate records: records of an attempt that
         came after it was scored, which never replace the scored one)."""
-        kept: dict[str, dict[str, Any]] = {}
+        kept: dict[str, tuple[int, dict[str, Any]]] = {}
         duplicates = 0
-        for _, record in self._lines():
+        for number, record in self._lines():
             earlier = kept.get(record["attempt_id"])
-            if earlier is not None and earlier["outcome"] != Outcome.INFRA_ERROR.value:
+            if earlier is not None and earlier[1]["outcome"] != Outcome.INFRA_ERROR.value:
                 duplicates += 1
                 continue
-            kept[record["attempt_id"]] = record
-        return [Attempt.from_dict(r) for r in kept.values()], duplicates
+            kept[record["attempt_id"]] = number, record
+        return [self._attempt(number, r) for number, r in kept.values()], duplicates
+
+    def _attempt(self, number: int, record: dict[str, Any]) -> Attempt:
+        try:
+            return Attempt.from_dict(record)
+        except RecordError as e:
+            raise ConfigError(f"{self.dir / ATTEMPTS}:{number}: {e}") from None
 
     def finished_ids(self) -> set[str]:
         """Attempt ids that need no re-run: everything except infra errors (those are retried on resume)."""
