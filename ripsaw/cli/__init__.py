@@ -29,7 +29,19 @@ def main() -> None:
 
 
 # One module per subcommand, each exposing `command`.
-_COMMANDS = ("validate", "run", "report", "sandbox", "gate", "leaderboard", "budget", "sweep", "models", "doctor")
+_COMMANDS = (
+    "validate",
+    "run",
+    "report",
+    "sandbox",
+    "gate",
+    "leaderboard",
+    "budget",
+    "sweep",
+    "models",
+    "doctor",
+    "verify",
+)
 
 
 def _register() -> None:

@@ -49,7 +49,7 @@ class RunResult:
 
 
 @dataclass(slots=True)
-class _Judges:
+class Judges:
     """One trusted Judge per task, prepared once and shared by every combo."""
 
     run: RunSpec
@@ -192,7 +192,7 @@ async def run_eval(
                 tasks,
                 providers,
                 sandbox,
-                _Judges(spec.run, limits),
+                Judges(spec.run, limits),
                 store,
                 manifest,
                 result,
@@ -229,7 +229,7 @@ async def _run_combos(
     tasks: list[Task],
     providers: list[Provider],
     sandbox: Sandbox,
-    judges: _Judges,
+    judges: Judges,
     store: RunStore,
     manifest: dict[str, Any],
     result: RunResult,

@@ -266,3 +266,27 @@ def test_a_cost_cap_stops_issuing_calls_and_keeps_what_finished(refserver: RefSe
     manifest = RunStore(run_dir).manifest()
     assert manifest["status"] == "capped" and manifest["capped"]["max_cost_usd"] == 0.0005
     assert len(refserver.requests) == len(lines)
+
+
+def test_verify_agrees_on_an_untouched_run_and_finds_an_edited_outcome(refserver: RefServer, tmp_path: Path) -> None:
+    wrong = {"starter/1", "starter/3"}
+    refserver.script = _scripted(_answers(wrong), rate=2000)
+    spec = _spec(tmp_path, refserver.base_url, limit=5)
+    assert _ripsaw("run", str(spec), "--no-progress").returncode == 0
+    run_dir = tmp_path / "reports" / "e2e"
+    ok = _ripsaw("verify", str(run_dir), "--spec", str(spec), "--json", "--no-progress")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(ok.stdout) | {"run_dir": ""} == {
+        "run_dir": "", "attempts": 5, "rejudged": 5, "differences": [], "ok": True
+    }  # fmt: skip
+
+    path = run_dir / "attempts.jsonl"
+    lines = path.read_text().splitlines()
+    edited = [line.replace('"outcome":"failed"', '"outcome":"passed"', 1) if '"starter/1"' in line else line
+              for line in lines]  # fmt: skip
+    assert edited != lines
+    path.write_text("\n".join(edited) + "\n")
+    bad = _ripsaw("verify", str(run_dir), "--spec", str(spec), "--no-progress")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "DIFF  scripted::starter/1::0  verdict: stored 'passed', found 'failed'" in bad.stdout
+    assert "1 difference(s)" in bad.stdout
