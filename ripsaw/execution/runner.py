@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from ripsaw.providers.base import Provider
 from ripsaw.records import RESULTS_SCHEMA_VERSION, TIMING_DEFINITIONS_VERSION, Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Limits, Sandbox
-from ripsaw.solvers import SOLVERS, Solver
+from ripsaw.solvers import SOLVERS
 from ripsaw.solvers.base import AttemptContext, AttemptUnit, new_attempt, prompt_preset
 from ripsaw.solvers.extract import EXTRACTION_RULES_VERSION
 from ripsaw.tasks import load_spec_tasks
@@ -224,6 +225,36 @@ def _combo_failed(e: BaseException, index: int, manifest: dict[str, Any], store:
     store.write_manifest(manifest)
 
 
+INTERLEAVE_SEED = 0  # the task order of interleaved remote combos: fixed, and recorded in the manifest
+
+
+def _groups(providers: list[Provider]) -> list[list[int]]:
+    """Combo indices in the order they run. A managed local server (it shares the cores) runs its combo alone;
+    combos on remote endpoints run together, interleaved by task, so load that drifts over the hour hits all
+    of them alike. The groups keep the spec's order of their first combo."""
+    remote = [i for i, p in enumerate(providers) if not getattr(p, "manages_server", False)]
+    groups: list[list[int]] = []
+    for i in range(len(providers)):
+        if i not in remote:
+            groups.append([i])
+        elif i == remote[0]:
+            groups.append(remote)
+    return groups
+
+
+def interleaved_units(combos: list[ComboSpec], tasks: list[Task], samples: int) -> list[AttemptUnit]:
+    """Every attempt of `combos`, task by task in a seeded shuffle, the combos' order rotating from task to task
+    so none is always first."""
+    order = list(tasks)
+    random.Random(INTERLEAVE_SEED).shuffle(order)
+    units = []
+    for k, task in enumerate(order):
+        for sample in range(samples):
+            for j in range(len(combos)):
+                units.append(AttemptUnit(combos[(k + j) % len(combos)].name, task.id, sample))
+    return units
+
+
 async def _run_combos(
     spec: EvalSpec,
     tasks: list[Task],
@@ -242,20 +273,31 @@ async def _run_combos(
     finished = store.finished_ids()
     cap = spec.run.max_cost_usd
     spent = sum(a.cost_usd or 0.0 for a in store.attempts()) if cap is not None else 0.0
-    for index, (combo, provider) in enumerate(zip(spec.combos, providers, strict=True)):
-        every = [AttemptUnit(combo.name, task.id, sample) for task in tasks for sample in range(spec.run.samples)]
+    for group in _groups(providers):
+        combos = [spec.combos[i] for i in group]
+        if len(group) > 1:
+            every = interleaved_units(combos, tasks, spec.run.samples)
+            manifest["interleaved"] = {"combos": [c.name for c in combos], "task_order_seed": INTERLEAVE_SEED}
+        else:
+            every = [AttemptUnit(combos[0].name, t.id, sample) for t in tasks for sample in range(spec.run.samples)]
         units = [unit for unit in every if unit.key not in finished]
         result.skipped += len(every) - len(units)
         if not units:
             continue
-        manifest["combos"][index].pop("failed", None)  # a resumed combo gets another chance
-        try:
-            await provider.start(store.dir)
-        except ComboFailed as e:
-            _combo_failed(e, index, manifest, store, result)
-            await provider.aclose()
+        live: dict[str, tuple[int, ComboSpec, Provider]] = {}
+        for i in group:
+            manifest["combos"][i].pop("failed", None)  # a resumed combo gets another chance
+            try:
+                await providers[i].start(store.dir)
+                live[spec.combos[i].name] = (i, spec.combos[i], providers[i])
+            except ComboFailed as e:
+                _combo_failed(e, i, manifest, store, result)
+                await providers[i].aclose()
+        units = [u for u in units if u.combo in live]
+        if not units:
             continue
-        bar = tqdm(total=len(units), desc=combo.name, unit="attempt", disable=not progress, dynamic_ncols=True)
+        label = combos[0].name if len(group) == 1 else f"{len(group)} remote combos, interleaved"
+        bar = tqdm(total=len(units), desc=label, unit="attempt", disable=not progress, dynamic_ncols=True)
         passed = 0
 
         def record(attempt: Attempt, bar: tqdm = bar) -> None:
@@ -269,16 +311,9 @@ async def _run_combos(
             bar.update(1)
             bar.set_postfix(passed=passed, refresh=False)
 
-        strategy_name = combo.strategy or spec.run.strategy
-        strategy = SOLVERS.get(strategy_name)
-
-        async def one(
-            unit: AttemptUnit,
-            combo: ComboSpec = combo,
-            provider: Provider = provider,
-            strategy: Solver = strategy,
-            strategy_name: str = strategy_name,
-        ) -> Attempt | None:
+        async def one(unit: AttemptUnit, live: dict[str, tuple[int, ComboSpec, Provider]] = live) -> Attempt | None:
+            _, combo, provider = live[unit.combo]
+            strategy_name = combo.strategy or spec.run.strategy
             task = by_id[unit.task_id]
             if cap is not None and spent >= cap:
                 result.capped_at_usd = spent
@@ -286,22 +321,27 @@ async def _run_combos(
             try:
                 judge = await judges.get(task)
                 ctx = AttemptContext(run_id, combo, spec.run, task, provider, sandbox, judge, clock)
-                return await strategy(ctx, unit)
+                return await SOLVERS.get(strategy_name)(ctx, unit)
             except ComboFailed:
                 raise  # the combo stops: no attempt of it is scored or recorded as an infra error
             except Exception as e:  # a harness fault is recorded (and retried on resume), never scored
                 return new_attempt(run_id, combo, unit, strategy=strategy_name, detail=f"harness: {e!r}")
 
+        # Each endpoint's own limit (its provider's max_concurrency) holds inside the group's concurrency.
+        concurrency = min(spec.run.concurrency, sum(c.max_concurrency for _, c, _ in live.values()))
         try:
             try:
-                await executor.map(one, units, min(spec.run.concurrency, combo.max_concurrency), record)
-            except* ComboFailed as group:
-                _combo_failed(group.exceptions[0], index, manifest, store, result)
-            manifest["combos"][index]["server"] = provider.describe()
+                await executor.map(one, units, concurrency, record)
+            except* ComboFailed as failed:
+                # Only a managed local server raises it, and such a combo always runs alone.
+                _combo_failed(failed.exceptions[0], group[0], manifest, store, result)
+            for i, _, provider in live.values():
+                manifest["combos"][i]["server"] = provider.describe()
             store.write_manifest(manifest)
         finally:
             bar.close()
-            await provider.aclose()  # a local server frees the cores before the next combo starts
+            for _, _, provider in live.values():
+                await provider.aclose()  # a local server frees the cores before the next combo starts
         if result.capped_at_usd is not None:
             result.capped_at_usd = spent  # with the attempts that were in flight when the cap was reached
             manifest["capped"] = {"max_cost_usd": cap, "spent_usd": round(spent, 6)}

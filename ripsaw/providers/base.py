@@ -18,6 +18,9 @@ from ripsaw.types import ComboSpec, Prompt, RequestParams
 
 
 class Provider(Protocol):
+    """A provider that starts a server on this machine sets a class attribute `manages_server = True`: its combo
+    then runs alone (it shares the cores); combos on remote endpoints run interleaved by task."""
+
     async def start(self, run_dir: Path | None = None) -> None:
         """Get ready before the first attempt (launch a managed server); failures here stop the run early.
         A provider that keeps logs (a managed server's) writes them under `run_dir/logs/`."""

@@ -290,3 +290,34 @@ def test_verify_agrees_on_an_untouched_run_and_finds_an_edited_outcome(refserver
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "DIFF  scripted::starter/1::0  verdict: stored 'passed', found 'failed'" in bad.stdout
     assert "1 difference(s)" in bad.stdout
+
+
+def test_remote_combos_run_interleaved_by_task_in_a_recorded_order(refserver: RefServer, tmp_path: Path) -> None:
+    from ripsaw.execution.runner import INTERLEAVE_SEED, interleaved_units
+    from ripsaw.spec import load_spec
+    from ripsaw.tasks import load_spec_tasks
+
+    refserver.script = _scripted(_answers(set()))
+    second = f"""
+[[combos]]
+name = "other"
+provider = "openai"
+model = "ref-model-b"
+base_url = "{refserver.base_url}"
+prompt_mode = "chat"
+"""
+    spec = _spec(tmp_path, refserver.base_url, limit=4, run_id="mixed")
+    spec.write_text(
+        spec.read_text().replace("[tasks]", second + "[tasks]").replace("concurrency = 2", "concurrency = 1")
+    )
+    done = _ripsaw("run", str(spec), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    sent = [r.body["model"] for r in refserver.requests]
+    assert sent.count("ref-model") == 4 and sent.count("ref-model-b") == 4
+    assert sent != sorted(sent) and sent[:2] in (["ref-model", "ref-model-b"], ["ref-model-b", "ref-model"])
+    loaded = load_spec(spec)
+    expected = interleaved_units(list(loaded.combos), load_spec_tasks(loaded), 1)
+    models = {"scripted": "ref-model", "other": "ref-model-b"}
+    assert sent == [models[u.combo] for u in expected]  # one request at a time: the planned order, exactly
+    manifest = RunStore(tmp_path / "reports" / "mixed").manifest()
+    assert manifest["interleaved"] == {"combos": ["scripted", "other"], "task_order_seed": INTERLEAVE_SEED}

@@ -211,6 +211,8 @@ def _log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
 class LlamaCppProvider:
     """A managed llama-cpp-python server plus the OpenAI-compatible client that talks to it."""
 
+    manages_server = True  # it shares this machine's cores: the runner runs its combo alone, never interleaved
+
     def __init__(
         self,
         name: str,
