@@ -53,6 +53,17 @@ class Summary:
             out[a.combo].append(a)
         return out
 
+    def schedule(self) -> list[dict[str, Any]]:
+        """When each combo's attempts started (wall clock, from the records): interleaved remote combos overlap,
+        local ones follow each other. Load drift over a run shows here."""
+        rows = []
+        for name, attempts in self.attempts_by_combo().items():
+            starts = sorted(a.started_at for a in attempts if a.started_at)
+            if starts:
+                rows.append({"combo": name, "first_started_at": starts[0], "last_started_at": starts[-1],
+                             "attempts": len(attempts)})  # fmt: skip
+        return rows
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SUMMARY_SCHEMA,
@@ -75,6 +86,7 @@ class Summary:
             "comparisons": [c.to_dict() for c in self.comparisons],
             "budgets": budgets_json(self.runset.runs),
             "warnings": list(self.warnings),
+            "schedule": self.schedule(),
         }
 
 

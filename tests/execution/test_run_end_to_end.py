@@ -321,3 +321,9 @@ prompt_mode = "chat"
     assert sent == [models[u.combo] for u in expected]  # one request at a time: the planned order, exactly
     manifest = RunStore(tmp_path / "reports" / "mixed").manifest()
     assert manifest["interleaved"] == {"combos": ["scripted", "other"], "task_order_seed": INTERLEAVE_SEED}
+    summary = json.loads((tmp_path / "reports" / "mixed" / "summary.json").read_text())
+    spans = {r["combo"]: (r["first_started_at"], r["last_started_at"]) for r in summary["schedule"]}
+    assert set(spans) == {"scripted", "other"}
+    (a0, a1), (b0, b1) = spans["scripted"], spans["other"]
+    assert a0 <= b1 and b0 <= a1  # interleaved: the spans overlap
+    assert "When each combo ran" in (tmp_path / "reports" / "mixed" / "report.html").read_text()
