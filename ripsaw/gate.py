@@ -295,22 +295,17 @@ def _comparable(current: Summary, baseline: Summary, combos: Sequence[str], allo
     """Refuse a baseline that is not the same experiment, naming each differing field; return the allowed ones."""
     ours, theirs = current.runset.runs[0].manifest, baseline.runset.runs[0].manifest
     fields = tuple(f for f in comparability.FIELDS if f != "task_suite")  # checked above, with its own message
-    refused: list[str] = []
-    allowed: list[str] = []
-    for m in current.combos:
-        if (combos and m.name not in combos) or m.name not in combo_names(theirs):
-            continue
+    found = [
+        (f"combo {m.name}: {d.describe()}", d)
+        for m in current.combos
+        if not (combos and m.name not in combos) and m.name in combo_names(theirs)
         for d in comparability.mismatches(
             comparability.key(theirs, m.name), comparability.key(ours, m.name), allow, fields
-        ):
-            (allowed if d.allowed else refused).append(f"combo {m.name}: {d.describe()}")
-    if refused:
-        raise ConfigError(
-            "the baseline is not the same experiment as the run:\n  "
-            + "\n  ".join(refused)
-            + "\npass --allow-mismatch FIELD to compare anyway (the output then says so)"
         )
-    return allowed
+    ]
+    return comparability.enforce(
+        found, "the baseline is not the same experiment as the run", "compare anyway (the output then says so)"
+    )
 
 
 _MARK = {"pass": "✅ pass", "fail": "❌ fail", "error": "⚠️ error", "skipped": "⏭️ skipped"}

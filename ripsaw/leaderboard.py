@@ -22,7 +22,6 @@ from ripsaw.analysis.metrics import ComboMetrics
 from ripsaw.analysis.pareto import LATENCY_P50, PASS_RATE, Frontier
 from ripsaw.analysis.runs import Run, RunSet, combo_names
 from ripsaw.analysis.summary import Summary
-from ripsaw.errors import ConfigError
 from ripsaw.report import plots
 
 LEADERBOARD_SCHEMA = "ripsaw.leaderboard"
@@ -135,18 +134,14 @@ def comparable(runs: RunSet, allow: frozenset[str]) -> list[str]:
     if not keyed:
         return []
     first, reference = keyed[0]
-    refused: list[str] = []
-    allowed: list[str] = []
-    for name, k in keyed[1:]:
-        for d in comparability.mismatches(reference, k, allow, comparability.LEADERBOARD_FIELDS):
-            (allowed if d.allowed else refused).append(f"{name}: {d.describe(first, name)}")
-    if refused:
-        raise ConfigError(
-            "these combos were not asked or scored the same way:\n  "
-            + "\n  ".join(refused)
-            + "\npass --allow-mismatch FIELD to rank them anyway (the page says so)"
-        )
-    return allowed
+    found = [
+        (f"{name}: {d.describe(first, name)}", d)
+        for name, k in keyed[1:]
+        for d in comparability.mismatches(reference, k, allow, comparability.LEADERBOARD_FIELDS)
+    ]
+    return comparability.enforce(
+        found, "these combos were not asked or scored the same way", "rank them anyway (the page says so)"
+    )
 
 
 def build(summary: Summary, out: Path, *, allowed_mismatches: Sequence[str] = ()) -> list[Path]:

@@ -78,6 +78,17 @@ def mismatches(
     ]
 
 
+def enforce(found: list[tuple[str, Mismatch]], refusal: str, anyway: str) -> list[str]:
+    """`found`: (label, mismatch) pairs. Raise one ConfigError listing every mismatch not allowed, headed by
+    `refusal` and ending with how to go on `anyway`; return the allowed ones, labelled, for the output."""
+    from ripsaw.errors import ConfigError
+
+    refused = [label for label, d in found if not d.allowed]
+    if refused:
+        raise ConfigError(f"{refusal}:\n  " + "\n  ".join(refused) + f"\npass --allow-mismatch FIELD to {anyway}")
+    return [label for label, d in found if d.allowed]
+
+
 def check_allow(allow: tuple[str, ...] | frozenset[str]) -> frozenset[str]:
     """Validate --allow-mismatch names against the key's fields."""
     from ripsaw.errors import ConfigError

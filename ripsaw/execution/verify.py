@@ -23,9 +23,11 @@ from ripsaw.execution.store import RunStore
 from ripsaw.records import Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Limits
+from ripsaw.solvers.base import cost_usd
 from ripsaw.spec import load_spec
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task, suite_hash
+from ripsaw.types import ComboSpec, RunSpec
 
 # Outcomes a judge decides from a program; the others come from the model call (no code, budget, infra).
 _JUDGED = {Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT, Outcome.RESOURCE_LIMIT, Outcome.SYNTAX_ERROR}
@@ -68,21 +70,25 @@ def _tasks(manifest: dict[str, Any], spec_path: Path | None) -> dict[str, Task]:
     return {t.id: t for t in chosen}
 
 
-def _prices(manifest: dict[str, Any]) -> dict[str, tuple[float, float]]:
+def _priced(manifest: dict[str, Any]) -> dict[str, ComboSpec]:
+    """Each combo with the prices it ran at, for the cost formula the solvers use."""
     return {
-        c["name"]: (float(c.get("price_in_per_mtok") or 0), float(c.get("price_out_per_mtok") or 0))
+        c["name"]: ComboSpec(
+            name=c["name"],
+            provider=str(c.get("provider") or ""),
+            model=str(c.get("model") or ""),
+            price_in_per_mtok=float(c.get("price_in_per_mtok") or 0),
+            price_out_per_mtok=float(c.get("price_out_per_mtok") or 0),
+        )
         for c in manifest.get("combos") or []
     }
 
 
-def _bookkeeping(a: Attempt, prices: tuple[float, float]) -> list[Difference]:
+def _bookkeeping(a: Attempt, combo: ComboSpec) -> list[Difference]:
     out = []
     if a.calls and a.cost_usd is not None:
-        cost = sum(
-            ((c.usage.prompt_tokens or 0) * prices[0] + (c.usage.completion_tokens or 0) * prices[1]) / 1e6
-            for c in a.calls
-        )
-        if not math.isclose(cost, a.cost_usd, rel_tol=_REL, abs_tol=1e-12):
+        cost = cost_usd(combo, a.calls)
+        if cost is None or not math.isclose(cost, a.cost_usd, rel_tol=_REL, abs_tol=1e-12):
             out.append(Difference(a.attempt_id, "cost", a.cost_usd, cost))
     for c in a.calls:
         t = c.timing
@@ -108,7 +114,7 @@ async def verify(run_dir: Path, *, spec_path: Path | None = None, progress: bool
         raise ConfigError(f"{run_dir}: not a run directory (no manifest.json)")
     manifest = store.manifest()
     tasks = _tasks(manifest, spec_path)
-    prices = _prices(manifest)
+    priced = _priced(manifest)
     run = manifest.get("run") or {}
     attempts = store.attempts()
     result = Verification(str(run_dir), len(attempts), 0)
@@ -118,7 +124,7 @@ async def verify(run_dir: Path, *, spec_path: Path | None = None, progress: bool
     judges = Judges(_run_spec(run), limits)
     try:
         for a in tqdm(attempts, desc="verify", unit="attempt", disable=not progress):
-            result.differences += _bookkeeping(a, prices.get(a.combo, (0.0, 0.0)))
+            result.differences += _bookkeeping(a, priced.get(a.combo) or ComboSpec(a.combo, "", ""))
             if a.outcome not in _JUDGED:
                 continue
             if not a.code:
@@ -140,8 +146,6 @@ async def verify(run_dir: Path, *, spec_path: Path | None = None, progress: bool
     return result
 
 
-def _run_spec(run: dict[str, Any]) -> Any:
-    from ripsaw.types import RunSpec
-
+def _run_spec(run: dict[str, Any]) -> RunSpec:
     known = {k: v for k, v in run.items() if k in RunSpec.__dataclass_fields__}
     return RunSpec(**known)

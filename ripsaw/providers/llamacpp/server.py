@@ -281,7 +281,7 @@ class LlamaCppProvider:
         from ripsaw.providers.openai_compat import OpenAICompatProvider
 
         if self._local is not None:
-            self._model_path = await asyncio.to_thread(_pull_with_progress, self._local)
+            self._model_path = await asyncio.to_thread(models.pull_with_progress, self._local, leave=False)
             self._model_sha256 = self._local.sha256
         else:
             assert self.options.model_path is not None
@@ -478,15 +478,6 @@ class LlamaCppProvider:
             "max_concurrency": 1,
             "token_counts": "model tokenizer on the returned text (the server streams no usage)",
         }
-
-
-def _pull_with_progress(model: models.LocalModel) -> Path:
-    if (path := models.verified(model)) is not None:
-        return path
-    from tqdm import tqdm
-
-    with tqdm(total=model.size, unit="B", unit_scale=True, desc=f"pull {model.name}", leave=False) as bar:
-        return models.pull(model, progress=lambda done, _total: bar.update(done - bar.n))
 
 
 def _slug(name: str) -> str:
