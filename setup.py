@@ -16,6 +16,10 @@ SHIPPED = (
     "tasks/README.md",
     "sandboxes/python/Dockerfile",
     "sandboxes/build-offline.sh",
+    "sandboxes/workspace/Dockerfile",
+    "sandboxes/workspace/requirements.txt",
+    "tasks/repo/**/*",
+    "tasks/repo/**/.*",
 )
 
 
@@ -24,7 +28,7 @@ class BuildPyWithShipped(build_py):
         super().run()
         here = Path(__file__).resolve().parent
         for pattern in SHIPPED:
-            for path in sorted(here.glob(pattern)):
+            for path in sorted(p for p in here.glob(pattern) if p.is_file() and "__pycache__" not in p.parts):
                 target = Path(self.build_lib, "ripsaw", "_shipped", path.relative_to(here))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)

@@ -3,11 +3,13 @@
 # (Python 3.11), made by debootstrap from a Debian mirror and imported into the engine as TAG.
 # `ripsaw sandbox build --offline` runs this, then builds sandboxes/python/Dockerfile with BASE=TAG.
 #
-# usage: build-offline.sh TAG            (needs root for debootstrap, plus the docker CLI)
+# usage: build-offline.sh TAG [PACKAGES]  (needs root for debootstrap, plus the docker CLI; PACKAGES: comma-separated,
+#                                        default python3)
 # env:   RIPSAW_DEBIAN_MIRROR            (default: the first Debian mirror apt is configured with)
 set -eu
 
-tag=${1:?usage: build-offline.sh TAG}
+tag=${1:?usage: build-offline.sh TAG [PACKAGES]}
+packages=${2:-python3}
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "build-offline.sh: debootstrap needs root; run with sudo" >&2
@@ -37,7 +39,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "build-offline.sh: debootstrap bookworm from $mirror" >&2
-debootstrap --variant=minbase --include=python3 bookworm "$root" "$mirror" >&2
+debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" >&2
 
 # Package caches and docs are dead weight in a sandbox.
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \

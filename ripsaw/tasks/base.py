@@ -34,6 +34,7 @@ class TaskSource:
     argument_is: str = ""  # what the argument is, for messages: "a path"
     example: str = ""  # a full example, for messages: "jsonl:tasks/starter.jsonl"
     argument_is_file: bool = False  # resolved against the spec's directory (then the cwd) when the spec loads
+    argument_is_dir: bool = False  # the same, for a directory
     hf_options: bool = False  # accepts the HF_OPTIONS keys
     preset: str | None = None  # the Hugging Face column layout it stands for (a preset name such as "mbpp")
 
@@ -55,6 +56,8 @@ class TaskSource:
             raise InvalidKey("tasks.source", f"'{self.name}:' needs {self.argument_is}, e.g. {self.example!r}")
         elif self.argument_is_file:
             tasks["source"] = f"{self.name}:{resolve_file(argument, base, 'tasks.source')}"
+        elif self.argument_is_dir:
+            tasks["source"] = f"{self.name}:{resolve_dir(argument, base, 'tasks.source')}"
         for key in HF_OPTIONS:
             if key in tasks and not self.hf_options:
                 raise InvalidKey(f"tasks.{key}", f"applies to 'hf:' and preset sources only (source is {source!r})")
@@ -68,6 +71,18 @@ class TaskSource:
         module, _, attr = self.loader.partition(":")
         loader: Loader = getattr(importlib.import_module(module), attr)
         return loader(argument, spec, base_dir)
+
+
+def resolve_dir(name: str, base: Path, key: str) -> str:
+    """An absolute path for a directory the spec names: relative to the spec's directory first, then the cwd."""
+    given = Path(name).expanduser()
+    bases = [given] if given.is_absolute() else list(dict.fromkeys([base / given, Path.cwd() / given]))
+    for candidate in bases:
+        if candidate.is_dir():
+            return str(candidate.resolve())
+        if candidate.exists():
+            raise InvalidKey(key, f"expected a directory, found a file: {candidate}")
+    raise InvalidKey(key, f"directory not found: {name!r} (looked in {', '.join(str(b) for b in bases)})")
 
 
 def resolve_file(name: str, base: Path, key: str) -> str:

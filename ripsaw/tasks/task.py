@@ -10,6 +10,9 @@ holds the JSON-encoded positional arguments and the JSON-encoded expected result
 
 IOTests: stdin/stdout cases (competitive-programming style, e.g. LiveCodeBench): the program reads
 `input` on stdin and must print `output` (compared after stripping trailing whitespace per line).
+
+RepoTests: a repository task (ripsaw.tasks.repo): the task directory, its image recipe and hidden tests, and the
+pytest ids that decide the verdict (ripsaw.verdict.repo). Never a function candidate: only agents solve these.
 """
 
 from __future__ import annotations
@@ -49,7 +52,24 @@ class IOTests:
     cases: tuple[IOCase, ...]
 
 
-Tests = CheckTests | CallTests | IOTests
+@dataclass(frozen=True, slots=True)
+class RepoTests:
+    # Where the task lives on this machine; not part of what decides a verdict (`suite_hash` leaves it out).
+    dir: str
+    content_sha256: str  # every file of the task directory, so an edited task is another suite
+    workdir: str  # the repository's path inside the task image
+    tests_into: str  # the hidden tests' directory, relative to workdir, where the verdict copies them
+    fail_to_pass: tuple[str, ...] = ()  # pytest ids, relative to workdir
+    pass_to_pass: tuple[str, ...] = ()
+    # "tests": the pytest ids decide (the strong verdict); "reward": only the task's own tests/test.sh reward
+    # (a Harbor task without [ripsaw] ids), which runs hostile code and its own checker in one place.
+    trust: str = "tests"
+    verifier_timeout_s: float = 120.0
+    cpus: float = 1.0
+    memory_mb: int = 2048
+
+
+Tests = CheckTests | CallTests | IOTests | RepoTests
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +93,9 @@ def suite_hash(tasks: list[Task]) -> str:
     """A content hash of everything that decides a verdict; equal hashes mean comparable runs."""
     h = hashlib.sha256()
     for t in sorted(tasks, key=lambda t: t.id):
-        h.update(json.dumps(t.to_dict(), sort_keys=True, default=str).encode())
+        d = t.to_dict()
+        if isinstance(t.tests, RepoTests):
+            del d["tests"]["dir"]  # the same task in another checkout is the same task
+        h.update(json.dumps(d, sort_keys=True, default=str).encode())
         h.update(b"\n")
     return "sha256:" + h.hexdigest()

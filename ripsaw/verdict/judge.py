@@ -472,7 +472,9 @@ class Judge:
             return await self._judge_check(code, session, limits)
         if isinstance(self.tests, CallTests):
             return await self._judge_calls(code, session, limits, self.tests)
-        return await self._judge_io(code, session, limits, self.tests)
+        if isinstance(self.tests, IOTests):
+            return await self._judge_io(code, session, limits, self.tests)
+        raise TypeError(f"task {self.task.id}: a repository task is judged by ripsaw.verdict.repo, not by a Judge")
 
     async def _run(self, session: SandboxSession, job: SandboxJob, spent: list[float]) -> SandboxResult:
         async with _machine_lock().shared():
