@@ -249,7 +249,13 @@ class Box:
         return diff, [line for line in listed.splitlines() if line]
 
     async def put(self, path: str, files: dict[str, bytes], *, uid: int = 0, mode: int = 0o644) -> None:
-        """Write `files` (relative name -> content) under `path` in the container, owned by `uid`."""
+        """Write `files` (relative name -> content) under the directory `path`, created owned by `uid` (as are the
+        files). Not under /tmp: the engine copies into the container's own file system, beneath a tmpfs."""
+        made = await self.exec(
+            f"mkdir -p {shlex.quote(path)} && chown {uid}:{uid} {shlex.quote(path)}", timeout_s=30, user="0:0"
+        )
+        if made.exit_code != 0:
+            raise SandboxInfraError(f"could not make {path} in the container: {made.output[-200:]}")
         data = _tar(files, uid, mode)
         loop = asyncio.get_running_loop()
         ok = await loop.run_in_executor(self._pool, self._put, path, data)
