@@ -19,7 +19,8 @@ from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
 #   1: the first records.
 #   2: timing definitions 2 (wire send stamp, queueing, chunk-aware speed: CallTiming.t_queue_ns, n_first),
 #      the extraction audit (Attempt.extraction, Turn.extraction), tool calls and reasoning items on ModelCall.
-RESULTS_SCHEMA_VERSION = 2
+#   3: prompt caching and per-call cost: Usage.cached_tokens, ModelCall.cost_usd.
+RESULTS_SCHEMA_VERSION = 3
 
 
 class Outcome(StrEnum):
@@ -51,6 +52,8 @@ class Usage:
     # (exact for that text; for servers that stream no usage, e.g. llama-cpp-python);
     # "estimated": Ripsaw's tokenizer-free estimate on the joined text.
     source: TokenSource = "server"
+    # Of prompt_tokens, those the server read from its prompt cache (priced at the cached rate); None: not reported.
+    cached_tokens: int | None = None
 
 
 # What the timing fields of a record mean; the comparability key carries it, so numbers measured under different
@@ -140,6 +143,8 @@ class ModelCall:
     # Reasoning items the API wants back on the next turn (each with its own text and opaque payload); empty
     # when the reasoning is plain text (`reasoning`) or there is none.
     reasoning_items: list[Reasoning] = field(default_factory=list)
+    # At the combo's prices (cached input at the cached rate); None when a count it needs is unknown.
+    cost_usd: float | None = None
 
     def message(self) -> Message:
         """The reply as the assistant's turn of a conversation: reasoning, text, then tool calls."""
@@ -394,8 +399,13 @@ def _to_2(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _to_3(d: dict[str, Any]) -> dict[str, Any]:
+    # Version 3 only added fields whose defaults mean "not recorded" (no cached tokens reported, no per-call cost).
+    return d
+
+
 # _MIGRATIONS[v] turns a version-v record into a version v + 1 record.
-_MIGRATIONS = {1: _to_2}
+_MIGRATIONS = {1: _to_2, 2: _to_3}
 
 
 def _migrate(d: dict[str, Any]) -> dict[str, Any]:
