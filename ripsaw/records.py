@@ -19,8 +19,9 @@ from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
 #   1: the first records.
 #   2: timing definitions 2 (wire send stamp, queueing, chunk-aware speed: CallTiming.t_queue_ns, n_first),
 #      the extraction audit (Attempt.extraction, Turn.extraction), tool calls and reasoning items on ModelCall.
-#   3: where the attempt ran (Attempt.placement: executor, node, CPU model, load at start, dispatch wait).
-RESULTS_SCHEMA_VERSION = 3
+#   3: prompt caching and per-call cost: Usage.cached_tokens, ModelCall.cost_usd.
+#   4: where the attempt ran (Attempt.placement: executor, node, CPU model, load at start, dispatch wait).
+RESULTS_SCHEMA_VERSION = 4
 
 
 class Outcome(StrEnum):
@@ -52,6 +53,8 @@ class Usage:
     # (exact for that text; for servers that stream no usage, e.g. llama-cpp-python);
     # "estimated": Ripsaw's tokenizer-free estimate on the joined text.
     source: TokenSource = "server"
+    # Of prompt_tokens, those the server read from its prompt cache (priced at the cached rate); None: not reported.
+    cached_tokens: int | None = None
 
 
 # What the timing fields of a record mean; the comparability key carries it, so numbers measured under different
@@ -141,6 +144,8 @@ class ModelCall:
     # Reasoning items the API wants back on the next turn (each with its own text and opaque payload); empty
     # when the reasoning is plain text (`reasoning`) or there is none.
     reasoning_items: list[Reasoning] = field(default_factory=list)
+    # At the combo's prices (cached input at the cached rate); None when a count it needs is unknown.
+    cost_usd: float | None = None
 
     def message(self) -> Message:
         """The reply as the assistant's turn of a conversation: reasoning, text, then tool calls."""
@@ -415,12 +420,17 @@ def _to_2(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _to_3(d: dict[str, Any]) -> dict[str, Any]:
-    # Version 3 added Attempt.placement; an older record does not say where it ran (None).
+    # Version 3 only added fields whose defaults mean "not recorded" (no cached tokens reported, no per-call cost).
+    return d
+
+
+def _to_4(d: dict[str, Any]) -> dict[str, Any]:
+    # Version 4 added Attempt.placement; an older record does not say where it ran (None).
     return d
 
 
 # _MIGRATIONS[v] turns a version-v record into a version v + 1 record.
-_MIGRATIONS = {1: _to_2, 2: _to_3}
+_MIGRATIONS = {1: _to_2, 2: _to_3, 3: _to_4}
 
 
 def _migrate(d: dict[str, Any]) -> dict[str, Any]:

@@ -215,6 +215,7 @@ _COMBO: dict[str, _Key] = {
     "prompt_mode": _Key(STR, (one_of("prompt_mode", get_args(PromptMode)),)),
     "price_in_per_mtok": _Key(NUMBER, (at_least(0),)),
     "price_out_per_mtok": _Key(NUMBER, (at_least(0),)),
+    "price_cached_in_per_mtok": _Key(NUMBER, (at_least(0),)),
     "max_concurrency": _Key(INT, (at_least(1),)),
     "strategy": _Key(STR, (_STRATEGY,)),
     "prompt": _Key(STR, (_PROMPT,)),

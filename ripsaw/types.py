@@ -119,6 +119,8 @@ class ComboSpec:
     prompt_mode: PromptMode = "chat"
     price_in_per_mtok: float = 0.0
     price_out_per_mtok: float = 0.0
+    # Input tokens the server read from its prompt cache; None: priced as any input token.
+    price_cached_in_per_mtok: float | None = None
     max_concurrency: int = 4
     params: RequestParams = field(default_factory=RequestParams)
     # provider-specific settings (llamacpp: threads, ctx, model_path, server_args)

@@ -78,6 +78,7 @@ def _combo_manifest(combo: ComboSpec, run: RunSpec) -> dict[str, Any]:
         "prompt_mode": combo.prompt_mode,
         "price_in_per_mtok": combo.price_in_per_mtok,
         "price_out_per_mtok": combo.price_out_per_mtok,
+        "price_cached_in_per_mtok": combo.price_cached_in_per_mtok,
         "strategy": combo.strategy or run.strategy,
         "prompt": _prompt_manifest(combo, run),
         "params": dataclasses.asdict(combo.params),
