@@ -416,6 +416,18 @@ def leaders(curves: Sequence[BudgetCurve]) -> list[Lead]:
     return out
 
 
+def winner_changes(leads: Sequence[Lead]) -> list[Lead]:
+    """The budgets where the best combo changes: consecutive stretches led by the same combos merged into one,
+    its rate the best reached by the end of the stretch. What "best per budget" shows instead of every step."""
+    out: list[Lead] = []
+    for lead in leads:
+        if out and out[-1].combos == lead.combos:
+            out[-1] = Lead(out[-1].from_s, lead.to_s, lead.combos, lead.passed, lead.n)
+        else:
+            out.append(lead)
+    return out
+
+
 SPENT = Axis("cost_by_budget", "mean cost per task spent by the budget (USD)", "usd", True, lambda m: m.cost_per_task)
 PASS_AT_BUDGET = Axis("pass_at_budget", "pass@budget", "fraction", False, lambda m: m.pass_rate)
 

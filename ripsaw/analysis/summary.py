@@ -189,11 +189,9 @@ def headline(combos: list[ComboMetrics], latency: Frontier, comparison: Callable
     if not scored:
         return "No scored attempts yet: nothing to compare."
     if len(combos) == 1:
+        # Nothing to choose between: what it scored, of how many, and how long a task took.
         m = combos[0]
-        return (
-            f"Single combo {m.name}: pass@1 {fmt.pct_ci(m.pass_rate)} over {m.scored} attempts, "
-            f"p50 task latency {fmt.secs(m.latency_p50)}."
-        )
+        return f"{m.name}: {fmt.pct_ci(m.pass_rate)} of {m.scored}, p50 {fmt.secs(m.latency_p50)} per task."
     members = latency.members
     if not members:
         return "No combo has both a pass rate and a task latency: no frontier."

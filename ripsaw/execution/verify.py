@@ -18,7 +18,7 @@ from typing import Any
 from tqdm import tqdm
 
 from ripsaw.errors import ConfigError
-from ripsaw.execution.runner import Judges
+from ripsaw.execution.attempt import Judges
 from ripsaw.execution.store import RunStore
 from ripsaw.records import Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
