@@ -91,7 +91,9 @@ def _ci(e: Estimate, show: Any = fmt.pct) -> str:
 
 
 def _how(e: Estimate) -> str:
-    return f"n={e.n}" + (f"; {e.method}" if e.method else "")
+    """n and the method, one clause a line (a hover label does not wrap)."""
+    parts = [f"n={e.n}", *(p for p in e.method.split("; ") if p)]
+    return "<br>   " + "<br>   ".join(parts)
 
 
 def wide(values: Sequence[float]) -> bool:
@@ -118,8 +120,8 @@ def pareto(front: Frontier, order: Sequence[str]) -> Chart:
         assert p.x.value is not None and p.y.value is not None
         c = colour(order.index(p.name)) if p.name in order else "#57606a"
         hover = (
-            f"<b>{p.name}</b> ({p.status})<br>{front.y.label}: {_ci(p.y)} ({_how(p.y)})<br>"
-            f"{front.x.label}: {_ci(p.x, show_x)} ({_how(p.x)})"
+            f"<b>{p.name}</b> ({p.status})<br>{front.y.label}: {_ci(p.y)}{_how(p.y)}<br>"
+            f"{front.x.label}: {_ci(p.x, show_x)}{_how(p.x)}"
         )
         fig.add_trace(
             go.Scatter(
@@ -227,7 +229,7 @@ def cost(combos: Sequence[ComboMetrics]) -> Chart:
                 orientation="h",
                 marker={"color": colour(i)},
                 error_x=_whisker(e, 1.0),
-                hovertemplate=f"<b>{m.name}</b><br>cost per task: {_ci(e, fmt.usd)} ({_how(e)})<extra></extra>",
+                hovertemplate=f"<b>{m.name}</b><br>cost per task: {_ci(e, fmt.usd)}{_how(e)}<extra></extra>",
             )
         )
     _layout(fig, height=max(200, 60 * len(known) + 110), xtitle="mean cost per task (USD)", ytitle="")
