@@ -17,7 +17,7 @@ drawn on a measured figure.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,13 +61,18 @@ class BudgetSection:
 
 
 def sections(
-    runs: Sequence[Run], profiles: Sequence[HardwareProfile] = (), *, figures: bool = True
+    runs: Sequence[Run],
+    profiles: Sequence[HardwareProfile] = (),
+    *,
+    figures: bool = True,
+    measured: Mapping[str, BudgetAnalysis] | None = None,
 ) -> list[BudgetSection]:
-    """One budget section per run that has scored attempts (figures=False for JSON-only output)."""
+    """One budget section per run that has scored attempts (figures=False for JSON-only output); `measured`:
+    run id -> measured analyses already computed (Summary.measured_budgets)."""
     out = []
     for run in runs:
         if any(a.outcome.scored for a in run.attempts):
-            analyses = run_budgets(run, profiles)
+            analyses = run_budgets(run, profiles, measured=(measured or {}).get(run.run_id))
             order = list(dict.fromkeys(a.combo for a in run.attempts))
             out.append(
                 BudgetSection(
