@@ -9,6 +9,10 @@ holds across nodes with more attempts ready than the limit; a node lost mid-atte
 from __future__ import annotations
 
 import collections
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +32,7 @@ if not in_ci():  # in CI a missing Ray fails the run instead of skipping it
 
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from tests.support.ray_cluster import raw_ids, ray_executor, ray_spec, scripted, start_cluster, stop_cluster  # noqa: E402
+from tests.support.ray_cluster import REPO, raw_ids, ray_executor, ray_spec, scripted, start_cluster, stop_cluster  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +89,52 @@ async def test_max_concurrency_holds_across_nodes(cluster: Cluster, refserver: R
         assert len(refserver.requests) == len(second.requests) == 8
     attempts = RunStore(tmp_path / "run").attempts()
     assert len({a.placement.node_id for a in attempts if a.placement}) == 2
+
+
+def _workers() -> list[str]:
+    """This machine's Ray worker processes that are Ripsaw's attempt actors (Ray titles them `ray::_Worker...`)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            title = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue  # not a process, or it just ended
+        if title.startswith("ray::_Worker"):
+            found.append(f"{proc.name}: {title}")
+    return found
+
+
+def test_cli_run_on_the_cluster_stops_cleanly_on_ctrl_c_and_resumes(
+    cluster: Cluster, refserver: RefServer, tmp_path: Path
+) -> None:
+    """`ripsaw run SPEC --ray-address ADDR` in a subprocess: Ctrl-C mid-run exits 130 with the manifest marked
+    interrupted and no attempt actor left; the same command then runs only what was not recorded."""
+    refserver.script = scripted(ttft_s=1.0, rate=2000)
+    spec = ray_spec(tmp_path, {"ref": (refserver.base_url, 4)}, limit=12)
+    command = [sys.executable, "-m", "ripsaw", "run", str(spec.path), "--ray-address", cluster.address]
+    command += ["--no-progress", "--run-id", "cli", "--output-dir", str(tmp_path)]
+    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "cli" / ATTEMPTS).exists() or refserver.in_flight < 4:  # some recorded, four in flight
+        assert time.monotonic() < deadline and run.poll() is None, run.stderr.read() if run.stderr else ""
+        time.sleep(0.05)
+    assert _workers()  # the actors are there to be stopped (their titles are what the check below looks for)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130, stderr
+    assert "run the same command to resume" in stderr
+    assert RunStore(tmp_path / "cli").manifest()["status"] == "interrupted"
+    recorded = sum(raw_ids(tmp_path / "cli").values())
+    assert 0 < recorded < 12
+    deadline = time.monotonic() + 30
+    while _workers():  # the actors were closed and killed
+        assert time.monotonic() < deadline, _workers()
+        time.sleep(0.2)
+
+    sent = len(refserver.requests)
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"resumed: {recorded} attempts were already recorded" in again.stderr
+    assert len(refserver.requests) - sent == 12 - recorded
+    assert raw_ids(tmp_path / "cli") == collections.Counter({f"ref::starter/{i}::0": 1 for i in range(12)})
+    assert RunStore(tmp_path / "cli").manifest()["status"] == "complete"
