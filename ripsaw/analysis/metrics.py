@@ -523,3 +523,9 @@ def run_metrics(
         )
         for name in names
     ]
+
+
+def priced(combos: Sequence[ComboMetrics]) -> bool:
+    """Whether any combo has a known, non-zero cost per task: otherwise cost figures and cost frontiers would
+    only show $0 (local or unpriced models), and the report leaves them out."""
+    return any((m.cost_per_task.value or 0.0) > 0 for m in combos)

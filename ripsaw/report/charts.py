@@ -213,11 +213,6 @@ def latency(names: Sequence[str], attempts: Mapping[str, Sequence[Attempt]]) -> 
     return Chart("latency", f"Task latency distribution (n = {len(flat)} scored attempts)", _figure(fig), "latency")
 
 
-def priced(combos: Sequence[ComboMetrics]) -> bool:
-    """Whether any combo has a known, non-zero cost: otherwise a cost figure would only draw $0."""
-    return any((m.cost_per_task.value or 0.0) > 0 for m in combos)
-
-
 def cost(combos: Sequence[ComboMetrics]) -> Chart:
     """Mean cost per task with its bootstrap interval; combos without a known cost are named in the title."""
     fig = go.Figure()

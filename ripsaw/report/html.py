@@ -23,7 +23,7 @@ from ripsaw import __version__
 from ripsaw.analysis import format as fmt
 from ripsaw.analysis.budgets import winner_changes
 from ripsaw.analysis.extraction import attempt_anchor, describe
-from ripsaw.analysis.metrics import Estimate
+from ripsaw.analysis.metrics import Estimate, priced
 from ripsaw.analysis.summary import Summary, run_info
 from ripsaw.records import Attempt, Outcome
 from ripsaw.report import charts
@@ -67,10 +67,10 @@ def build_charts(summary: Summary) -> list[charts.Chart]:
     more than one combo to choose between, cost ones only when some combo costs more than $0."""
     names = [m.name for m in summary.combos]
     several = sum(1 for m in summary.combos if m.scored) > 1
-    priced = charts.priced(summary.combos)
-    out = [charts.pareto(f, names) for f in summary.frontiers if several and (priced or f.x.unit != "usd")]
+    paid = priced(summary.combos)
+    out = [charts.pareto(f, names) for f in summary.frontiers if several and (paid or f.x.unit != "usd")]
     out.append(charts.latency(names, summary.attempts_by_combo()))
-    if priced:
+    if paid:
         out.append(charts.cost(summary.combos))
     return out
 
@@ -248,7 +248,7 @@ def render_html(
             chart_json="{" + ",".join(f"{json.dumps(c.id)}:{c.json()}" for c in every_chart) + "}",
             budgets=list(budgets),
             several=sum(1 for m in summary.combos if m.scored) > 1,
-            paid=charts.priced(summary.combos),
+            paid=priced(summary.combos),
             explorer_json=charts._script_safe(json.dumps(index, separators=(",", ":"), ensure_ascii=False)),
             explorer_details=details,
             plotly_js=charts.plotly_js() if plotly else "",

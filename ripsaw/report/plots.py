@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ripsaw.analysis.metrics import ComboMetrics, Estimate
+from ripsaw.analysis.metrics import ComboMetrics, Estimate, priced
 from ripsaw.analysis.pareto import Frontier, Point
 from ripsaw.analysis.summary import Summary
 from ripsaw.records import Attempt
@@ -47,8 +47,6 @@ class Plot:
 def report_figures(summary: Summary) -> list[Plot]:
     """The PNG/SVG exports of report.html's own charts, by the same rules: Pareto plots only with more than one
     combo to choose between, cost ones only when some combo costs more than $0."""
-    from ripsaw.report.charts import priced  # the rule lives with the interactive charts
-
     several = sum(1 for m in summary.combos if m.scored) > 1
     paid = priced(summary.combos)
     out = [

@@ -197,6 +197,12 @@ def test_bad_input_details(tmp_path: Path) -> None:
     assert down.pass_rate.value is None and down.infra_errors == 3
     plain = summarize(load_runs([runs["no-timings"]])).combos[0]
     assert plain.ttft_p50.value is None and plain.tokens.source is None
+    solo = summarize(load_runs([runs["single-combo"]]))
+    assert "rontier" not in summary_markdown(solo) and "rontier" not in solo.headline  # nothing to choose between
+    unpriced = summarize(load_runs([runs["single-task"]]))  # two combos, both $0: no cost frontier
+    assert "Frontier (task latency p50" in summary_markdown(unpriced) and "cost per task" not in summary_markdown(
+        unpriced
+    )
     free, paid = summarize(load_runs([runs["zero-cost"]])).combos
     assert (free.cost_per_task.value, free.cost_per_solved.value) == (0.0, None)
     assert paid.cost_per_solved.value == pytest.approx(0.02)
