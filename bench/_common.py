@@ -89,7 +89,8 @@ class Sent:
 
 
 def read_log(path: Path) -> dict[str, Sent]:
-    """The server log, keyed by the tag each request carried as its first message."""
+    """The server log, keyed by the tag each request carried as its first message (chat `messages`, Responses
+    `input`, Messages `messages` of content blocks)."""
     by_index: dict[int, Sent] = {}
     with path.open(encoding="utf-8") as f:
         for line in f:
@@ -100,8 +101,11 @@ def read_log(path: Path) -> dict[str, Sent]:
                 by_index[record["request"]].chunks.append((record["kind"], record["tokens"], record["t_ns"]))
     tagged = {}
     for sent in by_index.values():
-        messages = sent.body.get("messages") or [{}]
-        tagged[str(messages[0].get("content", ""))] = sent
+        first = (sent.body.get("messages") or sent.body.get("input") or [{}])[0]
+        content = first.get("content", "")
+        if isinstance(content, list):
+            content = "".join(block.get("text", "") for block in content if isinstance(block, dict))
+        tagged[str(content)] = sent
     return tagged
 
 

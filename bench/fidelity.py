@@ -1,4 +1,4 @@
-"""Timing fidelity: what Ripsaw's OpenAI-compatible client measures against what the reference server really did.
+"""Timing fidelity: what Ripsaw's streamed providers measure against what the reference server really did.
 
     python bench/fidelity.py [--only GROUP[,GROUP]] [--json FILE] [--pin]
 
@@ -19,7 +19,9 @@ Cells: the grid k (tokens per chunk) in {1, 4, 8, 16} x N in {64, 256, 1024} x r
 x {1, 16} streams, streaming real o200k tokens for a model whose tokenizer Ripsaw knows (n1 counted); n1 taken
 from the first chunk's share of the characters (reported, not judged: the estimate, not the clock, sets it);
 wire quirks and token-count cells (no usage, a real tokenizer, usage on every chunk);
-and the first call of a fresh process (import, connect and all). Every target is judged on the WORST call of
+and the first call of a fresh process (import, connect and all); and the "native" group: the same cells for each
+native provider (`openai-responses`, `anthropic`) against the server's Responses and Messages dialects, a row per
+provider beside the chat provider's. Every target is judged on the WORST call of
 its cell:
   TTFT    |error| <= 1 ms at 1 stream (first call of a process included), <= 2 ms at 16 streams
   speed   |error| <= 0.5% at 1 stream, <= 2% at 16 streams
@@ -51,7 +53,9 @@ from typing import Any
 from _common import REPO, Sent, ServerProcess, machine, quantile, read_log, sched_ns, table
 from _common import verdict as pass_miss
 
+from ripsaw.providers.anthropic import AnthropicProvider
 from ripsaw.providers.openai_compat import OpenAICompatProvider
+from ripsaw.providers.openai_responses import OpenAIResponsesProvider
 from ripsaw.records import Attempt, ModelCall, Outcome
 from ripsaw.types import Message, Prompt, RequestParams
 
@@ -60,6 +64,12 @@ VOCAB = (" def", " solve", "(", "nums", ")", ":", "\n   ", " return", " sum", "(
          " nums", ")", " #", " café", " →", " ok")  # fmt: skip
 MAX_STREAMS = 16
 TOKENIZER_MODEL = "gpt-4o"  # a model whose tokenizer Ripsaw knows (o200k_base)
+PROVIDERS: dict[str, Any] = {
+    "openai": OpenAICompatProvider,
+    "openai-responses": OpenAIResponsesProvider,
+    "anthropic": AnthropicProvider,
+}
+Provider = OpenAICompatProvider | OpenAIResponsesProvider | AnthropicProvider
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,7 @@ class Cell:
     reasoning: int = 0  # reasoning tokens streamed before the answer
     model: str = "ref-model"  # TOKENIZER_MODEL: the text is that tokenizer's own tokens of real code
     first_call: bool = False  # each call is the first of a fresh process
+    provider: str = "openai"  # which API: a PROVIDERS name
 
     @property
     def total(self) -> int:
@@ -87,6 +98,7 @@ class Cell:
     @property
     def flags(self) -> str:
         names = [
+            "" if self.provider == "openai" else self.provider,
             "no-usage" if not self.usage else "",
             "usage/chunk" if self.usage_every_chunk else "",
             "no-role" if not self.role_only else "",
@@ -169,6 +181,22 @@ def cells() -> list[Cell]:
         Cell("reason", 3000, 1024, k=4, reasoning=1024, reps=2),
         # a long time to first token
         Cell("ttft", 1000, 64, ttft_s=1.0, reps=2),
+        # the same standard for every API: the chat provider's key cells, per native provider
+        *(
+            cell
+            for provider in ("openai-responses", "anthropic")
+            for cell in (
+                Cell("native", 1000, 64, reps=5, first_call=True, provider=provider),
+                *(
+                    Cell("native", rate, n, k=k, reps=_reps(1, rate, n), model=TOKENIZER_MODEL, provider=provider)
+                    for rate, n, k in ((50, 64, 1), (1000, 256, 1), (3000, 1024, 1), (1000, 256, 4), (3000, 1024, 16))
+                ),
+                Cell("native", 1000, 256, streams=MAX_STREAMS, reps=2, model=TOKENIZER_MODEL, provider=provider),
+                Cell("native", 1000, 256, k=4, usage=False, model=TOKENIZER_MODEL, provider=provider),
+                Cell("native", 1000, 256, keepalive=True, split=True, provider=provider),
+                Cell("native", 1000, 128, reasoning=128, provider=provider),
+            )
+        ),
     ]
 
 
@@ -204,7 +232,7 @@ class CellRun:
 
 
 async def run(selected: list[Cell], base_url: str, server_pid: int, tokens: list[str]) -> dict[int, CellRun]:
-    providers: dict[str, OpenAICompatProvider] = {}
+    providers: dict[tuple[str, str], Provider] = {}
     warm = {"text": ["ok"], "rate": None}
     out: dict[int, CellRun] = {}
     client_pid = os.getpid()
@@ -212,14 +240,14 @@ async def run(selected: list[Cell], base_url: str, server_pid: int, tokens: list
         for i, cell in enumerate(selected):
             if cell.first_call:
                 continue
-            provider = providers.get(cell.model)
+            provider = providers.get((cell.provider, cell.model))
             if provider is None:
-                provider = providers[cell.model] = OpenAICompatProvider(
+                provider = providers[cell.provider, cell.model] = PROVIDERS[cell.provider](
                     base_url, cell.model, max_concurrency=MAX_STREAMS
                 )
                 await provider.start()
 
-            async def one(tag: str, reply: dict[str, Any], provider: OpenAICompatProvider = provider) -> ModelCall:
+            async def one(tag: str, reply: dict[str, Any], provider: Provider = provider) -> ModelCall:
                 return await provider.complete(_prompt(tag), _params(reply), None)
 
             # Open (or re-open: idle connections expire after 5 s) one pooled connection per stream first.
@@ -251,7 +279,8 @@ def first_calls(i: int, cell: Cell, base_url: str, tokens: list[str]) -> CellRun
     t0 = time.perf_counter_ns()
     for rep in range(cell.reps):
         tag = f"cell {i} rep {rep} stream 0"
-        spec = json.dumps({"base_url": base_url, "model": cell.model, "tag": tag, "reply": cell.reply(tokens)})
+        spec = json.dumps({"base_url": base_url, "model": cell.model, "tag": tag, "reply": cell.reply(tokens),
+                           "provider": cell.provider})  # fmt: skip
         done = subprocess.run([sys.executable, __file__, "--first-call", spec], capture_output=True, text=True,
                               check=True, cwd=REPO)  # fmt: skip
         calls[tag] = _call_from_json(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -268,7 +297,7 @@ def first_call_child(spec: dict[str, Any]) -> None:
     """The child of `first_calls`: one call, its ModelCall printed as JSON."""
 
     async def main() -> ModelCall:
-        provider = OpenAICompatProvider(spec["base_url"], spec["model"])
+        provider = PROVIDERS[spec["provider"]](spec["base_url"], spec["model"])
         try:
             await provider.start()
             return await provider.complete(_prompt(spec["tag"]), _params(spec["reply"]), None)
@@ -354,8 +383,12 @@ def measure(cell: Cell, call: ModelCall, sent: Sent, rtt_s: float) -> Measured:
     # Client arrivals of token events, in order: the client's chunk offsets, minus the role/finish/usage events.
     kinds = [kind for kind, _, _ in sent.chunks]
     jitter = []
+    arrivals = None
     if len(timing.chunk_ns) == len(sent.chunks):
         arrivals = [a for a, kind in zip(timing.chunk_ns, kinds, strict=True) if kind in ("content", "reasoning")]
+    elif len(timing.chunk_ns) == len(tokens):  # a typed-event API: only the events carrying output are chunks
+        arrivals = timing.chunk_ns
+    if arrivals is not None:
         jitter = [((a - arrivals[0]) - (t - first)) / 1e9 for a, (_, _, t) in zip(arrivals, tokens, strict=True)]
     queue_ns = getattr(timing, "queue_ns", None)
     return Measured(
@@ -449,7 +482,14 @@ def summarize(cell: Cell, run: CellRun, ms: list[Measured], sent: dict[str, Sent
     if len(ttft_errs) < len(ms) or len(speed_errs) < len(ms):
         notes.append(f"{len(ms) - len(speed_errs)} call(s) had no speed, {len(ms) - len(ttft_errs)} no TTFT")
     if cell.usage:
-        tokens_ok = all(m.source == "server" and m.n == m.n_true and m.reasoning == m.reasoning_true for m in ms)
+        # The Messages API counts thinking inside output_tokens only: its reasoning count is unknown, not wrong.
+        unsaid = cell.provider == "anthropic"
+        tokens_ok = all(
+            m.source == "server"
+            and m.n == m.n_true
+            and (m.reasoning == m.reasoning_true or (unsaid and m.reasoning is None))
+            for m in ms
+        )
     elif cell.model == TOKENIZER_MODEL:
         tokens_ok = all(m.source == "tokenizer" for m in ms) and max(map(abs, n_errs)) <= 0.03
     else:
@@ -611,7 +651,7 @@ def pin(server_pid: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", help="comma-separated groups: first, grid, n1, tokens, wire, reason, ttft")
+    parser.add_argument("--only", help="comma-separated groups: first, grid, n1, tokens, wire, reason, ttft, native")
     parser.add_argument("--json", type=Path, help="also write every cell's numbers here")
     parser.add_argument("--pin", action="store_true", help="server on one core, client on another (quiet hosts)")
     parser.add_argument("--first-call", help=argparse.SUPPRESS)  # the child process of the first-call cell

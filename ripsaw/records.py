@@ -19,7 +19,9 @@ from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
 #   1: the first records.
 #   2: timing definitions 2 (wire send stamp, queueing, chunk-aware speed: CallTiming.t_queue_ns, n_first),
 #      the extraction audit (Attempt.extraction, Turn.extraction), tool calls and reasoning items on ModelCall.
-RESULTS_SCHEMA_VERSION = 2
+#   3: prompt caching and per-call cost: Usage.cached_tokens, ModelCall.cost_usd.
+#   4: where the attempt ran (Attempt.placement: executor, node, CPU model, load at start, dispatch wait).
+RESULTS_SCHEMA_VERSION = 4
 
 
 class Outcome(StrEnum):
@@ -51,6 +53,8 @@ class Usage:
     # (exact for that text; for servers that stream no usage, e.g. llama-cpp-python);
     # "estimated": Ripsaw's tokenizer-free estimate on the joined text.
     source: TokenSource = "server"
+    # Of prompt_tokens, those the server read from its prompt cache (priced at the cached rate); None: not reported.
+    cached_tokens: int | None = None
 
 
 # What the timing fields of a record mean; the comparability key carries it, so numbers measured under different
@@ -140,6 +144,8 @@ class ModelCall:
     # Reasoning items the API wants back on the next turn (each with its own text and opaque payload); empty
     # when the reasoning is plain text (`reasoning`) or there is none.
     reasoning_items: list[Reasoning] = field(default_factory=list)
+    # At the combo's prices (cached input at the cached rate); None when a count it needs is unknown.
+    cost_usd: float | None = None
 
     def message(self) -> Message:
         """The reply as the assistant's turn of a conversation: reasoning, text, then tool calls."""
@@ -161,6 +167,22 @@ class SandboxRun:
     stdout: str = ""
     stderr: str = ""
     detail: str = ""
+
+
+@dataclass(slots=True)
+class Placement:
+    """Where an attempt ran and how busy that machine was when it started: latencies are comparable only across
+    machines that are alike, so a cluster run keeps, per attempt, what the report needs to tell them apart."""
+
+    executor: str  # "local", "ray", ...
+    host: str = ""  # a hash of the host name (as the manifest's host fingerprint): same machine or not, no name
+    node_id: str = ""  # the cluster's id of the node ("" for the local executor)
+    cpu_model: str = ""
+    cpus: int | None = None
+    load_1m: float | None = None  # the 1-minute load average when the attempt started
+    # From the driver handing the attempt to a worker to the worker starting it (a cluster's scheduling, on the
+    # wall clocks of two hosts); None for the local executor, where no hand-over happens.
+    dispatch_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -278,6 +300,7 @@ class Attempt:
     stop_reason: StopReason | None = None
     # What extraction did to the answer's reply; None for records written before it was recorded, or no reply.
     extraction: Extraction | None = None
+    placement: Placement | None = None  # None for records written before it was recorded
 
     @property
     def attempt_id(self) -> str:
@@ -294,7 +317,7 @@ class Attempt:
         one that does not fit the schema it names (unknown or missing fields)."""
         d = _migrate(dict(d))
         d.pop("attempt_id", None)
-        unknown = sorted(set(d) - _ATTEMPT_FIELDS - {"calls", "sandbox", "turns", "extraction"})
+        unknown = sorted(set(d) - _ATTEMPT_FIELDS - {"calls", "sandbox", "turns", "extraction", "placement"})
         if unknown:
             raise RecordError(
                 f"unknown field(s) {', '.join(unknown)} in a results-schema-{RESULTS_SCHEMA_VERSION} record"
@@ -321,12 +344,14 @@ class Attempt:
         sb = d.pop("sandbox", None)
         turns = [Turn.from_dict(t) for t in d.pop("turns", [])]
         extraction = d.pop("extraction", None)
+        placement = d.pop("placement", None)
         return cls(
             **{**d, "outcome": Outcome(d["outcome"])},
             calls=calls,
             sandbox=SandboxRun(**sb) if sb else None,
             turns=turns,
             extraction=Extraction.from_dict(extraction) if extraction else None,
+            placement=Placement(**placement) if placement else None,
         )
 
 
@@ -394,8 +419,18 @@ def _to_2(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _to_3(d: dict[str, Any]) -> dict[str, Any]:
+    # Version 3 only added fields whose defaults mean "not recorded" (no cached tokens reported, no per-call cost).
+    return d
+
+
+def _to_4(d: dict[str, Any]) -> dict[str, Any]:
+    # Version 4 added Attempt.placement; an older record does not say where it ran (None).
+    return d
+
+
 # _MIGRATIONS[v] turns a version-v record into a version v + 1 record.
-_MIGRATIONS = {1: _to_2}
+_MIGRATIONS = {1: _to_2, 2: _to_3, 3: _to_4}
 
 
 def _migrate(d: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from ripsaw.errors import ConfigError, InvalidKey, SpecError
+from ripsaw.execution.executor import EXECUTORS
 from ripsaw.providers import PROVIDERS
 from ripsaw.sandboxes import sandbox_choices
 from ripsaw.solvers import SOLVERS
@@ -214,6 +215,7 @@ _COMBO: dict[str, _Key] = {
     "prompt_mode": _Key(STR, (one_of("prompt_mode", get_args(PromptMode)),)),
     "price_in_per_mtok": _Key(NUMBER, (at_least(0),)),
     "price_out_per_mtok": _Key(NUMBER, (at_least(0),)),
+    "price_cached_in_per_mtok": _Key(NUMBER, (at_least(0),)),
     "max_concurrency": _Key(INT, (at_least(1),)),
     "strategy": _Key(STR, (_STRATEGY,)),
     "prompt": _Key(STR, (_PROMPT,)),
@@ -249,6 +251,8 @@ _RUN: dict[str, _Key] = {
     "max_turns": _Key(INT, (at_least(1),)),
     "latency_slo_s": _Key(NUMBER, (above(0),)),
     "max_cost_usd": _Key(NUMBER, (above(0),)),
+    "executor": _Key(STR, (one_of("executor", EXECUTORS.names),)),
+    "executor_address": _Key(STR, (nonblank,)),
 }
 
 _TOP: dict[str, _Key] = {

@@ -119,6 +119,8 @@ class ComboSpec:
     prompt_mode: PromptMode = "chat"
     price_in_per_mtok: float = 0.0
     price_out_per_mtok: float = 0.0
+    # Input tokens the server read from its prompt cache; None: priced as any input token.
+    price_cached_in_per_mtok: float | None = None
     max_concurrency: int = 4
     params: RequestParams = field(default_factory=RequestParams)
     # provider-specific settings (llamacpp: threads, ctx, model_path, server_args)
@@ -158,6 +160,10 @@ class RunSpec:
     latency_slo_s: float | None = None
     # Spend cap for the whole run: once the recorded cost reaches it, no new attempt starts (finished ones stay).
     max_cost_usd: float | None = None
+    executor: str = "local"  # an executor registry name (ripsaw.execution.executor): "local", "ray"
+    # Where the executor's cluster is (ray: an address as `ray.init` takes it, "auto" for the one this machine
+    # belongs to); None: the executor's default (ray: a cluster of this machine alone, started for the run).
+    executor_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ PYTHON=${PYTHON:-python3}
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 target="."
-[ $with_test = 1 ] && target=".[test]"
+[ $with_test = 1 ] && target=".[test,ray]"
 say "pip install -e $target"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -e "$target"
 

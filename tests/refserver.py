@@ -4,7 +4,11 @@ Raw asyncio sockets and hand-written HTTP/1.1 (no framework), so every TCP write
 write (one HTTP chunk), sent when its schedule says, and its send time is logged with `time.perf_counter_ns`, the
 clock Ripsaw times calls with (CLOCK_MONOTONIC, so a client in another process can compare against the log).
 
-Serves GET /v1/models, POST /v1/completions and POST /v1/chat/completions, streamed (SSE) or not. What a request
+Serves GET /v1/models, POST /v1/completions and POST /v1/chat/completions, streamed (SSE) or not, and two more
+dialects, streamed only, by request path: POST /v1/responses (OpenAI Responses: typed `response.*` events, reasoning
+items with an opaque `encrypted_content`, `function_call` items) and POST /v1/messages (Anthropic Messages:
+`message_start`, `content_block_*` with thinking blocks and signatures, `tool_use`, `message_delta`, `ping`; the key
+in `x-api-key`). Every dialect plays its events through the same schedule and faults. What a request
 gets is a `Reply`, taken from the script: a list of replies consumed in order (the last one repeats), or a function
 of the request JSON. A request may also carry a `"refserver": {...}` object of Reply fields that override the
 scripted reply, so a client of a subprocess server can script each request itself.
@@ -80,6 +84,13 @@ class Reply:
     stall_s: float = 60.0
     malformed_after: int | None = None  # a broken JSON event after this many tokens (the stream then goes on)
     end_after: int | None = None  # end the body cleanly after this many tokens, without finish_reason or [DONE]
+    # Responses and Messages dialects only (below): tool calls streamed after the text, each {"name", "arguments"
+    # (JSON text, split into tokens like a text), "id" (optional)}; the name is one token, sent in the event that
+    # opens the call
+    native_tool_calls: Sequence[dict[str, str]] = ()
+    cached_tokens: int = 0  # input tokens reported as read from the prompt cache
+    error_event_after: int | None = None  # the dialect's error event after this many tokens (overloaded, ...)
+    unknown_events: bool = False  # an event of a type no client knows before every data event (forward compatibility)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Reply:
@@ -310,12 +321,12 @@ class RefServer:
                 "method": method,
                 "path": path,
                 "t_ns": t_recv,
-                "headers": {k: ("<redacted>" if k == "authorization" else v) for k, v in headers.items()},
+                "headers": {k: ("<redacted>" if k in _KEY_HEADERS else v) for k, v in headers.items()},
                 "body": body,
             }
         )
 
-        if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
+        if self.api_key is not None and not _authorized(path, headers, self.api_key):
             await self._send_json(writer, 401, {"error": {"message": "invalid API key", "type": "auth_error"}})
             return True
         if method == "GET" and path == "/v1/models":
@@ -330,7 +341,7 @@ class RefServer:
                 },
             )
             return True
-        if method != "POST" or path not in ("/v1/completions", "/v1/chat/completions"):
+        if method != "POST" or path not in ("/v1/completions", "/v1/chat/completions", *_NATIVE):
             await self._send_json(writer, 404, {"error": {"message": f"no route {method} {path}", "type": "not_found"}})
             return True
         if not isinstance(body, dict):
@@ -354,6 +365,8 @@ class RefServer:
                     extra,
                 )
                 return True
+            if path in _NATIVE:
+                return await self._play(reader, writer, request, reply, _NATIVE[path](request, reply))
             if body.get("stream"):
                 return await self._stream(reader, writer, request, reply)
             await self._send_json(writer, 200, self._whole(request, reply))
@@ -479,12 +492,35 @@ class RefServer:
             so_far += len(toks)
             delta = {"reasoning_content" if kind == "reasoning" else "content": "".join(toks)}
             events.append((kind, len(toks), chunk(delta, so_far=so_far)))
-        ping = _frame(b": ping\n\n") if reply.keepalive else b""
+        events.append(("finish", 0, chunk(None, finish)))
+        if reply.send_usage and include_usage:
+            events.append(("usage", 0, _event({**base, "choices": [], "usage": self._usage(request, n_r, n_c)})))
+        head = [("role", 0, chunk({"role": "assistant", "content": ""}))] if reply.role_only_first_chunk else []
+        malformed = b'data: {"choices": [{"index": 0, "delta": {"content": "br\n\n'
+        error = _event({"error": {"message": "scripted error event", "type": "server_error"}})
+        return await self._play(
+            reader, writer, request, reply, _Stream(head, events, b"data: [DONE]\n\n", malformed=malformed, error=error)
+        )
+
+    async def _play(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        request: ReceivedRequest,
+        reply: Reply,
+        stream: _Stream,
+    ) -> bool:
+        """Stream a dialect's events on the reply's schedule, with its faults: the head at once, then each event
+        when its last token is due (events without tokens right after the one before), then the trailer."""
+        ping = _frame(stream.ping) if reply.keepalive else b""
+        unknown = _frame(_UNKNOWN_EVENT) if reply.unknown_events else b""
         seq = 0
 
         async def send(kind: str, tokens: int, event: bytes) -> None:
             nonlocal seq
             last = 0
+            if unknown:
+                writer.write(unknown)
             if reply.split_writes:
                 for cut in _split_points(event):
                     writer.write(_frame(event[last:cut]))
@@ -507,18 +543,21 @@ class RefServer:
             b"Transfer-Encoding: chunked\r\nServer: ripsaw-refserver/1\r\n\r\n" + ping
         )
         await writer.drain()
-        if reply.role_only_first_chunk:
-            await send("role", 0, chunk({"role": "assistant", "content": ""}))
+        for kind, tokens, event in stream.head:
+            await send(kind, tokens, event)
 
         t_first = request.t_ns + int(reply.ttft_s * 1e9)
         ns_per_token = 1e9 / reply.rate if reply.rate else 0.0
         sent = 0
-        malformed = reply.malformed_after
-        for kind, tokens, event in [*events, ("finish", 0, chunk(None, finish))]:
+        malformed, error = reply.malformed_after, reply.error_event_after
+        for kind, tokens, event in stream.events:
             await self._fault(reader, writer, reply, sent)
             if malformed is not None and sent >= malformed:
-                await send("malformed", 0, b'data: {"choices": [{"index": 0, "delta": {"content": "br\n\n')
+                await send("malformed", 0, stream.malformed)
                 malformed = None
+            if error is not None and sent >= error:
+                await send("error", 0, stream.error)
+                error = None
             if reply.end_after is not None and sent >= reply.end_after:
                 writer.write(b"0\r\n\r\n")
                 await writer.drain()
@@ -527,10 +566,7 @@ class RefServer:
                 await self._wait_until(t_first + int((sent + tokens - 1) * ns_per_token))
             await send(kind, tokens, event)
             sent += tokens
-        if reply.send_usage and include_usage:
-            usage_chunk = {**base, "choices": [], "usage": self._usage(request, n_r, n_c)}
-            await send("usage", 0, _event(usage_chunk))
-        writer.write(_frame(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        writer.write((_frame(stream.trailer) if stream.trailer else b"") + b"0\r\n\r\n")
         await writer.drain()
         return True
 
@@ -555,6 +591,275 @@ class RefServer:
         while time.perf_counter_ns() < due_ns:
             await asyncio.sleep(0)
             os.sched_yield()
+
+
+# -- the native dialects: OpenAI Responses and Anthropic Messages ------------------------------------------------
+
+Event = tuple[str, int, bytes]  # (kind, tokens, the SSE event's bytes): what the schedule plays
+
+
+@dataclass(frozen=True, slots=True)
+class _Stream:
+    """A dialect's reply, serialized before the first event is due: `head` goes out at once, `events` on the
+    schedule, `trailer` (if any) after them; `ping`, `malformed` and `error` are its keep-alive and fault events."""
+
+    head: list[Event]
+    events: list[Event]
+    trailer: bytes = b""
+    ping: bytes = b": ping\n\n"
+    malformed: bytes = b'data: {"type": "broken\n\n'
+    error: bytes = b""
+
+
+_UNKNOWN_EVENT = b'event: refserver.unknown\ndata: {"type": "refserver.unknown", "future": true}\n\n'
+_KEY_HEADERS = ("authorization", "x-api-key")
+
+
+def _authorized(path: str, headers: dict[str, str], key: str) -> bool:
+    if path == "/v1/messages":
+        return headers.get("x-api-key") == key
+    return headers.get("authorization") == f"Bearer {key}"
+
+
+def _typed(name: str, obj: dict[str, Any]) -> bytes:
+    """An SSE event with its `event:` name, as the Responses and Messages APIs send them."""
+    return f"event: {name}\n".encode() + _event({"type": name, **obj})
+
+
+def _words(value: Any) -> int:
+    """The words of every string in a request's conversation: the prompt tokens the native dialects report."""
+    if isinstance(value, str):
+        return len(value.split())
+    if isinstance(value, dict):
+        return sum(_words(v) for k, v in value.items() if k not in ("type", "role", "id", "call_id", "signature"))
+    if isinstance(value, list):
+        return sum(map(_words, value))
+    return 0
+
+
+def _native_plan(body: dict[str, Any], reply: Reply, limit_key: str) -> tuple[list[tuple[str, int, list[str]]], bool]:
+    """The reply's token chunks as (kind, tool call index or -1, tokens): reasoning, text, then each tool call's
+    name (one token, its own chunk) and arguments; True when `limit_key` in the request cut them."""
+    k = max(1, reply.tokens_per_chunk)
+    parts: list[tuple[str, int, list[str]]] = [("reasoning", -1, split_tokens(reply.reasoning))]
+    parts.append(("content", -1, split_tokens(reply.text)))
+    for i, call in enumerate(reply.native_tool_calls):
+        parts += [("tool_name", i, [call["name"]]), ("tool", i, split_tokens(call.get("arguments", "")))]
+    limit = body.get(limit_key)
+    budget = limit if isinstance(limit, int) else None
+    chunks: list[tuple[str, int, list[str]]] = []
+    for kind, index, tokens in parts:
+        if budget is not None:
+            tokens, budget = tokens[:budget], max(0, budget - len(tokens))
+        step = 1 if kind == "tool_name" else k
+        chunks += [(kind, index, tokens[i : i + step]) for i in range(0, len(tokens), step)]
+    total = sum(len(t) for _, _, t in parts)
+    return chunks, isinstance(limit, int) and total > limit
+
+
+def _responses(request: ReceivedRequest, reply: Reply) -> _Stream:
+    """POST /v1/responses: reasoning item (summary deltas, then the item with its encrypted_content), message item
+    (output_text deltas), function_call items (name in output_item.added, argument deltas), response.completed
+    with usage (or response.incomplete when max_output_tokens cut the reply)."""
+    body = request.body
+    chunks, cut = _native_plan(body, reply, "max_output_tokens")
+    rid = f"resp_{request.index}"
+    response = {"id": rid, "object": "response", "model": reply.model, "status": "in_progress", "output": []}
+    head = [("meta", 0, _typed("response.created", {"response": response}))]
+    head.append(("meta", 0, _typed("response.in_progress", {"response": response})))
+    events: list[Event] = []
+    output: list[dict[str, Any]] = []
+    texts: dict[tuple[str, int], str] = {}
+    n = {"reasoning": 0, "content": 0, "tool": 0}
+
+    def close(kind: str, index: int) -> None:
+        """The events that end an item, once its last chunk went."""
+        text = texts.get((kind, index), "")
+        at = len(output)
+        if kind == "reasoning":
+            item = {
+                "id": f"rs_{request.index}",
+                "type": "reasoning",
+                "summary": [{"type": "summary_text", "text": text}],
+                "encrypted_content": f"enc-{request.index}-{len(text)}",
+            }
+            events.append(
+                ("meta", 0, _typed("response.reasoning_summary_text.done", {"item_id": item["id"], "text": text}))
+            )
+        elif kind == "content":
+            item = {
+                "id": f"msg_{request.index}",
+                "type": "message",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }
+            events.append(("meta", 0, _typed("response.output_text.done", {"item_id": item["id"], "text": text})))
+        else:
+            call = reply.native_tool_calls[index]
+            item = {
+                "id": f"fc_{request.index}_{index}",
+                "type": "function_call",
+                "status": "completed",
+                "call_id": call.get("id", f"call_{index}"),
+                "name": call["name"],
+                "arguments": text,
+            }
+            events.append(
+                ("meta", 0, _typed("response.function_call_arguments.done", {"item_id": item["id"], "arguments": text}))
+            )
+        output.append(item)
+        events.append(("meta", 0, _typed("response.output_item.done", {"output_index": at, "item": item})))
+
+    current: tuple[str, int] | None = None
+    for kind, index, tokens in chunks:
+        item_kind = "tool" if kind == "tool_name" else kind
+        if current is not None and current != (item_kind, index):
+            close(*current)
+        at = len(output)
+        text = "".join(tokens)
+        if kind == "tool_name":
+            call = reply.native_tool_calls[index]
+            item = {
+                "id": f"fc_{request.index}_{index}",
+                "type": "function_call",
+                "status": "in_progress",
+                "call_id": call.get("id", f"call_{index}"),
+                "name": text,
+                "arguments": "",
+            }
+            events.append(
+                ("tool", len(tokens), _typed("response.output_item.added", {"output_index": at, "item": item}))
+            )
+            n["tool"] += len(tokens)
+            current = ("tool", index)
+            continue
+        if current != (kind, index):
+            current = (kind, index)
+            kind_item = {"reasoning": ("rs", "reasoning"), "content": ("msg", "message")}.get(kind)
+            if kind_item is not None:
+                item = {"id": f"{kind_item[0]}_{request.index}", "type": kind_item[1]}
+                events.append(("meta", 0, _typed("response.output_item.added", {"output_index": at, "item": item})))
+        texts[(kind, index)] = texts.get((kind, index), "") + text
+        name = {
+            "reasoning": "response.reasoning_summary_text.delta",
+            "content": "response.output_text.delta",
+            "tool": "response.function_call_arguments.delta",
+        }[kind]
+        item_id = {"reasoning": f"rs_{request.index}", "content": f"msg_{request.index}"}.get(
+            kind, f"fc_{request.index}_{index}"
+        )
+        events.append((kind, len(tokens), _typed(name, {"item_id": item_id, "output_index": at, "delta": text})))
+        n[kind] += len(tokens)
+    if current is not None:
+        close(*current)
+    final: dict[str, Any] = {**response, "status": "incomplete" if cut else "completed", "output": output}
+    if cut:
+        final["incomplete_details"] = {"reason": "max_output_tokens"}
+    prompt = _words(body.get("input")) + _words(body.get("instructions"))
+    final["usage"] = (
+        {
+            "input_tokens": prompt,
+            "input_tokens_details": {"cached_tokens": reply.cached_tokens},
+            "output_tokens": sum(n.values()),
+            "output_tokens_details": {"reasoning_tokens": n["reasoning"]},
+            "total_tokens": prompt + sum(n.values()),
+        }
+        if reply.send_usage
+        else None
+    )
+    events.append(("finish", 0, _typed("response.incomplete" if cut else "response.completed", {"response": final})))
+    error = _typed("error", {"code": "server_error", "message": "scripted error event", "param": None})
+    return _Stream(head, events, error=error)
+
+
+def _messages(request: ReceivedRequest, reply: Reply) -> _Stream:
+    """POST /v1/messages: message_start (input usage), a thinking block (thinking deltas, then its signature), a
+    text block, tool_use blocks (name in content_block_start, input_json deltas), message_delta (stop_reason,
+    output usage), message_stop. Keep-alives are `ping` events."""
+    body = request.body
+    chunks, cut = _native_plan(body, reply, "max_tokens")
+    prompt = _words(body.get("messages")) + _words(body.get("system"))
+    usage: dict[str, Any] = {
+        "input_tokens": prompt - reply.cached_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": reply.cached_tokens,
+        "output_tokens": 1,
+    }
+    message = {
+        "id": f"msg_{request.index}",
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "model": reply.model,
+        "stop_reason": None,
+        "stop_sequence": None,
+    }
+    if reply.send_usage:
+        message["usage"] = usage
+    head = [("meta", 0, _typed("message_start", {"message": message}))]
+    events: list[Event] = []
+    blocks = 0
+    texts: dict[tuple[str, int], str] = {}
+    total = 0
+
+    def close(kind: str, index: int) -> None:
+        if kind == "reasoning":
+            signature = f"sig-{request.index}-{len(texts[(kind, index)])}"
+            delta = {"type": "signature_delta", "signature": signature}
+            events.append(("meta", 0, _typed("content_block_delta", {"index": blocks - 1, "delta": delta})))
+        events.append(("meta", 0, _typed("content_block_stop", {"index": blocks - 1})))
+
+    current: tuple[str, int] | None = None
+    for kind, index, tokens in chunks:
+        item_kind = "tool" if kind == "tool_name" else kind
+        if current is not None and current != (item_kind, index):
+            close(*current)
+        text = "".join(tokens)
+        total += len(tokens)
+        if kind == "tool_name":
+            call = reply.native_tool_calls[index]
+            block = {"type": "tool_use", "id": call.get("id", f"toolu_{index}"), "name": text, "input": {}}
+            events.append(
+                ("tool", len(tokens), _typed("content_block_start", {"index": blocks, "content_block": block}))
+            )
+            blocks += 1
+            current = ("tool", index)
+            continue
+        if current != (kind, index):
+            current = (kind, index)
+            block = {"type": "thinking", "thinking": ""} if kind == "reasoning" else {"type": "text", "text": ""}
+            events.append(("meta", 0, _typed("content_block_start", {"index": blocks, "content_block": block})))
+            blocks += 1
+        texts[(kind, index)] = texts.get((kind, index), "") + text
+        delta = {
+            "reasoning": {"type": "thinking_delta", "thinking": text},
+            "content": {"type": "text_delta", "text": text},
+            "tool": {"type": "input_json_delta", "partial_json": text},
+        }[kind]
+        events.append((kind, len(tokens), _typed("content_block_delta", {"index": blocks - 1, "delta": delta})))
+    if current is not None:
+        close(*current)
+    stop = "max_tokens" if cut else "tool_use" if reply.native_tool_calls else "end_turn"
+    final: dict[str, Any] = {"delta": {"stop_reason": stop, "stop_sequence": None}}
+    if reply.send_usage:
+        final["usage"] = {"output_tokens": total}
+    events.append(("finish", 0, _typed("message_delta", final)))
+    events.append(("meta", 0, _typed("message_stop", {})))
+    error = _typed("error", {"error": {"type": "overloaded_error", "message": "Overloaded"}})
+    return _Stream(
+        head,
+        events,
+        ping=_typed("ping", {}),
+        malformed=b'event: content_block_delta\ndata: {"type": "con\n\n',
+        error=error,
+    )
+
+
+_NATIVE: dict[str, Callable[[ReceivedRequest, Reply], _Stream]] = {
+    "/v1/responses": _responses,
+    "/v1/messages": _messages,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

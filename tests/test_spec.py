@@ -152,7 +152,7 @@ MALFORMED = {
     "unknown provider": (
         COMBO.replace('"llamacpp"', '"opnai"') + TASKS,
         "combos[0].provider",
-        "unknown provider 'opnai'; did you mean 'openai'? (known: openai, llamacpp)",
+        "unknown provider 'opnai'; did you mean 'openai'? (known: openai, openai-responses, anthropic, llamacpp)",
     ),
     "unknown sandbox": (
         MINIMAL + '[run]\nsandbox = "dockr"\n',

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -187,7 +187,7 @@ class BudgetCurve:
     def at(self, budget_s: float) -> Step:
         if budget_s < 0:
             raise ValueError(f"a budget is >= 0, got {budget_s}")
-        i = bisect.bisect_right([s.budget_s for s in self.steps], budget_s) - 1
+        i = bisect.bisect_right(self.steps, budget_s, key=lambda s: s.budget_s) - 1
         return self.steps[i]
 
     def estimate(self, budget_s: float) -> Estimate:
@@ -214,11 +214,26 @@ def budget_curve(
     *,
     projection: str | None = None,
 ) -> BudgetCurve:
-    times = sorted({c.at_s for line in lines for c in line.candidates if c.at_s <= max_budget_s})
-    steps = [Step(0.0, sum(line.passes_at(0.0) for line in lines), len(lines))]
-    for t in times:
-        passed = sum(line.passes_at(t) for line in lines)
-        if t == 0.0:
+    # One sweep over every candidate in time order (O(c log c), not a pass over every line at every time). A
+    # candidate stands from the moment every candidate before it in its line was submitted (Timeline.passes_at
+    # stops at the first later one), so its effective time is the running maximum of its line's times.
+    events: list[tuple[float, int, int, bool]] = []
+    for i, line in enumerate(lines):
+        effective = -math.inf
+        for j, c in enumerate(line.candidates):
+            effective = max(effective, c.at_s)
+            if effective <= max_budget_s:
+                events.append((effective, i, j, c.passed))
+    events.sort()
+    standing = [False] * len(lines)
+    passed = 0
+    steps = [Step(0.0, 0, len(lines))]
+    for k, (t, i, _, ok) in enumerate(events):
+        passed += ok - standing[i]
+        standing[i] = ok
+        if k + 1 < len(events) and events[k + 1][0] == t:
+            continue  # the budget t sees every candidate submitted at t
+        if t <= 0.0:
             steps[0] = Step(0.0, passed, len(lines))
         elif passed != steps[-1].passed:
             steps.append(Step(t, passed, len(lines)))
@@ -301,9 +316,11 @@ def time_to_solve(
     hi: list[float | None] = []
     survival, greenwood = 1.0, 0.0
     event_times = sorted({t for t, ev in observed if ev})
+    ends = sorted(u for u, _ in observed)
+    deaths = Counter(u for u, ev in observed if ev)
     for t in event_times:
-        r = sum(1 for u, _ in observed if u >= t)  # censored at t still at risk at t
-        d = sum(1 for u, ev in observed if ev and u == t)
+        r = len(ends) - bisect.bisect_left(ends, t)  # censored at t still at risk at t
+        d = deaths[t]
         survival *= 1 - d / r
         greenwood = greenwood + d / (r * (r - d)) if r > d else math.inf
         times.append(t)
@@ -413,6 +430,18 @@ def leaders(curves: Sequence[BudgetCurve]) -> list[Lead]:
             out[-1] = Lead(out[-1].from_s, hi, names, out[-1].passed, out[-1].n)
         else:
             out.append(Lead(lo, hi, names, best.passed, best.n))
+    return out
+
+
+def winner_changes(leads: Sequence[Lead]) -> list[Lead]:
+    """The budgets where the best combo changes: consecutive stretches led by the same combos merged into one,
+    its rate the best reached by the end of the stretch. What "best per budget" shows instead of every step."""
+    out: list[Lead] = []
+    for lead in leads:
+        if out and out[-1].combos == lead.combos:
+            out[-1] = Lead(out[-1].from_s, lead.to_s, lead.combos, lead.passed, lead.n)
+        else:
+            out.append(lead)
     return out
 
 

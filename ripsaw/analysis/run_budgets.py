@@ -31,11 +31,15 @@ def prices(run: Run) -> Prices:
 
 
 def run_budgets(
-    run: Run, profiles: Sequence[HardwareProfile] = (), marks: Sequence[float] | None = None
+    run: Run,
+    profiles: Sequence[HardwareProfile] = (),
+    marks: Sequence[float] | None = None,
+    *,
+    measured: BudgetAnalysis | None = None,
 ) -> list[BudgetAnalysis]:
-    """The measured analysis of one run, then one projection per profile."""
+    """The measured analysis of one run (`measured` when already computed), then one projection per profile."""
     budget, cost = max_budget_s(run), prices(run)
-    out = [analyze(run.attempts, budget, prices=cost, marks=marks)]
+    out = [measured if measured is not None else analyze(run.attempts, budget, prices=cost, marks=marks)]
     out += [project(run.attempts, p, budget, prices=cost, marks=marks) for p in profiles]
     return out
 
@@ -47,8 +51,3 @@ def budget_json(run: Run, analyses: Sequence[BudgetAnalysis]) -> dict[str, Any]:
         "measured": [a.to_dict() for a in analyses if a.projection is None],
         "projections": [a.to_dict() for a in analyses if a.projection is not None],
     }
-
-
-def budgets_json(runs: Sequence[Run]) -> list[dict[str, Any]]:
-    """summary.json's "budgets": the measured analysis of every run that has scored attempts."""
-    return [budget_json(run, run_budgets(run)) for run in runs if any(a.outcome.scored for a in run.attempts)]

@@ -15,10 +15,11 @@ from typing import Any
 
 from ripsaw import __version__
 from ripsaw.analysis import format as fmt
+from ripsaw.analysis.budgets import BudgetAnalysis
 from ripsaw.analysis.compare import ALPHA, Comparison, DetectableDifference, compare, detectable_difference
 from ripsaw.analysis.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboMetrics, run_metrics
 from ripsaw.analysis.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
-from ripsaw.analysis.run_budgets import budgets_json
+from ripsaw.analysis.run_budgets import budget_json, run_budgets
 from ripsaw.analysis.runs import Run, RunSet
 from ripsaw.records import Attempt
 
@@ -40,6 +41,16 @@ class Summary:
     generated_at: str
     warnings: list[str] = field(default_factory=list)
     detectable: DetectableDifference | None = None  # beside the headline: what a gap of this run's size means
+    _budgets: dict[str, BudgetAnalysis] | None = field(default=None, init=False, repr=False)
+
+    def measured_budgets(self) -> dict[str, BudgetAnalysis]:
+        """run id -> the measured time-budget analysis of every run with scored attempts (computed once: the
+        JSON and the report's budget section both read it)."""
+        if self._budgets is None:
+            self._budgets = {
+                r.run_id: run_budgets(r)[0] for r in self.runset.runs if any(a.outcome.scored for a in r.attempts)
+            }
+        return self._budgets
 
     def frontier(self, key: str) -> Frontier:
         return next(f for f in self.frontiers if f.key == key)
@@ -84,7 +95,11 @@ class Summary:
             "combos": [m.to_dict() for m in self.combos],
             "frontiers": [f.to_dict() for f in self.frontiers],
             "comparisons": [c.to_dict() for c in self.comparisons],
-            "budgets": budgets_json(self.runset.runs),
+            "budgets": [
+                budget_json(r, [self.measured_budgets()[r.run_id]])
+                for r in self.runset.runs
+                if r.run_id in self.measured_budgets()
+            ],
             "warnings": list(self.warnings),
             "schedule": self.schedule(),
         }
@@ -189,11 +204,9 @@ def headline(combos: list[ComboMetrics], latency: Frontier, comparison: Callable
     if not scored:
         return "No scored attempts yet: nothing to compare."
     if len(combos) == 1:
+        # Nothing to choose between: what it scored, of how many, and how long a task took.
         m = combos[0]
-        return (
-            f"Single combo {m.name}: pass@1 {fmt.pct_ci(m.pass_rate)} over {m.scored} attempts, "
-            f"p50 task latency {fmt.secs(m.latency_p50)}."
-        )
+        return f"{m.name}: {fmt.pct_ci(m.pass_rate)} of {m.scored}, p50 {fmt.secs(m.latency_p50)} per task."
     members = latency.members
     if not members:
         return "No combo has both a pass rate and a task latency: no frontier."

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from ripsaw.execution.executor import EXECUTORS
 from ripsaw.execution.runner import RunResult, default_run_id, run_eval
 from ripsaw.shipped import QUICKSTART, shipped_file
 from ripsaw.spec import load_spec
@@ -42,6 +43,13 @@ async def _run_cancellable(run: Coroutine[Any, Any, RunResult]) -> RunResult:
     type=click.IntRange(min=1),
     help="Only the first N tasks (after ids/shuffle); a run directory of its own.",
 )
+@click.option("--executor", metavar="NAME", help='Override run.executor: "local" (this process) or "ray" (a cluster).')
+@click.option(
+    "--ray-address",
+    metavar="ADDR",
+    help='The Ray cluster to run on ("auto": the one this machine belongs to; default: a local one); implies '
+    "--executor ray.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON instead of a table.")
 @click.option(
@@ -56,6 +64,8 @@ def command(
     output_dir: Path | None,
     sandbox: str | None,
     limit: int | None,
+    executor: str | None,
+    ray_address: str | None,
     no_progress: bool,
     as_json: bool,
     dry_run: bool,
@@ -70,6 +80,15 @@ def command(
     name = run_id or spec.run.run_id or default_run_id(spec, limit=limit)
     if limit is not None:
         spec = dataclasses.replace(spec, tasks=dataclasses.replace(spec.tasks, limit=limit))
+    if ray_address is not None:
+        if executor not in (None, "ray"):
+            raise click.UsageError(f"--ray-address is for --executor ray, not {executor!r}")
+        executor = "ray"
+        spec = dataclasses.replace(spec, run=dataclasses.replace(spec.run, executor_address=ray_address))
+    if executor is not None:
+        if executor not in EXECUTORS:
+            raise click.BadParameter(EXECUTORS.unknown(executor), param_hint="--executor")
+        spec = dataclasses.replace(spec, run=dataclasses.replace(spec.run, executor=executor))
     if dry_run:
         _dry_run(spec, as_json)
         return

@@ -40,6 +40,7 @@ def _combo_rows(combos: tuple[ComboSpec, ...]) -> list[str]:
             c.base_url or "",
             f"key from ${c.api_key_env}" if c.api_key_env else "",
             f"${c.price_in_per_mtok:g}/${c.price_out_per_mtok:g} per Mtok in/out"
+            + (f" (cached in ${c.price_cached_in_per_mtok:g})" if c.price_cached_in_per_mtok is not None else "")
             if c.price_in_per_mtok or c.price_out_per_mtok
             else "",
             f"strategy: {c.strategy}" if c.strategy else "",

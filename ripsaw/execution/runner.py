@@ -1,8 +1,10 @@
-"""The runner: combos × tasks × samples, scheduled behind a small executor seam, appended to the store.
+"""The runner: combos × tasks × samples, scheduled behind the executor seam, appended to the store.
 
-Combos run one after another: they usually share this host (a local server's threads, the sandbox's
-cores), and running them side by side would make each one's latency depend on the other.
-Within a combo, attempts run concurrently up to min(run.concurrency, combo.max_concurrency).
+A combo on a managed local server runs alone (it shares this host's cores), always on the driver (the local
+executor: a worker elsewhere must not launch its own server). Combos on remote endpoints run together, interleaved
+by task, on the run's executor (`[run] executor`: in this process, or across a Ray cluster). Attempts run
+concurrently up to min(run.concurrency, the group's max_concurrency summed). The runner is the one writer to the
+store, whatever the executor.
 """
 
 from __future__ import annotations
@@ -21,21 +23,20 @@ from tqdm import tqdm
 
 from ripsaw import __version__
 from ripsaw.errors import ComboFailed, ConfigError
-from ripsaw.execution.executor import Executor, LocalExecutor
+from ripsaw.execution.attempt import AttemptConfig, AttemptRuntime, run_limits
+from ripsaw.execution.executor import Batch, Executor, LocalExecutor, create_executor
 from ripsaw.execution.store import MANIFEST_SCHEMA_VERSION, RunStore
 from ripsaw.host import fingerprint
 from ripsaw.providers import create_providers
 from ripsaw.providers.base import Provider
 from ripsaw.records import RESULTS_SCHEMA_VERSION, TIMING_DEFINITIONS_VERSION, Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
-from ripsaw.sandboxes.base import Limits, Sandbox
-from ripsaw.solvers import SOLVERS
-from ripsaw.solvers.base import AttemptContext, AttemptUnit, new_attempt, prompt_preset
+from ripsaw.sandboxes.base import Sandbox
+from ripsaw.solvers.base import AttemptUnit, prompt_preset
 from ripsaw.solvers.extract import EXTRACTION_RULES_VERSION
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task, suite_hash
 from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
-from ripsaw.verdict import Judge
 
 
 @dataclass(slots=True)
@@ -47,31 +48,6 @@ class RunResult:
     status: str
     failed_combos: dict[str, str] = field(default_factory=dict)  # combo name -> why it stopped (ComboFailed)
     capped_at_usd: float | None = None  # the recorded cost when run.max_cost_usd stopped the run
-
-
-@dataclass(slots=True)
-class Judges:
-    """One trusted Judge per task, prepared once and shared by every combo."""
-
-    run: RunSpec
-    limits: Limits
-    _judges: dict[str, Judge] = field(default_factory=dict)
-    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-
-    async def get(self, task: Task) -> Judge:
-        lock = self._locks.setdefault(task.id, asyncio.Lock())
-        async with lock:
-            if task.id not in self._judges:
-                judge = Judge(
-                    task,
-                    task.tests,
-                    timeout_floor_s=self.run.test_timeout_s,
-                    timeout_factor=self.run.timeout_factor,
-                    limits=self.limits,
-                )
-                await judge.prepare()
-                self._judges[task.id] = judge
-            return self._judges[task.id]
 
 
 def default_run_id(spec: EvalSpec, *, limit: int | None = None) -> str:
@@ -102,6 +78,7 @@ def _combo_manifest(combo: ComboSpec, run: RunSpec) -> dict[str, Any]:
         "prompt_mode": combo.prompt_mode,
         "price_in_per_mtok": combo.price_in_per_mtok,
         "price_out_per_mtok": combo.price_out_per_mtok,
+        "price_cached_in_per_mtok": combo.price_cached_in_per_mtok,
         "strategy": combo.strategy or run.strategy,
         "prompt": _prompt_manifest(combo, run),
         "params": dataclasses.asdict(combo.params),
@@ -176,31 +153,28 @@ async def run_eval(
     tasks = load_spec_tasks(spec)
     if not tasks:
         raise ConfigError(f"{spec.path}: tasks: the task selection is empty")
-    limits = Limits(timeout_s=spec.run.test_timeout_s)
     async with contextlib.AsyncExitStack() as resources:  # released in reverse order, whatever happens
         # The judges' limits shape the sandbox's pre-warmed containers: one set, so no job needs a cold container.
-        sandbox = create_sandbox(sandbox_name or spec.run.sandbox, run_id=run_id, limits=limits)
+        sandbox = create_sandbox(sandbox_name or spec.run.sandbox, run_id=run_id, limits=run_limits(spec.run))
         resources.callback(sandbox.close)
+        executor = executor or create_executor(spec.run)
+        resources.push_async_callback(executor.aclose)
         providers = await create_providers(spec.combos)
         for provider in providers:
             resources.push_async_callback(provider.aclose)
         store = resources.enter_context(RunStore(run_dir))
         manifest = _open_manifest(store, spec, run_id, tasks, sandbox)
         result = RunResult(run_dir, recorded=0, skipped=0, infra_errors=0, status="failed")
+        # The attempt as a worker elsewhere rebuilds it, and the same attempt on this process's live objects.
+        config = AttemptConfig(run_id, spec, tuple(tasks), sandbox.kind)
+        runtime = AttemptRuntime(
+            config,
+            sandbox=sandbox,
+            providers={c.name: p for c, p in zip(spec.combos, providers, strict=True)},
+            clock=clock,
+        )
         try:
-            await _run_combos(
-                spec,
-                tasks,
-                providers,
-                sandbox,
-                Judges(spec.run, limits),
-                store,
-                manifest,
-                result,
-                executor or LocalExecutor(),
-                clock,
-                progress,
-            )
+            await _run_combos(spec, tasks, providers, runtime, store, manifest, result, executor, progress)
             if result.capped_at_usd is not None:
                 result.status = "capped"
             elif result.infra_errors == 0 and not result.failed_combos:
@@ -211,6 +185,7 @@ async def run_eval(
             result.status = "interrupted"
             raise
         finally:
+            manifest["executor"] = executor.describe()
             manifest["status"] = result.status
             manifest["ended_at"] = _now()
             manifest["sessions"][-1].update(ended_at=manifest["ended_at"], status=result.status)
@@ -259,17 +234,13 @@ async def _run_combos(
     spec: EvalSpec,
     tasks: list[Task],
     providers: list[Provider],
-    sandbox: Sandbox,
-    judges: Judges,
+    runtime: AttemptRuntime,
     store: RunStore,
     manifest: dict[str, Any],
     result: RunResult,
     executor: Executor,
-    clock: Clock,
     progress: bool,
 ) -> None:
-    run_id = manifest["run_id"]
-    by_id = {t.id: t for t in tasks}
     finished = store.finished_ids()
     cap = spec.run.max_cost_usd
     spent = sum(a.cost_usd or 0.0 for a in store.attempts()) if cap is not None else 0.0
@@ -311,27 +282,26 @@ async def _run_combos(
             bar.update(1)
             bar.set_postfix(passed=passed, refresh=False)
 
-        async def one(unit: AttemptUnit, live: dict[str, tuple[int, ComboSpec, Provider]] = live) -> Attempt | None:
-            _, combo, provider = live[unit.combo]
-            strategy_name = combo.strategy or spec.run.strategy
-            task = by_id[unit.task_id]
+        def may_start() -> bool:
             if cap is not None and spent >= cap:
                 result.capped_at_usd = spent
-                return None  # no new attempt once the recorded cost reached the cap; those in flight finish
-            try:
-                judge = await judges.get(task)
-                ctx = AttemptContext(run_id, combo, spec.run, task, provider, sandbox, judge, clock)
-                return await SOLVERS.get(strategy_name)(ctx, unit)
-            except ComboFailed:
-                raise  # the combo stops: no attempt of it is scored or recorded as an infra error
-            except Exception as e:  # a harness fault is recorded (and retried on resume), never scored
-                return new_attempt(run_id, combo, unit, strategy=strategy_name, detail=f"harness: {e!r}")
+                return False  # no new attempt once the recorded cost reached the cap; those in flight finish
+            return True
 
-        # Each endpoint's own limit (its provider's max_concurrency) holds inside the group's concurrency.
-        concurrency = min(spec.run.concurrency, sum(c.max_concurrency for _, c, _ in live.values()))
+        # A managed local server's combo stays on the driver: a worker elsewhere must not launch its own server.
+        local = any(getattr(provider, "manages_server", False) for _, _, provider in live.values())
+        batch = Batch(
+            units,
+            # Each endpoint's own limit (its provider's max_concurrency) holds inside the group's concurrency.
+            concurrency=min(spec.run.concurrency, sum(c.max_concurrency for _, c, _ in live.values())),
+            limits={c.name: c.max_concurrency for _, c, _ in live.values()},
+            config=runtime.config,
+            run=runtime.run,
+            may_start=may_start,
+        )
         try:
             try:
-                await executor.map(one, units, concurrency, record)
+                await (LocalExecutor() if local else executor).map(batch, record)
             except* ComboFailed as failed:
                 # Only a managed local server raises it, and such a combo always runs alone.
                 _combo_failed(failed.exceptions[0], group[0], manifest, store, result)

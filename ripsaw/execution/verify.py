@@ -18,12 +18,12 @@ from typing import Any
 from tqdm import tqdm
 
 from ripsaw.errors import ConfigError
-from ripsaw.execution.runner import Judges
+from ripsaw.execution.attempt import Judges
 from ripsaw.execution.store import RunStore
 from ripsaw.records import Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Limits
-from ripsaw.solvers.base import cost_usd
+from ripsaw.solvers.base import call_cost_usd, cost_usd
 from ripsaw.spec import load_spec
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task, suite_hash
@@ -79,9 +79,14 @@ def _priced(manifest: dict[str, Any]) -> dict[str, ComboSpec]:
             model=str(c.get("model") or ""),
             price_in_per_mtok=float(c.get("price_in_per_mtok") or 0),
             price_out_per_mtok=float(c.get("price_out_per_mtok") or 0),
+            price_cached_in_per_mtok=_price_or_none(c.get("price_cached_in_per_mtok")),
         )
         for c in manifest.get("combos") or []
     }
+
+
+def _price_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _bookkeeping(a: Attempt, combo: ComboSpec) -> list[Difference]:
@@ -90,6 +95,11 @@ def _bookkeeping(a: Attempt, combo: ComboSpec) -> list[Difference]:
         cost = cost_usd(combo, a.calls)
         if cost is None or not math.isclose(cost, a.cost_usd, rel_tol=_REL, abs_tol=1e-12):
             out.append(Difference(a.attempt_id, "cost", a.cost_usd, cost))
+    for i, c in enumerate(a.calls):
+        if c.cost_usd is not None:
+            cost = call_cost_usd(combo, c)
+            if cost is None or not math.isclose(cost, c.cost_usd, rel_tol=_REL, abs_tol=1e-12):
+                out.append(Difference(a.attempt_id, f"cost of call {i}", c.cost_usd, cost))
     for c in a.calls:
         t = c.timing
         chunks = t.chunk_ns

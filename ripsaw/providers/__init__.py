@@ -19,6 +19,8 @@ PROVIDERS: Registry[Callable[[ComboSpec], Provider]] = Registry(
     "ripsaw.providers",
     {
         "openai": "ripsaw.providers.openai_compat:from_combo",
+        "openai-responses": "ripsaw.providers.openai_responses:from_combo",
+        "anthropic": "ripsaw.providers.anthropic:from_combo",
         "llamacpp": "ripsaw.providers.llamacpp.server:from_combo",
     },
 )

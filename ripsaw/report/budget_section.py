@@ -2,12 +2,13 @@
 figures (per run: all combos, both time bases) and per-turn transcripts.
 
     sections(runset.runs, profiles)              # -> [BudgetSection]: one per run, everything below together
-    budget_figures(run, analyses)                # -> [Plot] for report.html
+    budget_figures(run, analyses)                # -> [Plot]: the PNG/SVG exports (matplotlib)
+    budget_charts(run, analyses, combos)         # -> [Chart]: the interactive charts of report.html
 (the analyses themselves: ripsaw.analysis.run_budgets)
     transcript(attempt)                          # -> one dict per turn, for the per-task details
 
-Templates: `_budgets.html.j2` renders `budgets` (a list of BudgetSection); `_transcript.html.j2` renders `turns`
-(a transcript).
+Templates: `_budgets.html.j2` renders `budgets` (a list of BudgetSection); report.js renders a transcript's
+turns inside an opened attempt.
 
 Projections are separate analyses, labelled in their data, their figure titles and a watermark; they are never
 drawn on a measured figure.
@@ -16,8 +17,8 @@ drawn on a measured figure.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib
@@ -29,6 +30,7 @@ from ripsaw.analysis.projection import HardwareProfile
 from ripsaw.analysis.run_budgets import budget_json, run_budgets
 from ripsaw.analysis.runs import Run
 from ripsaw.records import Attempt, single_turn
+from ripsaw.report import charts as interactive
 from ripsaw.report import plots
 
 _TEXT_LIMIT = 8_000  # characters of a reply, prompt or code a transcript cell shows
@@ -38,7 +40,8 @@ _TEXT_LIMIT = 8_000  # characters of a reply, prompt or code a transcript cell s
 class BudgetSection:
     run: Run
     analyses: list[BudgetAnalysis]  # measured first, then projections
-    figures: list[plots.Plot]  # per analysis: curves, time to solve
+    figures: list[plots.Plot]  # per analysis: curves, time to solve (static exports)
+    charts: list[interactive.Chart] = field(default_factory=list)  # per analysis, per time basis: curves, time to solve
 
     @property
     def run_id(self) -> str:
@@ -48,19 +51,37 @@ class BudgetSection:
         i = self.analyses.index(analysis)
         return self.figures[2 * i : 2 * i + 2]
 
+    def charts_of(self, analysis: BudgetAnalysis) -> list[interactive.Chart]:
+        per = 2 * len(analysis.views)
+        i = self.analyses.index(analysis)
+        return self.charts[per * i : per * (i + 1)]
+
     def to_dict(self) -> dict[str, Any]:
         return budget_json(self.run, self.analyses)
 
 
 def sections(
-    runs: Sequence[Run], profiles: Sequence[HardwareProfile] = (), *, figures: bool = True
+    runs: Sequence[Run],
+    profiles: Sequence[HardwareProfile] = (),
+    *,
+    figures: bool = True,
+    measured: Mapping[str, BudgetAnalysis] | None = None,
 ) -> list[BudgetSection]:
-    """One budget section per run that has scored attempts (figures=False for JSON-only output)."""
+    """One budget section per run that has scored attempts (figures=False for JSON-only output); `measured`:
+    run id -> measured analyses already computed (Summary.measured_budgets)."""
     out = []
     for run in runs:
         if any(a.outcome.scored for a in run.attempts):
-            analyses = run_budgets(run, profiles)
-            out.append(BudgetSection(run, analyses, budget_figures(run, analyses) if figures else []))
+            analyses = run_budgets(run, profiles, measured=(measured or {}).get(run.run_id))
+            order = list(dict.fromkeys(a.combo for a in run.attempts))
+            out.append(
+                BudgetSection(
+                    run,
+                    analyses,
+                    budget_figures(run, analyses) if figures else [],
+                    budget_charts(run, analyses, order) if figures else [],
+                )
+            )
     return out
 
 
@@ -87,6 +108,17 @@ def budget_figures(run: Run, analyses: Sequence[BudgetAnalysis]) -> list[plots.P
     return out
 
 
+def budget_charts(run: Run, analyses: Sequence[BudgetAnalysis], order: Sequence[str]) -> list[interactive.Chart]:
+    out = []
+    for a in analyses:
+        stem, solve = plot_name(run, a, "curves"), plot_name(run, a, "solve")
+        for view in a.views.values():
+            out.append(interactive.budget_curves(f"{stem}-{view.basis}", stem, a, view, order))
+        for view in a.views.values():
+            out.append(interactive.time_to_solve(f"{solve}-{view.basis}", solve, a, view, order))
+    return out
+
+
 def curves(analysis: BudgetAnalysis) -> Figure:
     """pass@budget(b) per combo, one panel per time basis; crossovers marked, inexact stretches greyed."""
     return _panels(analysis, _draw_curves, "pass@budget (%)")
@@ -105,7 +137,9 @@ def _panels(analysis: BudgetAnalysis, draw: Callable[[Axes, BudgetAnalysis, Basi
             draw(ax, analysis, view)
             ax.set_title(BASIS_LABELS[view.basis])
             ax.set_xlabel("budget per task (s)")
-            ax.set_xlim(0, analysis.max_budget_s)
+            # Log: the curves move in the first seconds and are flat for most of a long budget.
+            ax.set_xscale("log")
+            ax.set_xlim(_first_moment(view, analysis.max_budget_s) / 1.5, analysis.max_budget_s * 1.05)
             ax.set_ylim(-3, 103)
             ax.grid(alpha=0.25)
         axes[0].set_ylabel(ylabel)
@@ -118,6 +152,13 @@ def _panels(analysis: BudgetAnalysis, draw: Callable[[Axes, BudgetAnalysis, Basi
                 ax.text(0.5, 0.5, "PROJECTION", transform=ax.transAxes, ha="center", va="center", fontsize=28,
                         color="#b42318", alpha=0.12, rotation=20)  # fmt: skip
     return fig
+
+
+def _first_moment(view: BasisView, end: float) -> float:
+    """The earliest positive time any curve steps at (a log axis cannot start at 0)."""
+    times = [s.budget_s for c in view.curves for s in c.steps if s.budget_s > 0]
+    times += [t for k in view.time_to_solve for t in k.times if t > 0]
+    return max(min(times, default=end), 1e-3)
 
 
 def _style(analysis: BudgetAnalysis) -> dict[str, Any]:

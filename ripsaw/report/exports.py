@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ripsaw.analysis import format as fmt
+from ripsaw.analysis.metrics import priced
 from ripsaw.analysis.summary import Summary
 from ripsaw.records import Attempt, Outcome
 from ripsaw.report.table import markdown
@@ -102,7 +103,14 @@ def summary_markdown(summary: Summary) -> str:
         markdown(summary.combos),
         "",
     ]
-    for front in summary.frontiers:
+    if summary.detectable:
+        lines += [summary.detectable.sentence, ""]
+    several = sum(1 for m in summary.combos if m.scored) > 1
+    paid = priced(summary.combos)
+    # One combo has no frontier; a cost frontier of combos that all cost $0 says nothing.
+    for front in summary.frontiers if several else []:
+        if front.x.unit == "usd" and not paid:
+            continue
         names = ", ".join(p.name for p in front.members) or fmt.DASH
         close = ", ".join(p.name for p in front.points if p.status == "not distinguishable")
         lines.append(

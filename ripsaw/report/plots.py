@@ -16,8 +16,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ripsaw.analysis.metrics import ComboMetrics, Estimate
+from ripsaw.analysis.metrics import ComboMetrics, Estimate, priced
 from ripsaw.analysis.pareto import Frontier, Point
+from ripsaw.analysis.summary import Summary
 from ripsaw.records import Attempt
 
 _STATUS_STYLE = {
@@ -41,6 +42,23 @@ class Plot:
     title: str
     svg: str  # an <svg> element, ready to inline
     png: bytes
+
+
+def report_figures(summary: Summary) -> list[Plot]:
+    """The PNG/SVG exports of report.html's own charts, by the same rules: Pareto plots only with more than one
+    combo to choose between, cost ones only when some combo costs more than $0."""
+    several = sum(1 for m in summary.combos if m.scored) > 1
+    paid = priced(summary.combos)
+    out = [
+        render(f"pareto_{f.x.key}", f"{f.y.label} vs {f.x.label}", pareto(f))
+        for f in summary.frontiers
+        if several and (paid or f.x.unit != "usd")
+    ]
+    names = [m.name for m in summary.combos]
+    out.append(render("latency", "Task latency distribution", latency_distribution(names, summary.attempts_by_combo())))
+    if paid:
+        out.append(render("cost", "Cost per task", cost(summary.combos)))
+    return out
 
 
 def render(name: str, title: str, fig: Figure) -> Plot:
@@ -78,6 +96,8 @@ def pareto(front: Frontier) -> Figure:
     with matplotlib.rc_context(_RC):
         fig, ax = _new(7.5, 4.6)
         pts = [p for p in front.points if p.status != "no data"]
+        # Labels alternate above and below the points in x order, so close neighbours do not print over each other.
+        above = {p.name: i % 2 == 0 for i, p in enumerate(sorted(pts, key=lambda p: (_xv(p), _yv(p))))}
         for p in pts:
             assert p.x.value is not None and p.y.value is not None
             style = _STATUS_STYLE[p.status]
@@ -96,7 +116,11 @@ def pareto(front: Frontier) -> Figure:
                 label=None,
             )
             ax.annotate(
-                p.name, (p.x.value, p.y.value * 100), xytext=(6, 6), textcoords="offset points", color=style["color"]
+                p.name,
+                (p.x.value, p.y.value * 100),
+                xytext=(6, 6) if above[p.name] else (6, -12),
+                textcoords="offset points",
+                color=style["color"],
             )
         members = front.members
         if len(members) > 1:

@@ -60,16 +60,36 @@ def request_params(combo: ComboSpec, task: Task) -> RequestParams:
     return params
 
 
+def price(combo: ComboSpec, attempt: Attempt) -> None:
+    """Set each call's cost and the attempt's."""
+    for call in attempt.calls:
+        call.cost_usd = call_cost_usd(combo, call)
+    attempt.cost_usd = cost_usd(combo, attempt.calls)
+
+
 def cost_usd(combo: ComboSpec, calls: list[ModelCall]) -> float | None:
-    if combo.price_in_per_mtok == 0 and combo.price_out_per_mtok == 0:
-        return 0.0
+    """The calls' cost at the combo's prices; None when a count it needs is unknown."""
     total = 0.0
     for call in calls:
-        if call.usage.prompt_tokens is None or call.usage.completion_tokens is None:
+        cost = call_cost_usd(combo, call)
+        if cost is None:
             return None  # a price times an unknown count is not a number we can stand behind
-        total += call.usage.prompt_tokens * combo.price_in_per_mtok
-        total += call.usage.completion_tokens * combo.price_out_per_mtok
-    return total / 1e6
+        total += cost
+    return total
+
+
+def call_cost_usd(combo: ComboSpec, call: ModelCall) -> float | None:
+    """One call's cost: uncached input, cached input (at the cached rate when the combo has one) and output."""
+    cached_price = combo.price_cached_in_per_mtok
+    if combo.price_in_per_mtok == 0 and combo.price_out_per_mtok == 0 and not cached_price:
+        return 0.0
+    usage = call.usage
+    if usage.prompt_tokens is None or usage.completion_tokens is None:
+        return None
+    cached = min(usage.cached_tokens or 0, usage.prompt_tokens)
+    in_price = combo.price_in_per_mtok if cached_price is None else cached_price
+    total = (usage.prompt_tokens - cached) * combo.price_in_per_mtok + cached * in_price
+    return (total + usage.completion_tokens * combo.price_out_per_mtok) / 1e6
 
 
 async def close_session(session_task: asyncio.Task[SandboxSession]) -> None:

@@ -34,8 +34,8 @@ from ripsaw.solvers.base import (
     AttemptContext,
     AttemptUnit,
     close_session,
-    cost_usd,
     new_attempt,
+    price,
     prompt_preset,
     request_params,
 )
@@ -127,7 +127,7 @@ async def _solve(ctx: AttemptContext, unit: AttemptUnit, name: LoopName) -> Atte
     attempt.model_time_s = loop.model_ns / 1e9
     attempt.sandbox_time_s = loop.sandbox_ns / 1e9
     attempt.task_time_s = attempt.model_time_s + attempt.sandbox_time_s
-    attempt.cost_usd = cost_usd(ctx.combo, attempt.calls)
+    price(ctx.combo, attempt)
     if attempt.stop_reason != "error":
         await _score_hidden(ctx, attempt, label)
     _finish(loop, attempt.stop_reason)

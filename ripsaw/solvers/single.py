@@ -10,8 +10,8 @@ from ripsaw.solvers.base import (
     AttemptContext,
     AttemptUnit,
     close_session,
-    cost_usd,
     new_attempt,
+    price,
     prompt_preset,
     request_params,
 )
@@ -39,7 +39,7 @@ async def solve_single(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
         attempt.model_time_s = (ctx.clock() - t0) / 1e9
         attempt.calls.append(call)
         attempt.completion = call.text
-        attempt.cost_usd = cost_usd(combo, attempt.calls)
+        price(combo, attempt)
         attempt.task_time_s = attempt.model_time_s
         if call.cut == "budget":
             attempt.outcome = Outcome.BUDGET_EXCEEDED

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
 
 import pytest
 
 from ripsaw.analysis.budgets import (
     BudgetCurve,
+    Candidate,
     Crossover,
     Lead,
     Step,
+    Timeline,
     analyze,
     budget_curve,
     crossovers,
@@ -278,3 +281,32 @@ def test_user_profiles_add_to_and_replace_shipped_ones(tmp_path: Path) -> None:
     profiles = load_profiles(path)
     assert profiles["fast-2000"].ttft_s == 0.05 and profiles["home"].source == "my desk"
     assert "groq-llama2-70b" in profiles
+
+
+def test_the_curve_sweep_agrees_with_reading_every_line_at_every_budget() -> None:
+    # Random lines, candidate times not always increasing (a candidate stands only once all earlier ones have),
+    # ties between lines, candidates past the maximum budget: the one-pass sweep must equal passes_at everywhere.
+    rng = random.Random(7)
+    for _ in range(50):
+        lines = [
+            Timeline("c", f"t{i}", 0, tuple(Candidate(rng.choice([0.0, 0.5, 1.0, 2.0, 3.0, 9.0, rng.uniform(0, 10)]),
+                                                      rng.random() < 0.5) for _ in range(rng.randint(0, 4))))
+            for i in range(rng.randint(1, 12))
+        ]  # fmt: skip
+        curve = budget_curve("c", lines, 8.0)
+        budgets = sorted({0.0, 8.0, *(c.at_s for line in lines for c in line.candidates if c.at_s <= 8.0)})
+        for b in budgets:
+            assert curve.at(b).passed == sum(line.passes_at(b) for line in lines), (b, lines)
+        assert [s.budget_s for s in curve.steps] == sorted({s.budget_s for s in curve.steps})
+
+
+def test_the_closed_form_wilson_interval_is_scipys() -> None:
+    from scipy.stats import binomtest
+
+    from ripsaw.analysis.metrics import proportion
+
+    for n in (1, 2, 7, 20, 164, 2500):
+        for k in {0, 1, n // 3, n - 1, n}:
+            ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+            e = proportion(k, n)
+            assert e.lo == pytest.approx(ci.low, abs=1e-12) and e.hi == pytest.approx(ci.high, abs=1e-12)

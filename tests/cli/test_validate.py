@@ -163,3 +163,16 @@ def test_provider_options_are_checked_without_launching_anything(tmp_path: Path)
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2
     assert "combo 'a'" in result.stderr and "thread" in result.stderr and "threads" in result.stderr
+
+
+@pytest.mark.parametrize("spec", sorted((REPO / "evals" / "examples").glob("*.toml")), ids=lambda p: p.name)
+def test_the_example_specs_validate_offline(spec: Path) -> None:
+    """Every shipped example validates in a fresh process (the registry, every provider's options) with only its
+    key variables set: nothing is sent anywhere."""
+    keys = set(re.findall(r'api_key_env = "([A-Z_]+)"', spec.read_text()))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), **{k: "not-a-real-key" for k in keys}}
+    done = subprocess.run(
+        [sys.executable, "-m", "ripsaw", "validate", str(spec)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith("ok")

@@ -231,7 +231,8 @@ def test_self_checks_in_a_reply_do_not_sink_a_correct_answer_and_the_report_coun
     html = (out / "report.html").read_text()
     for example in counts["examples"]:
         anchor = attempt_anchor(example["attempt_id"])
-        assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html
+        # the link, and the attempt it opens in the per-task explorer's index (tests/report/test_chromium.py)
+        assert f'href="#{anchor}"' in html and f'"{anchor}"]' in html
 
 
 def test_dry_run_prints_the_plan_and_sends_nothing(refserver: RefServer, tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 from pathlib import Path
@@ -11,7 +13,9 @@ from ripsaw.analysis.runs import load_runs
 from ripsaw.analysis.summary import summarize
 from ripsaw.errors import ConfigError
 from ripsaw.records import Outcome
+from ripsaw.report import charts as charts_js
 from ripsaw.report.exports import summary_json, summary_markdown
+from ripsaw.report.html import explorer
 from ripsaw.report.table import terminal
 from ripsaw.report.write import write_report
 from tests.support.cli import ripsaw
@@ -24,6 +28,11 @@ def _no_nan(text: str) -> None:
     assert not NAN.search(text), NAN.search(text)
 
 
+def _markup(html: str) -> str:
+    """The page without the plotly.js bundle, whose code holds "NaN" and URLs of its own."""
+    return html.replace(charts_js.plotly_js(), "")
+
+
 def _reject_constant(name: str) -> float:
     raise AssertionError(f"summary.json holds {name}")
 
@@ -33,19 +42,21 @@ def test_report_writes_every_artefact(three_combo_run: Path, tmp_path: Path) -> 
     s = summarize(load_runs([three_combo_run]))
     written = write_report(s, out)
     names = {p.name for p in written}
+    figures = {
+        "pareto_latency_p50",
+        "pareto_latency_p90",
+        "latency",
+        "budget-curves-synth-run-measured",  # pass@budget per combo (time-budget section)
+        "budget-solve-synth-run-measured",  # time to solve (Kaplan–Meier)
+    }  # no cost figures: every synthetic combo costs $0
     assert {
         "report.html",
         "summary.json",
         "summary.md",
         "attempts.csv",
         "attempts.parquet",
-        "pareto_latency_p50.png",
-        "pareto_latency_p90.png",
-        "pareto_cost_per_task.png",
-        "latency.png",
-        "cost.png",
-        "budget-curves-synth-run-measured.png",  # pass@budget per combo (time-budget section)
-        "budget-solve-synth-run-measured.png",  # time to solve (Kaplan–Meier)
+        *(f"{f}.png" for f in figures),
+        *(f"{f}.svg" for f in figures),
     } == names
     for p in written:
         if p.suffix == ".png":
@@ -74,13 +85,18 @@ def test_report_writes_every_artefact(three_combo_run: Path, tmp_path: Path) -> 
     html = (out / "report.html").read_text()
     for name in ("fast", "accurate", "slowbad"):
         assert f"<strong>{name}</strong>" in html
-    assert html.count("<svg") == 7  # 5 report plots + 2 time-budget plots
-    # self-contained: nothing fetched from the network, no script needed
-    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
-    assert "<script" not in html and "<link" not in html
-    # the attempt's own text is escaped, never markup
-    assert "&lt;wrong&gt; &amp; more" in html and "<wrong>" not in html
-    for text in (html, md, terminal(s.combos)):
+    # interactive charts: 3 report charts + pass@budget and time to solve per time basis (wall, model only)
+    charts = re.findall(r'<div class="chart" id="chart-([^"]+)" data-chart="', html)
+    assert len(charts) == 3 + 4 and "pareto_cost_per_task" not in charts and "cost" not in charts
+    assert 'id="no-cost"' in html
+    # self-contained: plotly.js inlined, nothing else fetched (tests/report/test_chromium.py watches the requests)
+    assert charts_js.plotly_js() in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", _markup(html))
+    assert "<link" not in html and not re.search(r"<script[^>]* src=", html)
+    # the attempt's own text travels as data (the page sets it as text, never as markup)
+    details = json.loads(gzip.decompress(base64.b64decode(explorer(s)[1])))
+    assert "AssertionError: <wrong> & more" in {d["stderr"] for d in details} and "<wrong>" not in html
+    for text in (_markup(html), md, terminal(s.combos)):
         _no_nan(text)
 
 
@@ -152,7 +168,7 @@ def _bad_runs(root: Path) -> dict[str, Path]:
     [
         ("empty", "No scored attempts yet: nothing to compare."),
         ("infra-only", "up dominates"),
-        ("single-combo", "Single combo solo: pass@1 50.0%"),
+        ("single-combo", "solo: 50.0% [15.0–85.0] of 4, p50 2.5 s per task."),
         ("single-task", "a dominates"),
         ("zero-cost", "At p50 ≤ 1 s, free dominates"),
         ("no-timings", "stream dominates"),
@@ -163,7 +179,7 @@ def test_bad_input_gives_a_report_without_nan(tmp_path: Path, case: str, expect:
     s = summarize(load_runs([run]))
     assert expect in s.headline
     write_report(s, tmp_path / "out")
-    html = (tmp_path / "out" / "report.html").read_text()
+    html = _markup((tmp_path / "out" / "report.html").read_text())
     table = terminal(s.combos)
     for text in (html, summary_markdown(s), table):
         _no_nan(text)
@@ -181,6 +197,12 @@ def test_bad_input_details(tmp_path: Path) -> None:
     assert down.pass_rate.value is None and down.infra_errors == 3
     plain = summarize(load_runs([runs["no-timings"]])).combos[0]
     assert plain.ttft_p50.value is None and plain.tokens.source is None
+    solo = summarize(load_runs([runs["single-combo"]]))
+    assert "rontier" not in summary_markdown(solo) and "rontier" not in solo.headline  # nothing to choose between
+    unpriced = summarize(load_runs([runs["single-task"]]))  # two combos, both $0: no cost frontier
+    assert "Frontier (task latency p50" in summary_markdown(unpriced) and "cost per task" not in summary_markdown(
+        unpriced
+    )
     free, paid = summarize(load_runs([runs["zero-cost"]])).combos
     assert (free.cost_per_task.value, free.cost_per_solved.value) == (0.0, None)
     assert paid.cost_per_solved.value == pytest.approx(0.02)
@@ -235,9 +257,18 @@ def test_samples_fill_the_task_matrix_and_pass_at_k(tmp_path: Path) -> None:
     assert [round(k[i].value or 0, 6) for i in (1, 2, 3)] == [round((1 / 3 + 1) / 2, 6), round((2 / 3 + 1) / 2, 6), 1.0]
     write_report(s, tmp_path / "out")
     html = (tmp_path / "out" / "report.html").read_text()
-    assert '<span class="badge mixed">1/3</span>' in html and '<span class="badge ok">3/3</span>' in html
-    assert len(re.findall(r"<div class=\"attempt\" id=\"a-[0-9a-f]{12}\">", html)) == 6
     assert "@1 66.7%" in html and "@3 100.0%" in html
+    index, packed = explorer(s)
+    assert index["tasks"] == ["synth/000", "synth/001"] and index["combos"] == ["sampler"]
+    passed = index["outcomes"].index("passed")
+    assert [(t, c, k, o == passed) for t, c, k, o, _ in index["attempts"]] == [
+        (0, 0, 0, True), (0, 0, 1, False), (0, 0, 2, False), (1, 0, 0, True), (1, 0, 1, True), (1, 0, 2, True),
+    ]  # fmt: skip
+    details = json.loads(gzip.decompress(base64.b64decode(packed)))
+    assert [d["anchor"] for d in details] == [a[4] for a in index["attempts"]]
+    assert all(re.fullmatch(r"a-[0-9a-f]{12}", d["anchor"]) for d in details)
+    assert details[1]["outcome"] == "failed" and "AssertionError" in details[1]["stderr"]
+    assert packed in html  # the page carries them, unpacked on demand
 
 
 def test_cli_slo_override(three_combo_run: Path) -> None:

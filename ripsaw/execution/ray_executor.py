@@ -1,0 +1,257 @@
+"""The Ray executor (`[run] executor = "ray"`): attempts on the nodes of a Ray cluster, recorded by the one driver.
+
+A pool of Ray actors, spread over the cluster's nodes (one CPU each: `ray start --num-cpus N` decides how many
+attempts a node runs at once), each keeping a warm runtime: the sandbox of its node (its own Docker engine and
+image, or fork server) and a provider per combo, built once from the run's plain AttemptConfig
+(`attempt.run_attempt`). The driver hands out one unit at a time to an idle actor and gets the finished Attempt
+back; it alone appends to the store (the executor seam's guarantees are in executor.py).
+
+- Limits: the driver is the only dispatcher, so counting a combo's attempts in flight holds its max_concurrency
+  across the whole cluster exactly; a unit never waits inside a call for a slot held elsewhere. What the cluster
+  adds before an attempt starts (scheduling, the hand-over) is each attempt's `placement.dispatch_s`.
+- A worker process or a whole node lost mid-attempt: the unit goes back to the front of the queue and runs on
+  a fresh actor (on a node that is still there); its lost run was never recorded, so nothing is duplicated.
+  After MAX_LOSSES losses of one unit it is recorded as an infra error (retried on resume), not looped forever.
+- Stop (Ctrl-C, SIGTERM, an error): attempts in flight are cancelled, and every actor closes its runtime
+  (containers removed, fork servers stopped) before it is killed.
+- A managed local server's combo never comes here (the runner keeps it on the driver).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ripsaw import __version__
+from ripsaw.errors import ConfigError, RipsawError
+from ripsaw.execution.attempt import AttemptConfig, close_runtimes, run_attempt, runtime_for
+from ripsaw.execution.executor import Batch
+from ripsaw.host import placement
+from ripsaw.records import Attempt
+from ripsaw.solvers.base import AttemptUnit, new_attempt
+from ripsaw.types import RunSpec
+
+MAX_LOSSES = 3  # times one unit's worker may be lost before the unit is recorded as an infra error
+_CLOSE_TIMEOUT_S = 60.0  # for every actor to close its sandbox (containers) when the run ends
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError('executor "ray" needs Ray, an optional extra: pip install "ripsaw[ray]"') from None
+    return ray
+
+
+class _Worker:
+    """A Ray actor: one attempt at a time, through run_attempt, on a runtime kept warm between attempts."""
+
+    def __init__(self, config: AttemptConfig) -> None:
+        self.config = config
+
+    async def ready(self) -> dict[str, Any]:
+        """Build the runtime now (sandbox warm before the first attempt) and say where this worker is."""
+        import ray
+
+        runtime = runtime_for(self.config, executor="ray")
+        where = placement("ray", node_id=ray.get_runtime_context().get_node_id())
+        return {
+            "node_id": where.node_id,
+            "host": where.host,
+            "cpu_model": where.cpu_model,
+            "cpus": where.cpus,
+            "pid": os.getpid(),
+            "ripsaw_version": __version__,
+            "sandbox": runtime.sandbox.describe(),
+        }
+
+    async def run(self, unit: AttemptUnit, handed_at: float) -> Attempt:
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()
+        dispatch_s = max(0.0, time.time() - handed_at)  # wall clocks: driver's and this node's
+        return await run_attempt(unit, self.config, executor="ray", node_id=node, dispatch_s=dispatch_s)
+
+    async def close(self) -> None:
+        await close_runtimes()
+
+
+@dataclass(slots=True)
+class _Slot:
+    actor: Any
+    facts: dict[str, Any] | None = None  # from ready(); None until the actor is up
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, run: RunSpec) -> None:
+        _ray()  # a missing extra is reported before anything starts
+        self.address = run.executor_address
+        self._started_ray = False
+        self.requeued = 0  # units re-run because their worker was lost
+        self.nodes: dict[str, dict[str, Any]] = {}  # node id -> facts its workers reported
+        self._warned_images = False
+
+    def _connect(self) -> Any:
+        ray = _ray()
+        if not ray.is_initialized():
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            self._started_ray = True
+        return ray
+
+    async def map(self, batch: Batch, on_done: Callable[[Attempt], None]) -> None:
+        ray = self._connect()
+        worker_cls = ray.remote(_Worker)
+        keys = {c.api_key_env for c in batch.config.spec.combos if c.api_key_env}
+        # Keys travel to the workers in their environment, never in the config (nor in any record).
+        env = {k: os.environ[k] for k in keys if k in os.environ}
+        options: dict[str, Any] = {"num_cpus": 1, "scheduling_strategy": "SPREAD", "max_restarts": 0}
+        if env:
+            options["runtime_env"] = {"env_vars": env}
+        config_ref = ray.put(batch.config)
+        pending = collections.deque(batch.units)
+        losses: collections.Counter[str] = collections.Counter()
+        per_combo: collections.Counter[str] = collections.Counter()
+        slots: list[_Slot] = []
+        idle: list[_Slot] = []
+        waiting: dict[asyncio.Future[Any], tuple[str, _Slot, AttemptUnit | None]] = {}
+        in_flight: dict[asyncio.Future[Any], Any] = {}  # a running attempt's future -> its ObjectRef
+
+        def spawn() -> None:
+            slot = _Slot(worker_cls.options(**options).remote(config_ref))
+            slots.append(slot)
+            waiting[asyncio.wrap_future(slot.actor.ready.remote().future())] = ("ready", slot, None)
+
+        def lost(slot: _Slot, unit: AttemptUnit | None, error: BaseException) -> None:
+            with contextlib.suppress(Exception):
+                ray.kill(slot.actor)
+            slots.remove(slot)
+            if unit is not None:
+                per_combo[unit.combo] -= 1
+                losses[unit.key] += 1
+                if losses[unit.key] >= MAX_LOSSES:
+                    combo = next(c for c in batch.config.spec.combos if c.name == unit.combo)
+                    strategy = combo.strategy or batch.config.spec.run.strategy
+                    detail = f"harness: its worker was lost {MAX_LOSSES} times: {type(error).__name__}"
+                    on_done(new_attempt(batch.config.run_id, combo, unit, strategy=strategy, detail=detail))
+                else:
+                    self.requeued += 1
+                    pending.appendleft(unit)  # first in line again, on another worker
+            if pending:
+                spawn()  # keep the pool's size; Ray places it on a node that is still there
+
+        def next_unit() -> AttemptUnit | None:
+            for i, unit in enumerate(pending):
+                if per_combo[unit.combo] < batch.limits.get(unit.combo, batch.concurrency):
+                    del pending[i]
+                    return unit
+            return None
+
+        try:
+            for _ in range(max(1, min(batch.concurrency, len(pending)))):
+                spawn()
+            while pending or any(kind == "run" for kind, _, _ in waiting.values()):
+                while idle and pending and batch.may_start():
+                    unit = next_unit()
+                    if unit is None:
+                        break  # every pending unit's combo is at its limit: wait for one to finish
+                    slot = idle.pop()
+                    per_combo[unit.combo] += 1
+                    ref = slot.actor.run.remote(unit, time.time())
+                    future = asyncio.wrap_future(ref.future())
+                    waiting[future] = ("run", slot, unit)
+                    in_flight[future] = ref
+                if pending and not batch.may_start():
+                    pending.clear()  # the spend cap: what has not started does not start
+                    continue
+                if not waiting:
+                    break
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    kind, slot, unit = waiting.pop(future)
+                    in_flight.pop(future, None)
+                    try:
+                        value = future.result()
+                    except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as e:
+                        lost(slot, unit, e)
+                        continue
+                    except ray.exceptions.RayTaskError as e:
+                        cause = getattr(e, "cause", None)
+                        raise (cause if isinstance(cause, RipsawError) else e) from None
+                    if kind == "ready":
+                        slot.facts = value
+                        self._note_node(value)
+                    else:
+                        assert unit is not None
+                        per_combo[unit.combo] -= 1
+                        on_done(value)
+                    idle.append(slot)
+        finally:
+            for ref in in_flight.values():
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref)  # the attempt's coroutine is cancelled: its sandbox session is closed
+            for future in waiting:
+                future.cancel()
+            await self._close(ray, slots)
+
+    def _note_node(self, facts: dict[str, Any]) -> None:
+        if facts["ripsaw_version"] != __version__:
+            raise ConfigError(
+                f"a Ray worker on node {facts['node_id']} runs Ripsaw {facts['ripsaw_version']}, the driver "
+                f"{__version__}: install the same version on every node"
+            )
+        node = self.nodes.setdefault(facts["node_id"], {k: facts[k] for k in ("host", "cpu_model", "cpus")})
+        node["sandbox"] = facts["sandbox"]
+        images = {_image(n["sandbox"]) for n in self.nodes.values()}
+        if len(images) > 1 and not self._warned_images:
+            self._warned_images = True
+            print(
+                f"ripsaw: warning: the cluster's nodes run different sandbox images ({', '.join(sorted(images))}); "
+                "their verdicts may differ",
+                file=sys.stderr,
+            )
+
+    async def _close(self, ray: Any, slots: list[_Slot]) -> None:
+        """Every actor that came up closes its runtime (containers removed on its node), then every actor is
+        killed: also when cancelled. One never placed (no node had a free CPU) has nothing to close, and would
+        never answer."""
+        closing = [asyncio.wrap_future(s.actor.close.remote().future()) for s in slots if s.facts is not None]
+        if closing:
+            with contextlib.suppress(Exception):
+                await asyncio.wait(closing, timeout=_CLOSE_TIMEOUT_S)
+        for future in closing:
+            if future.done() and not future.cancelled():
+                future.exception()  # a dead actor's close fails; nothing of it is left to close
+        for slot in slots:
+            with contextlib.suppress(Exception):
+                ray.kill(slot.actor)
+
+    def describe(self) -> dict[str, Any]:
+        images = {_image(n["sandbox"]) for n in self.nodes.values()}
+        cpus = {n["cpu_model"] for n in self.nodes.values()}
+        return {
+            "name": self.name,
+            "address": self.address,
+            "nodes": self.nodes,
+            "requeued": self.requeued,
+            "sandbox_images_differ": len(images) > 1,
+            "cpu_models_differ": len(cpus) > 1,
+        }
+
+    async def aclose(self) -> None:
+        if self._started_ray:
+            _ray().shutdown()
+            self._started_ray = False
+
+
+def _image(sandbox: dict[str, Any]) -> str:
+    """What makes two nodes' sandboxes the same: the image digest (docker), else the kind and its isolation."""
+    return str(sandbox.get("image_id") or f"{sandbox.get('kind')}:{sandbox.get('isolation')}")

@@ -1,0 +1,4 @@
+from cronlite.expression import Cron, CronError
+from cronlite.schedule import Job, Scheduler
+
+__all__ = ["Cron", "CronError", "Job", "Scheduler"]

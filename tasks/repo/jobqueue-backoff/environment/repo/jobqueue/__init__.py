@@ -1,0 +1,5 @@
+from jobqueue.job import Job, JobState
+from jobqueue.queue import JobQueue
+from jobqueue.worker import Worker
+
+__all__ = ["Job", "JobQueue", "JobState", "Worker"]

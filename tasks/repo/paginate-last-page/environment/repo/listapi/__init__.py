@@ -1,0 +1,1 @@
+"""listapi: list endpoints with filtering, sorting and pagination."""

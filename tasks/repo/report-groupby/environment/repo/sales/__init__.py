@@ -1,0 +1,1 @@
+"""salesreport: reports over sales CSV exports."""

@@ -1,0 +1,1 @@
+"""shorty: a link shortener."""

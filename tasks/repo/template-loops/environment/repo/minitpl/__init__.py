@@ -1,0 +1,4 @@
+from minitpl.errors import TemplateError
+from minitpl.template import Template
+
+__all__ = ["Template", "TemplateError"]

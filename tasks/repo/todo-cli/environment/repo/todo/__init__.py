@@ -1,0 +1,1 @@
+"""todo: a to-do list for the terminal."""

@@ -1,0 +1,5 @@
+from throttle.bucket import TokenBucket
+from throttle.keyed import KeyedLimiter
+from throttle.window import SlidingWindow
+
+__all__ = ["KeyedLimiter", "SlidingWindow", "TokenBucket"]
