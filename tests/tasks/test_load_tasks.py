@@ -59,7 +59,7 @@ def test_shuffle_is_deterministic_and_limit_applies_after_it() -> None:
     ("spec", "message"),
     [
         (TasksSpec(source="humaneva"), "unknown task source 'humaneva'; did you mean 'humaneval'?"),
-        (TasksSpec(source="ftp:x"), "unknown task source 'ftp:x' (use humaneval, jsonl:PATH, hf:DATASET, repo:PATH, mbpp"),
+        (TasksSpec(source="ftp:x"), "unknown task source 'ftp:x' (use humaneval, jsonl:PATH, hf:DATASET, repo:PATH"),
         (TasksSpec(source="humaneval:extra"), "'humaneval' takes no argument"),
         (TasksSpec(source="jsonl:"), "'jsonl:' needs a path"),
         (TasksSpec(source="hf:"), "'hf:' needs a dataset name"),
