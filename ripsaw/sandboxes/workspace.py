@@ -7,9 +7,10 @@ and everything happens through `docker exec` (`exec`), so a command's output, ex
 one by one, and commands can be cut at a deadline.
 
 Every box: no network, a non-root user for everything the agent or the candidate runs (root execs are Ripsaw's
-own: snapshots, reading reports), only the capabilities those root execs need to read and write files whatever
-their mode (non-root processes get none), no-new-privileges, memory (no swap), pids, CPU, open-file and file-size
-limits, a size-limited /tmp, no logging driver, no host environment, Ripsaw's labels. It is removed (killed
+own: snapshots, copying files in, reading reports; the main process, a sleep, is root's too), only the
+capabilities those root execs need to read and write files whatever their mode (non-root processes get none),
+no-new-privileges, memory (no swap), pids, CPU, open-file and file-size limits, a size-limited /tmp, no logging
+driver, no host environment, Ripsaw's labels. It is removed (killed
 included) by `close`, whatever happened; containers of a Ripsaw process that died are reaped like the sandbox's.
 """
 
@@ -323,7 +324,10 @@ def _create(
             container = api.create_container(
                 image_id,
                 command=["sleep", "infinity"],
-                user=f"{AGENT_UID}:{AGENT_UID}",
+                # The container's own user is root so that root execs (Ripsaw's) hold the capabilities added
+                # below: Docker gives every process of a container whose user is non-root none at all. Execs as
+                # the agent's user start without any (the kernel drops them on a non-root execve).
+                user="0:0",
                 working_dir=workdir,
                 network_disabled=True,
                 environment={"HOME": "/home/agent", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"},
