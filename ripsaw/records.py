@@ -21,7 +21,9 @@ from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
 #      the extraction audit (Attempt.extraction, Turn.extraction), tool calls and reasoning items on ModelCall.
 #   3: prompt caching and per-call cost: Usage.cached_tokens, ModelCall.cost_usd.
 #   4: where the attempt ran (Attempt.placement: executor, node, CPU model, load at start, dispatch wait).
-RESULTS_SCHEMA_VERSION = 4
+#   5: agent runs (Attempt.agent: turns with their commands, snapshots, budget marks, the repository verdict) and
+#      the agent's stop reasons.
+RESULTS_SCHEMA_VERSION = 5
 
 
 class Outcome(StrEnum):
@@ -220,8 +222,11 @@ class Extraction:
 TurnKind = Literal["generate", "repair", "sample"]
 # Why a solve loop ended: "public_pass" (a candidate passed the public tests), "max_turns", "budget" (the
 # task budget ran out: a longer budget might have produced more candidates), "single" (one call by design),
-# "error" (endpoint or sandbox failure: the attempt is an infra_error).
-StopReason = Literal["public_pass", "max_turns", "budget", "single", "error"]
+# "error" (endpoint or sandbox failure: the attempt is an infra_error). An agent also stops when it "submitted",
+# or at its "max_output_tokens" or "max_cost" limit.
+StopReason = Literal[
+    "public_pass", "max_turns", "budget", "single", "error", "submitted", "max_output_tokens", "max_cost"
+]
 
 
 @dataclass(slots=True)
@@ -269,6 +274,113 @@ class Turn:
         return cls(**d)
 
 
+# What an agent's reply did: ran a command, submitted, was malformed (the format error was its observation and
+# the turn counted), or never arrived (the budget cut the call).
+AgentAction = Literal["command", "submit", "format_error", "no_reply"]
+
+
+@dataclass(slots=True)
+class AgentTurn:
+    """One turn of an agent: a model call, then the command its reply named. Times in seconds on the attempt's
+    monotonic clock; the turn's call is `Attempt.calls[call]`. model + tool + overhead is the turn's wall time."""
+
+    index: int
+    started_at_s: float  # elapsed since the attempt started when the turn's request was sent
+    action: AgentAction
+    call: int | None = None
+    model_time_s: float = 0.0
+    command: str = ""
+    tool_time_s: float = 0.0  # the command's wall time, as the exec round trip measured it
+    exit_code: int | None = None  # None: not run, or cut at its timeout
+    timed_out: bool = False
+    cut: str | None = None  # "budget": the deadline cut this turn's call or command
+    output_chars: int = 0  # what the command printed in all (the observation keeps head and tail)
+    observation: str = ""  # what the model was shown next: the capped output and status, or the format error
+    overhead_s: float = 0.0  # Ripsaw's own time in the turn: the request, parsing, the snapshot, bookkeeping
+    snapshot: int | None = None  # the snapshot taken after this turn; None when the workspace did not change
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """The workspace's change since its base commit after a turn, in force from `at_s` until the next one."""
+
+    index: int
+    turn: int
+    at_s: float
+    diff_sha256: str
+    diff_bytes: int
+    left_out: list[str] = field(default_factory=list)  # files over the snapshot's size limit (not in the diff)
+
+
+@dataclass(slots=True)
+class BudgetMark:
+    """Anytime scoring: the hidden tests' verdict on the snapshot in force when `budget_s` had elapsed."""
+
+    budget_s: float
+    snapshot: int | None  # None: the workspace was still untouched
+    outcome: Outcome
+    detail: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BudgetMark:
+        return cls(**{**d, "outcome": Outcome(d["outcome"])})
+
+
+@dataclass(slots=True)
+class RepoVerdict:
+    """How a repository task's verdict was reached, beside the attempt's outcome and detail.
+
+    trust: "tests" (the fail_to_pass / pass_to_pass ids decided, with a sentinel) or "reward" (only the task's own
+    tests/test.sh reward, a weaker verdict). tests: each required id's result ("passed", "failed", "error",
+    "skipped", "missing"). dropped: paths of the agent's change the verdict did not apply (protected: hidden tests,
+    test configuration, import hooks, .git). tampered: the sentinel test passed."""
+
+    trust: str = "tests"
+    tests: dict[str, str] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+    tampered: bool = False
+    duration_s: float = 0.0
+
+
+@dataclass(slots=True)
+class AgentRun:
+    """An agent attempt's turns and where its time went. wall_s = model_time_s + tool_time_s + overhead_s.
+
+    warm_s: starting the attempt's container and recording its base commit; warm_hidden_s: how much of it ran
+    while the first model call was under way (the part the agent did not wait for). solved_at_s: when the
+    earliest snapshot that passes the hidden tests (of those scored: the budget marks' and the last) was taken."""
+
+    tool_mode: str  # "native" (the API's tool calls) or "text" (one fenced bash block per reply)
+    turns: list[AgentTurn] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
+    marks: list[BudgetMark] = field(default_factory=list)
+    model_time_s: float = 0.0
+    tool_time_s: float = 0.0
+    overhead_s: float = 0.0
+    wall_s: float = 0.0
+    warm_s: float | None = None
+    warm_hidden_s: float | None = None
+    submitted: bool = False
+    solved_at_s: float | None = None
+    verdict: RepoVerdict | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AgentRun:
+        verdict = d.get("verdict")
+        return cls(
+            **{
+                **d,
+                "turns": [AgentTurn(**t) for t in d.get("turns", [])],
+                "snapshots": [Snapshot(**x) for x in d.get("snapshots", [])],
+                "marks": [BudgetMark.from_dict(m) for m in d.get("marks", [])],
+                "verdict": RepoVerdict(**verdict) if verdict else None,
+            }
+        )
+
+
 @dataclass(slots=True)
 class Attempt:
     """One (combo, task, sample): the unit the runner schedules and the store appends."""
@@ -301,6 +413,7 @@ class Attempt:
     # What extraction did to the answer's reply; None for records written before it was recorded, or no reply.
     extraction: Extraction | None = None
     placement: Placement | None = None  # None for records written before it was recorded
+    agent: AgentRun | None = None  # an agent attempt's turns and time split (strategy "agent"); `code` is its diff
 
     @property
     def attempt_id(self) -> str:
@@ -317,7 +430,7 @@ class Attempt:
         one that does not fit the schema it names (unknown or missing fields)."""
         d = _migrate(dict(d))
         d.pop("attempt_id", None)
-        unknown = sorted(set(d) - _ATTEMPT_FIELDS - {"calls", "sandbox", "turns", "extraction", "placement"})
+        unknown = sorted(set(d) - _ATTEMPT_FIELDS - {"calls", "sandbox", "turns", "extraction", "placement", "agent"})
         if unknown:
             raise RecordError(
                 f"unknown field(s) {', '.join(unknown)} in a results-schema-{RESULTS_SCHEMA_VERSION} record"
@@ -345,6 +458,7 @@ class Attempt:
         turns = [Turn.from_dict(t) for t in d.pop("turns", [])]
         extraction = d.pop("extraction", None)
         placement = d.pop("placement", None)
+        agent = d.pop("agent", None)
         return cls(
             **{**d, "outcome": Outcome(d["outcome"])},
             calls=calls,
@@ -352,6 +466,7 @@ class Attempt:
             turns=turns,
             extraction=Extraction.from_dict(extraction) if extraction else None,
             placement=Placement(**placement) if placement else None,
+            agent=AgentRun.from_dict(agent) if agent else None,
         )
 
 
@@ -429,8 +544,13 @@ def _to_4(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _to_5(d: dict[str, Any]) -> dict[str, Any]:
+    # Version 5 added Attempt.agent (None: not an agent attempt) and stop reasons only agents give.
+    return d
+
+
 # _MIGRATIONS[v] turns a version-v record into a version v + 1 record.
-_MIGRATIONS = {1: _to_2, 2: _to_3, 3: _to_4}
+_MIGRATIONS = {1: _to_2, 2: _to_3, 3: _to_4, 4: _to_5}
 
 
 def _migrate(d: dict[str, Any]) -> dict[str, Any]:
