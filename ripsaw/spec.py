@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import math
 import os
 import re
@@ -41,7 +42,7 @@ from ripsaw.sandboxes import sandbox_choices
 from ripsaw.solvers import SOLVERS
 from ripsaw.solvers.prompts import PROMPTS
 from ripsaw.tasks import preset_names, source_of
-from ripsaw.types import ComboSpec, EvalSpec, PromptMode, RequestParams, RunSpec, TasksSpec
+from ripsaw.types import AGENT_MAX_TURNS, ComboSpec, EvalSpec, PromptMode, RequestParams, RunSpec, TasksSpec
 
 
 def load_spec(path: str | Path) -> EvalSpec:
@@ -62,6 +63,7 @@ def load_spec(path: str | Path) -> EvalSpec:
         values = _check_table(raw, _TOP, "")
         _check_combos(values["combos"])
         values["tasks"] = _check_tasks(values["tasks"], path.parent.resolve())
+        run = _run(values.get("run", {}), values["combos"])
     except InvalidKey as e:
         raise SpecError(file, e.key, e.problem) from None
     return EvalSpec(
@@ -69,7 +71,7 @@ def load_spec(path: str | Path) -> EvalSpec:
         name=values.get("name", path.stem),
         combos=tuple(_combo(c) for c in values["combos"]),
         tasks=TasksSpec(**values["tasks"]),
-        run=RunSpec(**values.get("run", {})),
+        run=run,
         raw=raw,
         sha256=hashlib.sha256(data).hexdigest(),
     )
@@ -112,6 +114,12 @@ STR_OR_STRS = _Kind(
     lambda v: isinstance(v, str) or STRS.accepts(v),
     lambda v: (v,) if isinstance(v, str) else tuple(v),
     items=(list, STR),
+)
+NUMBERS = _Kind(
+    "an array of numbers",
+    lambda v: isinstance(v, list) and _all(NUMBER, v),
+    lambda v: tuple(float(x) for x in v),
+    items=(list, NUMBER),
 )
 STR_TABLE = _Kind("a table of strings", lambda v: isinstance(v, dict) and _all(STR, v), dict, items=(dict, STR))
 TABLES = _Kind("an array of tables ([[...]])", lambda v: isinstance(v, list) and _all(TABLE, v), items=(list, TABLE))
@@ -170,6 +178,14 @@ def unique_items(v: tuple[str, ...]) -> str | None:
     return f"lists {dup!r} twice" if dup is not None else None
 
 
+def ascending_positive(v: tuple[float, ...]) -> str | None:
+    if not v:
+        return "must list at least one budget (seconds)"
+    if v[0] <= 0 or any(b <= a for a, b in itertools.pairwise(v)):
+        return f"must be positive and strictly ascending, got {list(v)}"
+    return None
+
+
 def http_url(v: str) -> str | None:
     parts = urllib.parse.urlsplit(v)
     if parts.scheme in ("http", "https") and parts.hostname:
@@ -204,6 +220,7 @@ _PARAMS: dict[str, _Key] = {
 
 _STRATEGY = one_of("strategy", SOLVERS.names)
 _PROMPT = one_of("prompt preset", PROMPTS.names)
+_TOOL_MODE = one_of("tool_mode", ("native", "text"))
 
 _COMBO: dict[str, _Key] = {
     "name": _Key(STR, (nonblank,), required=True),
@@ -219,6 +236,7 @@ _COMBO: dict[str, _Key] = {
     "max_concurrency": _Key(INT, (at_least(1),)),
     "strategy": _Key(STR, (_STRATEGY,)),
     "prompt": _Key(STR, (_PROMPT,)),
+    "tool_mode": _Key(STR, (_TOOL_MODE,)),
     "params": _Key(TABLE, schema=_PARAMS),
     "options": _Key(TABLE),
 }
@@ -253,6 +271,11 @@ _RUN: dict[str, _Key] = {
     "max_cost_usd": _Key(NUMBER, (above(0),)),
     "executor": _Key(STR, (one_of("executor", EXECUTORS.names),)),
     "executor_address": _Key(STR, (nonblank,)),
+    "command_timeout_s": _Key(NUMBER, (above(0),)),
+    "tool_mode": _Key(STR, (_TOOL_MODE,)),
+    "max_output_tokens": _Key(INT, (at_least(1),)),
+    "max_attempt_cost_usd": _Key(NUMBER, (above(0),)),
+    "budget_marks": _Key(NUMBERS, (ascending_positive,)),
 }
 
 _TOP: dict[str, _Key] = {
@@ -353,6 +376,16 @@ def _check_tasks(tasks: dict[str, Any], base: Path) -> dict[str, Any]:
         raise InvalidKey("tasks.source", str(e)) from None
     source.check(argument, tasks, base)
     return tasks
+
+
+def _run(values: dict[str, Any], combos: list[dict[str, Any]]) -> RunSpec:
+    strategies = {c.get("strategy", values.get("strategy", "single")) for c in combos}
+    if "agent" in strategies and "max_turns" not in values:
+        values = {**values, "max_turns": AGENT_MAX_TURNS}  # the repair loop's default of 4 would starve an agent
+    run = RunSpec(**values)
+    if run.budget_marks and run.budget_marks[-1] > run.budget_s:
+        raise InvalidKey("run.budget_marks", f"{run.budget_marks[-1]:g} s is past run.budget_s = {run.budget_s:g}")
+    return run
 
 
 def _combo(values: dict[str, Any]) -> ComboSpec:

@@ -127,6 +127,7 @@ class ComboSpec:
     options: dict[str, Any] = field(default_factory=dict)
     strategy: str | None = None  # a solver name (ripsaw.solvers); overrides run.strategy
     prompt: str | None = None  # a chat prompt preset (ripsaw.solvers.prompts.PROMPTS); overrides run.prompt
+    tool_mode: str | None = None  # an agent's tool mode ("native" | "text"); overrides run.tool_mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,18 @@ class RunSpec:
     # Where the executor's cluster is (ray: an address as `ray.init` takes it, "auto" for the one this machine
     # belongs to); None: the executor's default (ray: a cluster of this machine alone, started for the run).
     executor_address: str | None = None
+    # Agents (strategy "agent"; ripsaw.agents). max_turns counts model turns there; unset in a spec whose combos use
+    # the agent it is AGENT_MAX_TURNS. Marks: the budgets at which the agent's workspace is scored (anytime
+    # scoring); empty: AGENT_MARK_FRACTIONS of budget_s.
+    command_timeout_s: float = 60.0
+    tool_mode: str = "text"  # "native" (the API's tool calls) or "text" (one fenced bash block per reply)
+    max_output_tokens: int | None = None  # per attempt, all turns
+    max_attempt_cost_usd: float | None = None  # per attempt, all turns
+    budget_marks: tuple[float, ...] = ()
+
+
+AGENT_MAX_TURNS = 50
+AGENT_MARK_FRACTIONS = (0.125, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True, slots=True)

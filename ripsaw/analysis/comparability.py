@@ -25,14 +25,20 @@ FIELDS: dict[str, str] = {
     "results_schema": "the version of the attempt records",
     "sandbox_image": "the sandbox kind and image id the verdicts were made in",
     "sandbox_limits": "memory, CPU, time and output limits of the sandbox",
-    "budgets": "task budget, test timeout, samples, turns",
+    "budgets": "task budget, test timeout, samples, turns (agents: command timeout, token and cost limits)",
     "sampling": "temperature, max_tokens, stop, top_p, seed and extra request fields",
-    "strategy": "the solver (single, repair, ...)",
+    "strategy": "the solver (single, repair, agent, ...)",
+    "workspace": "agents: the workspace image and container limits their commands ran in",
+    "tool_mode": "agents: native tool calls or fenced bash blocks",
     "ripsaw_version": "the Ripsaw release that made the run",
 }
+_BUDGET_KEYS: tuple[str, ...] = ("budget_s", "test_timeout_s", "timeout_factor", "samples", "max_turns")
+_AGENT_KEYS: tuple[str, ...] = ("command_timeout_s", "max_output_tokens", "max_attempt_cost_usd")
 # A leaderboard ranks different models side by side: their sampling settings and solver may differ by design;
 # task suites and Ripsaw versions are refused earlier, when the runs are loaded (--allow-mixed).
-LEADERBOARD_FIELDS = tuple(f for f in FIELDS if f not in ("sampling", "strategy", "task_suite", "ripsaw_version"))
+LEADERBOARD_FIELDS = tuple(
+    f for f in FIELDS if f not in ("sampling", "strategy", "task_suite", "ripsaw_version", "tool_mode")
+)
 
 
 def key(manifest: dict[str, Any], combo: str) -> dict[str, Any]:
@@ -41,6 +47,7 @@ def key(manifest: dict[str, Any], combo: str) -> dict[str, Any]:
     run = manifest.get("run") or {}
     sandbox = manifest.get("sandbox") or {}
     recorded = manifest.get("rules") or {}
+    strategy = c.get("strategy") or run.get("strategy") or UNRECORDED
     prompt: Any = "complete mode" if c.get("prompt_mode") == "complete" else (c.get("prompt") or UNRECORDED)
     return {
         "task_suite": (manifest.get("task_suite") or {}).get("hash") or UNRECORDED,
@@ -50,9 +57,12 @@ def key(manifest: dict[str, Any], combo: str) -> dict[str, Any]:
         "results_schema": recorded.get("results_schema", UNRECORDED),
         "sandbox_image": " ".join(str(v) for v in (sandbox.get("kind", UNRECORDED), sandbox.get("image_id")) if v),
         "sandbox_limits": sandbox.get("limits", UNRECORDED),
-        "budgets": {k: run.get(k) for k in ("budget_s", "test_timeout_s", "timeout_factor", "samples", "max_turns")},
+        "budgets": {k: run.get(k) for k in _BUDGET_KEYS + (_AGENT_KEYS if strategy == "agent" else ())},
         "sampling": c.get("params", UNRECORDED),
-        "strategy": c.get("strategy") or run.get("strategy") or UNRECORDED,
+        "strategy": strategy,
+        # An agent's tools run in the workspace container: its image and limits shape every tool time.
+        "workspace": manifest.get("workspace", UNRECORDED) if strategy == "agent" else None,
+        "tool_mode": c.get("tool_mode", UNRECORDED) if strategy == "agent" else None,
         "ripsaw_version": manifest.get("ripsaw_version") or UNRECORDED,
     }
 

@@ -24,26 +24,40 @@ from ripsaw.providers.base import Provider
 from ripsaw.records import Attempt
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Limits, Sandbox
+from ripsaw.sandboxes.workspace import Workspaces
 from ripsaw.solvers import SOLVERS
 from ripsaw.solvers.base import AttemptContext, AttemptUnit, new_attempt
-from ripsaw.tasks.task import Task
+from ripsaw.tasks.task import RepoTests, Task
 from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
 from ripsaw.verdict import Judge
+from ripsaw.verdict.repo import RepoJudge
 
 
 @dataclass(slots=True)
 class Judges:
-    """One trusted Judge per task, prepared once and shared by every combo."""
+    """One trusted judge per task, prepared once and shared by every combo: a Judge of function-level tests, or
+    a RepoJudge for a repository task (its workspace containers come from one Workspaces, opened on first use)."""
 
     run: RunSpec
     limits: Limits
-    _judges: dict[str, Judge] = field(default_factory=dict)
+    run_id: str = ""
+    _judges: dict[str, Judge | RepoJudge] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _workspaces: Workspaces | None = None
 
-    async def get(self, task: Task) -> Judge:
+    def workspaces(self) -> Workspaces:
+        if self._workspaces is None:
+            self._workspaces = Workspaces(self.run_id)
+        return self._workspaces
+
+    async def get(self, task: Task) -> Judge | RepoJudge:
         lock = self._locks.setdefault(task.id, asyncio.Lock())
         async with lock:
-            if task.id not in self._judges:
+            if task.id not in self._judges and isinstance(task.tests, RepoTests):
+                repo = RepoJudge(task, self.workspaces())
+                await repo.prepare()
+                self._judges[task.id] = repo
+            elif task.id not in self._judges:
                 judge = Judge(
                     task,
                     task.tests,
@@ -54,6 +68,11 @@ class Judges:
                 await judge.prepare()
                 self._judges[task.id] = judge
             return self._judges[task.id]
+
+    def close(self) -> None:
+        if self._workspaces is not None:
+            self._workspaces.close()
+            self._workspaces = None
 
 
 def run_limits(run: RunSpec) -> Limits:
@@ -100,7 +119,7 @@ class AttemptRuntime:
         self.providers = providers
         self.executor = executor
         self.clock = clock
-        self.judges = Judges(config.spec.run, run_limits(config.spec.run))
+        self.judges = Judges(config.spec.run, run_limits(config.spec.run), config.run_id)
         self._owned = owned
         self._combos: dict[str, ComboSpec] = {c.name: c for c in config.spec.combos}
         self._tasks = {t.id: t for t in config.tasks}
@@ -162,6 +181,7 @@ class AttemptRuntime:
             for provider in providers:
                 await provider.aclose()
         finally:
+            self.judges.close()
             self.sandbox.close()  # removes its containers / fork server
 
 

@@ -35,7 +35,7 @@ from ripsaw.sandboxes.base import Sandbox
 from ripsaw.solvers.base import AttemptUnit, prompt_preset
 from ripsaw.solvers.extract import EXTRACTION_RULES_VERSION
 from ripsaw.tasks import load_spec_tasks
-from ripsaw.tasks.task import Task, suite_hash
+from ripsaw.tasks.task import RepoTests, Task, suite_hash
 from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
 
 
@@ -80,6 +80,7 @@ def _combo_manifest(combo: ComboSpec, run: RunSpec) -> dict[str, Any]:
         "price_out_per_mtok": combo.price_out_per_mtok,
         "price_cached_in_per_mtok": combo.price_cached_in_per_mtok,
         "strategy": combo.strategy or run.strategy,
+        "tool_mode": (combo.tool_mode or run.tool_mode) if (combo.strategy or run.strategy) == "agent" else None,
         "prompt": _prompt_manifest(combo, run),
         "params": dataclasses.asdict(combo.params),
         "server": None,
@@ -153,6 +154,7 @@ async def run_eval(
     tasks = load_spec_tasks(spec)
     if not tasks:
         raise ConfigError(f"{spec.path}: tasks: the task selection is empty")
+    check_strategies(spec, tasks)
     async with contextlib.AsyncExitStack() as resources:  # released in reverse order, whatever happens
         # The judges' limits shape the sandbox's pre-warmed containers: one set, so no job needs a cold container.
         sandbox = create_sandbox(sandbox_name or spec.run.sandbox, run_id=run_id, limits=run_limits(spec.run))
@@ -173,6 +175,10 @@ async def run_eval(
             providers={c.name: p for c, p in zip(spec.combos, providers, strict=True)},
             clock=clock,
         )
+        resources.callback(runtime.judges.close)
+        if any(isinstance(t.tests, RepoTests) for t in tasks) and "workspace" not in manifest:
+            manifest["workspace"] = runtime.judges.workspaces().describe()
+            store.write_manifest(manifest)
         try:
             await _run_combos(spec, tasks, providers, runtime, store, manifest, result, executor, progress)
             if result.capped_at_usd is not None:
@@ -191,6 +197,24 @@ async def run_eval(
             manifest["sessions"][-1].update(ended_at=manifest["ended_at"], status=result.status)
             store.write_manifest(manifest)
     return result
+
+
+def check_strategies(spec: EvalSpec, tasks: list[Task]) -> None:
+    """Repository tasks are solved by agents, and agents solve only repository tasks: say so before anything runs."""
+    repo = [t.id for t in tasks if isinstance(t.tests, RepoTests)]
+    for i, combo in enumerate(spec.combos):
+        strategy = combo.strategy or spec.run.strategy
+        where = f"combos[{i}].strategy" if combo.strategy else "run.strategy"
+        if strategy == "agent" and len(repo) < len(tasks):
+            other = next(t.id for t in tasks if not isinstance(t.tests, RepoTests))
+            raise ConfigError(
+                f"{spec.path}: {where}: 'agent' solves repository tasks (tasks.source = 'repo:PATH'); "
+                f"task {other} is a function-level task"
+            )
+        if strategy != "agent" and repo:
+            raise ConfigError(
+                f"{spec.path}: {where}: {strategy!r} cannot solve repository task {repo[0]}: use strategy = 'agent'"
+            )
 
 
 def _combo_failed(e: BaseException, index: int, manifest: dict[str, Any], store: RunStore, result: RunResult) -> None:

@@ -28,6 +28,7 @@ from ripsaw.spec import load_spec
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import Task, suite_hash
 from ripsaw.types import ComboSpec, RunSpec
+from ripsaw.verdict.repo import RepoJudge
 
 # Outcomes a judge decides from a program; the others come from the model call (no code, budget, infra).
 _JUDGED = {Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT, Outcome.RESOURCE_LIMIT, Outcome.SYNTAX_ERROR}
@@ -131,7 +132,7 @@ async def verify(run_dir: Path, *, spec_path: Path | None = None, progress: bool
     limits = Limits(timeout_s=float(run.get("test_timeout_s") or 10.0))
     kind = (manifest.get("sandbox") or {}).get("kind") or "process"
     sandbox = create_sandbox(kind, run_id=f"verify-{run_dir.name}", limits=limits)
-    judges = Judges(_run_spec(run), limits)
+    judges = Judges(_run_spec(run), limits, f"verify-{run_dir.name}")
     try:
         for a in tqdm(attempts, desc="verify", unit="attempt", disable=not progress):
             result.differences += _bookkeeping(a, priced.get(a.combo) or ComboSpec(a.combo, "", ""))
@@ -141,17 +142,22 @@ async def verify(run_dir: Path, *, spec_path: Path | None = None, progress: bool
                 result.differences.append(Difference(a.attempt_id, "verdict", a.outcome.value, "no program stored"))
                 continue
             judge = await judges.get(tasks[a.task_id])
-            session = await sandbox.session(f"verify::{a.attempt_id}")
-            try:
-                verdict = await judge.judge(a.code, session)
-            finally:
-                await session.close()
+            if isinstance(judge, RepoJudge):  # an agent's change, judged again in a fresh container
+                outcome, detail, _ = await judge.judge(a.code, f"verify::{a.attempt_id}")
+            else:
+                session = await sandbox.session(f"verify::{a.attempt_id}")
+                try:
+                    verdict = await judge.judge(a.code, session)
+                finally:
+                    await session.close()
+                outcome, detail = verdict.outcome, verdict.detail
             result.rejudged += 1
-            if verdict.outcome is Outcome.INFRA_ERROR:
-                raise ConfigError(f"{a.attempt_id}: the sandbox failed while verifying: {verdict.detail}")
-            if verdict.outcome is not a.outcome:
-                result.differences.append(Difference(a.attempt_id, "verdict", a.outcome.value, verdict.outcome.value))
+            if outcome is Outcome.INFRA_ERROR:
+                raise ConfigError(f"{a.attempt_id}: the sandbox failed while verifying: {detail}")
+            if outcome is not a.outcome:
+                result.differences.append(Difference(a.attempt_id, "verdict", a.outcome.value, outcome.value))
     finally:
+        judges.close()
         sandbox.close()
     return result
 

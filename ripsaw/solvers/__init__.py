@@ -3,6 +3,7 @@
     single     one completion, as classic harnesses do (single.py)
     repair     generate, run the public tests, show the model the failure, repeat (loops.py)
     sample-k   up to k independent samples; the first to pass the public tests ends the loop (loops.py)
+    agent      a tool-using agent in a repository task's container (ripsaw.agents)
 
 A solver is an async function (AttemptContext, AttemptUnit) -> Attempt (ripsaw.solvers.base.Solver).
 prompts.py says what the model is shown; extract.py turns a reply into a candidate program.
@@ -23,5 +24,6 @@ SOLVERS: Registry[Solver] = Registry(
         "single": "ripsaw.solvers.single:solve_single",
         "repair": "ripsaw.solvers.loops:solve_repair",
         "sample-k": "ripsaw.solvers.loops:solve_sample_k",
+        "agent": "ripsaw.agents.loop:solve_agent",
     },
 )

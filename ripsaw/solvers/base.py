@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from ripsaw.errors import InfraError
+from ripsaw.errors import ConfigError, InfraError
 from ripsaw.providers.base import Provider
 from ripsaw.records import Attempt, ModelCall, Outcome, attempt_key
 from ripsaw.sandboxes.base import Sandbox, SandboxSession
@@ -20,6 +20,7 @@ from ripsaw.solvers.prompts import PROMPTS, PromptPreset, default_stop
 from ripsaw.tasks.task import Task
 from ripsaw.types import Clock, ComboSpec, RequestParams, RunSpec
 from ripsaw.verdict import Judge
+from ripsaw.verdict.repo import RepoJudge
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +45,14 @@ class AttemptContext:
     task: Task
     provider: Provider
     sandbox: Sandbox
-    judge: Judge
+    judge: Judge | RepoJudge  # a RepoJudge exactly when the task is a repository task (strategy "agent")
     clock: Clock
+
+    def function_judge(self) -> Judge:
+        """The judge of a function-level task; the runner never gives a repository task to such a solver."""
+        if not isinstance(self.judge, Judge):
+            raise ConfigError(f"task {self.task.id} is a repository task: only strategy 'agent' solves those")
+        return self.judge
 
 
 def prompt_preset(combo: ComboSpec, run: RunSpec) -> PromptPreset:

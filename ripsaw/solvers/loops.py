@@ -66,22 +66,23 @@ async def public_judge(ctx: AttemptContext) -> Judge | str:
     """The prepared Judge for the task's public tests, or why there is none (the loop then runs as single)."""
     if ctx.task.public_tests is None:
         return "the task has no public tests"
-    judge = _public_judges.get(ctx.judge)
+    hidden = ctx.function_judge()
+    judge = _public_judges.get(hidden)
     if judge is None:
         judge = Judge(
             ctx.task,
             ctx.task.public_tests,
             timeout_floor_s=ctx.run.test_timeout_s,
             timeout_factor=ctx.run.timeout_factor,
-            limits=ctx.judge.limits,
+            limits=hidden.limits,
         )
-        _public_judges[ctx.judge] = judge
+        _public_judges[hidden] = judge
     if isinstance(judge, str):
         return judge
     try:
         await judge.prepare()  # idempotent and locked: concurrent attempts share one preparation
     except ConfigError as e:
-        _public_judges[ctx.judge] = reason = f"its public tests are unusable ({e})"
+        _public_judges[hidden] = reason = f"its public tests are unusable ({e})"
         return reason
     return judge
 
@@ -237,7 +238,7 @@ async def _score_hidden(ctx: AttemptContext, attempt: Attempt, label: str) -> No
             if turn.code not in verdicts:  # identical candidates (greedy samples, unchanged repairs) run once
                 if session is None:
                     session = await ctx.sandbox.session(f"{label}::hidden")
-                verdicts[turn.code] = await ctx.judge.judge(turn.code, session)
+                verdicts[turn.code] = await ctx.function_judge().judge(turn.code, session)
             verdict = verdicts[turn.code]
             turn.hidden_outcome, turn.hidden_detail = verdict.outcome, verdict.detail
             if turn is candidates[-1]:

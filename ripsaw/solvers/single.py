@@ -58,7 +58,7 @@ async def solve_single(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
         except InfraError as e:
             attempt.detail = f"sandbox: {e}"
             return attempt
-        verdict = await ctx.judge.judge(code, session)
+        verdict = await ctx.function_judge().judge(code, session)
         attempt.outcome = verdict.outcome
         attempt.detail = verdict.detail
         attempt.sandbox = verdict.run

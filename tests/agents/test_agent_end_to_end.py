@@ -1,0 +1,137 @@
+"""The agent end to end on a real engine: a scripted model (the reference server answering each turn by reading the
+conversation so far) inspects, fixes and submits a bundled repository task; the same with a wrong fix fails; a
+budget cut mid-command kills the command and scores the last snapshot."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ripsaw.execution.runner import run_eval
+from ripsaw.execution.store import RunStore
+from ripsaw.records import Attempt, Outcome
+from ripsaw.spec import load_spec
+from tests.refserver import RefServer, Reply
+from tests.sandboxes.conftest import require_docker
+
+pytestmark = pytest.mark.docker
+TASKS = Path(__file__).resolve().parents[2] / "tasks" / "repo"
+FIX = "sed -i 's/slug = slug.lstrip(separator)/slug = slug.strip(separator)/' textkit/slug.py"
+WRONG = "sed -i 's/slug = slug.lstrip(separator)/slug = slug.rstrip(separator)/' textkit/slug.py"
+
+
+def _turns(body: dict[str, Any]) -> int:
+    """How many observations the agent has seen: the conversation's user turns after the instruction."""
+    return sum(1 for m in body["messages"] if m["role"] in ("user", "tool")) - 1
+
+
+def scripted(commands: list[str]) -> Any:
+    """A text-mode agent that runs `commands` in order, one per turn, with some words around each block."""
+
+    def reply(body: dict[str, Any]) -> Reply:
+        n = _turns(body)
+        command = commands[min(n, len(commands) - 1)]
+        return Reply(text=f"Step {n + 1}: let me run this.\n\n```bash\n{command}\n```\n", rate=2000)
+
+    return reply
+
+
+def _spec(tmp_path: Path, server: RefServer, *, budget_s: float = 120, extra: str = "") -> Path:
+    spec = tmp_path / "agent.toml"
+    spec.write_text(
+        f"""
+name = "agent-e2e"
+[[combos]]
+name = "scripted"
+provider = "openai"
+model = "ref-model"
+base_url = "{server.base_url}"
+
+[tasks]
+source = "repo:{TASKS}"
+ids = ["slugify-edges"]
+
+[run]
+strategy = "agent"
+budget_s = {budget_s}
+command_timeout_s = 30
+output_dir = "{tmp_path / "reports"}"
+run_id = "agent"
+{extra}
+"""
+    )
+    return spec
+
+
+async def _run(spec: Path) -> Attempt:
+    result = await run_eval(load_spec(spec), spec.parent / "reports" / "agent", progress=False)
+    [attempt] = RunStore(result.run_dir).attempts()
+    return attempt
+
+
+async def test_a_scripted_agent_inspects_fixes_and_submits(refserver: RefServer, tmp_path: Path) -> None:
+    require_docker()
+    refserver.script = scripted(["ls -R textkit | head", "cat textkit/slug.py", FIX, "python3 -m pytest -q", "submit"])
+    attempt = await _run(_spec(tmp_path, refserver))
+    agent = attempt.agent
+    assert agent is not None
+    assert attempt.outcome is Outcome.PASSED, attempt.detail
+    assert attempt.stop_reason == "submitted" and agent.submitted
+    assert [t.action for t in agent.turns] == ["command"] * 4 + ["submit"]
+    assert agent.turns[1].exit_code == 0 and "def slugify" in agent.turns[1].observation
+    assert len(agent.snapshots) == 1 and agent.snapshots[0].turn == 2
+    assert "+        slug = slug.strip(separator)" in attempt.code or "slug.strip(separator)" in attempt.code
+    assert agent.verdict is not None and agent.verdict.trust == "tests" and not agent.verdict.tampered
+    assert agent.solved_at_s == agent.snapshots[0].at_s
+    # the time split adds up, and the container start overlapped the first model call
+    assert agent.wall_s == pytest.approx(agent.model_time_s + agent.tool_time_s + agent.overhead_s)
+    assert agent.warm_s is not None and agent.warm_hidden_s is not None
+    assert len(attempt.calls) == 5 and all(c.usage.completion_tokens for c in attempt.calls)
+    # every mark after the fix passes; the untouched workspace before it fails
+    assert agent.marks and agent.marks[-1].outcome is Outcome.PASSED
+
+
+async def test_a_wrong_fix_fails_with_the_failing_ids_named(refserver: RefServer, tmp_path: Path) -> None:
+    require_docker()
+    refserver.script = scripted([WRONG, "submit"])
+    attempt = await _run(_spec(tmp_path, refserver))
+    assert attempt.outcome is Outcome.FAILED
+    assert attempt.agent is not None and attempt.agent.verdict is not None
+    assert attempt.stop_reason == "submitted" and attempt.agent.solved_at_s is None
+
+
+async def test_format_errors_cost_a_turn_and_max_turns_stops(refserver: RefServer, tmp_path: Path) -> None:
+    require_docker()
+
+    def reply(body: dict[str, Any]) -> Reply:
+        n = _turns(body)
+        texts = ["I will look around first.", "```bash\nls\n```\n```bash\npwd\n```", f"```bash\n{FIX}\n```"]
+        return Reply(text=texts[min(n, 2)], rate=2000)
+
+    refserver.script = reply
+    attempt = await _run(_spec(tmp_path, refserver, extra="max_turns = 3"))
+    agent = attempt.agent
+    assert agent is not None
+    assert [t.action for t in agent.turns] == ["format_error", "format_error", "command"]
+    assert "No ```bash block" in agent.turns[0].observation and "2 ```bash blocks" in agent.turns[1].observation
+    assert attempt.stop_reason == "max_turns" and attempt.outcome is Outcome.PASSED  # the fix was in the workspace
+
+
+async def test_a_budget_cut_mid_command_kills_it_and_scores_the_last_snapshot(
+    refserver: RefServer, tmp_path: Path
+) -> None:
+    require_docker()
+    refserver.script = scripted([FIX, "sleep 600", "submit"])
+    attempt = await _run(_spec(tmp_path, refserver, budget_s=8))
+    agent = attempt.agent
+    assert agent is not None
+    assert attempt.stop_reason == "budget"
+    cut = agent.turns[-1]
+    assert cut.command == "sleep 600" and cut.timed_out and cut.cut == "budget"
+    assert "time budget ran out" in cut.observation
+    assert cut.tool_time_s < 30 and agent.wall_s < 30
+    assert attempt.outcome is Outcome.PASSED  # the fix before the cut stands
+    assert re.search(r"budget", attempt.stop_reason or "")
