@@ -37,13 +37,19 @@ BASH_TOOL = ToolSpec(
     },
 )
 
-_COMMON = """You are a software engineer working in a repository at {workdir}, inside a container with no network.
-You work by running bash commands, one per reply; each command runs in a fresh shell in {workdir} (cd and variables
+_COMMON = """You are a software engineer fixing an issue in the repository at {workdir}, inside a container with no
+network. You work by running bash commands, one per reply; each runs in a fresh shell in {workdir} (cd and variables
 do not carry over), is cut after {timeout:g} s, and you see its output (long output is cut in the middle), exit
-status and duration. Edit files with shell tools (sed, cat <<'EOF' > file, python3 scripts, patch). Python 3.11,
-git and pytest are installed; nothing can be installed.
-When the task is done, run the command `{submit}` alone: your changes to the repository are then checked by tests
-you cannot see. Do not edit tests to make them pass; hidden tests replace them."""
+status and duration. Python 3.11, git and pytest are installed; nothing can be installed.
+
+A good way to work:
+1. Find the code the issue is about: `ls -R`, `grep -rn "name" --include=*.py .`
+2. Read it: `cat path/to/file.py` or `sed -n '20,60p' path/to/file.py`
+3. Change it: `sed -i 's/old/new/' path/to/file.py`, or rewrite a file with `cat <<'EOF' > path/to/file.py`, or a
+   short `python3 -c` script
+4. Check it: `python3 -m pytest -q` (and write a quick test of the issue's example if it helps)
+5. When the issue is fixed, run the command `{submit}` alone: your changes are then checked by tests you cannot see.
+Do not edit tests to make them pass; hidden tests replace them."""
 
 _TEXT = """
 Every reply must contain exactly one fenced bash block with the command, like this:

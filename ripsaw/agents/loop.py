@@ -34,6 +34,8 @@ from ripsaw.tasks.task import RepoTests
 from ripsaw.types import AGENT_MARK_FRACTIONS, Clock, Message, Prompt, RequestParams, ToolCall, ToolResult
 from ripsaw.verdict.repo import RepoJudge
 
+# Small models loop on one command; saying so is part of the observation, as a human would notice it.
+REPEATED = "(You ran this exact command in your previous turn. Try a different step.)"
 MAX_DIFF_CHARS = 256_000  # of the final change kept in the record (Attempt.code); the verdict saw all of it
 
 
@@ -203,6 +205,8 @@ async def _loop(
             turn.output_chars = result.output_chars
             turn.cut = "budget" if budget_cut else None
             turn.observation = observation(result, timeout_s=timeout, budget_cut=budget_cut)
+            if index and agent.turns[index - 1].command == action.command:
+                turn.observation += f"\n{REPEATED}"
             diff, left_out = await w.box.diff(w.base)
             sha = hashlib.sha256(diff.encode()).hexdigest()
             if sha != last_sha and (diff or agent.snapshots):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -170,6 +171,32 @@ async def test_greedy_completion_is_repeatable_timed_and_counted(tmp_path: Path)
         await provider.aclose()
     assert _wait_gone(pid, 1.0), f"server {pid} still running after aclose()"
     assert "llama_cpp.server --model" in log.read_text()  # a log the user gave a directory for is kept
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_reuse_prefix_reads_only_what_a_turn_adds(tmp_path: Path) -> None:
+    """The server's own log is the truth: with reuse_prefix a longer prompt sharing a prefix is read from where the
+    previous one's context diverges; without it, every prompt is read whole."""
+    reads: dict[bool, list[int]] = {}
+    for reuse in (False, True):
+        logs = tmp_path / f"logs-{reuse}"
+        provider = from_combo(_combo(log_dir=str(logs), reuse_prefix=reuse))
+        try:
+            await provider.start()
+            text = HUMANEVAL_STYLE
+            for _ in range(2):
+                call = await provider.complete(Prompt(mode="complete", text=text), GREEDY, None)
+                text += call.text + "\n\n" + HUMANEVAL_STYLE
+            assert provider.describe()["reuse_prefix"] is reuse
+        finally:
+            await provider.aclose()
+        log = next(logs.iterdir()).read_text()
+        reads[reuse] = [int(n) for n in re.findall(r"prompt eval time = .*?/\s+(\d+) tokens", log)]
+    whole, reused = reads[False], reads[True]
+    assert len(whole) == len(reused) == 2
+    assert whole[1] > whole[0]  # the second prompt, read whole, is the longer
+    assert reused[1] < whole[1] - whole[0] + 40  # only about what was added since the first call was read
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
-"""The server process Ripsaw starts: `python -m ripsaw.providers.llamacpp.child PARENT_PID SERVER_ARGS...`.
+"""The server process Ripsaw starts: `python -m ripsaw.providers.llamacpp.child PARENT_PID CONTEXT SERVER_ARGS...`.
 
 It runs llama_cpp.server after tying its life to the parent, dropping the environment variables the server's
-settings would read, and making every generation start from an empty context (see server.py for why).
+settings would read, and (CONTEXT "fresh") making every generation start from an empty context, or (CONTEXT
+"reuse-prefix") leaving the library's reuse of the previous request's context on (see server.py for why).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 
 
 def serve(argv: list[str]) -> None:
-    """Run llama_cpp.server with `argv` = [PARENT_PID, *SERVER_ARGS] (environment variables it would read, such
-    as HOST, PORT, API_KEY and N_GPU_LAYERS, are dropped first)."""
-    parent, server_args = int(argv[0]), argv[1:]
+    """Run llama_cpp.server with `argv` = [PARENT_PID, CONTEXT, *SERVER_ARGS] (environment variables it would read,
+    such as HOST, PORT, API_KEY and N_GPU_LAYERS, are dropped first)."""
+    parent, context, server_args = int(argv[0]), argv[1], argv[2:]
     try:
         import ctypes
 
@@ -41,7 +42,8 @@ def serve(argv: list[str]) -> None:
         self.reset()
         return generate(self, *args, **kwargs)
 
-    setattr(Llama, "generate", fresh_generate)  # noqa: B010 (an assignment would upset type checkers)
+    if context == "fresh":
+        setattr(Llama, "generate", fresh_generate)  # noqa: B010 (an assignment would upset type checkers)
     sys.argv = ["llama_cpp.server", *server_args]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 
