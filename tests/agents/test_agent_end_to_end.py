@@ -4,7 +4,13 @@ budget cut mid-command kills the command and scores the last snapshot."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +19,8 @@ import pytest
 from ripsaw.execution.runner import run_eval
 from ripsaw.execution.store import RunStore
 from ripsaw.records import Attempt, Outcome
+from ripsaw.sandboxes.docker import LABEL_RUN
+from ripsaw.sandboxes.image import connect
 from ripsaw.spec import load_spec
 from tests.refserver import RefServer, Reply
 from tests.sandboxes.conftest import require_docker
@@ -39,7 +47,9 @@ def scripted(commands: list[str]) -> Any:
     return reply
 
 
-def _spec(tmp_path: Path, server: RefServer, *, budget_s: float = 120, extra: str = "") -> Path:
+def _spec(
+    tmp_path: Path, server: RefServer, *, budget_s: float = 120, extra: str = "", ids: str = '["slugify-edges"]'
+) -> Path:
     spec = tmp_path / "agent.toml"
     spec.write_text(
         f"""
@@ -52,7 +62,7 @@ base_url = "{server.base_url}"
 
 [tasks]
 source = "repo:{TASKS}"
-ids = ["slugify-edges"]
+ids = {ids}
 
 [run]
 strategy = "agent"
@@ -135,3 +145,37 @@ async def test_a_budget_cut_mid_command_kills_it_and_scores_the_last_snapshot(
     assert cut.tool_time_s < 30 and agent.wall_s < 30
     assert attempt.outcome is Outcome.PASSED  # the fix before the cut stands
     assert re.search(r"budget", attempt.stop_reason or "")
+
+
+def test_kill_9_mid_agent_loses_nothing_and_the_rerun_resumes(refserver: RefServer, tmp_path: Path) -> None:
+    require_docker()
+    refserver.script = scripted(["sleep 2", "sleep 2", FIX, "sleep 2", "submit"])
+    spec = _spec(tmp_path, refserver, ids='["slugify-edges", "duration-units", "csv-quote"]', extra="concurrency = 1")
+    run_dir = tmp_path / "reports" / "agent"
+    attempts_file = run_dir / "attempts.jsonl"
+    repo = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "ripsaw", "run", str(spec), "--no-progress"]
+    proc = subprocess.Popen(command, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (attempts_file.exists() and attempts_file.read_bytes().count(b"\n")):
+        time.sleep(0.05)
+    client = connect()
+    running: list[Any] = []
+    while time.monotonic() < deadline and not running:  # the next attempt is mid-agent: its container is up
+        running = client.containers.list(filters={"label": [f"{LABEL_RUN}=agent", "org.ripsaw.sandbox=workspace"]})
+        time.sleep(0.05)
+    time.sleep(1.0)  # inside a command (every command sleeps 2 s)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert running, "no agent container was running when the run was killed"
+    before = attempts_file.read_text().splitlines()
+    assert 1 <= len(before) < 3
+
+    done = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    after = attempts_file.read_text().splitlines()
+    assert after[: len(before)] == before  # finished attempts untouched
+    ids = [json.loads(line)["attempt_id"] for line in after]
+    assert len(ids) == len(set(ids)) == 3  # no duplicates, nothing missing
+    assert not client.containers.list(all=True, filters={"label": f"{LABEL_RUN}=agent"})  # the killed run's reaped
+    client.close()
