@@ -41,6 +41,7 @@ _COMMANDS = (
     "models",
     "doctor",
     "verify",
+    "tasks",
 )
 
 

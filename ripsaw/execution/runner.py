@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from ripsaw.solvers.extract import EXTRACTION_RULES_VERSION
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import RepoTests, Task, suite_hash
 from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
+from ripsaw.verdict.repo import RepoJudge, ensure_valid
 
 
 @dataclass(slots=True)
@@ -176,9 +178,13 @@ async def run_eval(
             clock=clock,
         )
         resources.callback(runtime.judges.close)
-        if any(isinstance(t.tests, RepoTests) for t in tasks) and "workspace" not in manifest:
-            manifest["workspace"] = runtime.judges.workspaces().describe()
-            store.write_manifest(manifest)
+        repo = [t for t in tasks if isinstance(t.tests, RepoTests)]
+        if repo:
+            if "workspace" not in manifest:
+                manifest["workspace"] = runtime.judges.workspaces().describe()
+                store.write_manifest(manifest)
+            judges = [j for t in repo if isinstance(j := await runtime.judges.get(t), RepoJudge)]
+            await ensure_valid(judges, log=lambda line: print(f"ripsaw: {line}", file=sys.stderr) if progress else None)
         try:
             await _run_combos(spec, tasks, providers, runtime, store, manifest, result, executor, progress)
             if result.capped_at_usd is not None:

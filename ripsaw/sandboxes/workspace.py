@@ -105,6 +105,10 @@ class TaskImages:
             self._built[task_id] = ident
             return ident
 
+    def image_id(self, task_id: str, tests: RepoTests) -> str:
+        """The id of the task's image, once `ensure` built it."""
+        return self._built[task_id]
+
     def _ensure(self, task_id: str, tests: RepoTests) -> str:
         tag = self.tag(task_id, tests)
         st = image.image_status(self.client, tag)

@@ -1,0 +1,68 @@
+"""`ripsaw tasks`: work with task suites (`ripsaw tasks validate SOURCE`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+
+@click.group("tasks")
+def command() -> None:
+    """Work with task suites."""
+
+
+@command.command("validate")
+@click.argument("source", metavar="SOURCE")
+@click.option("--ids", "ids", multiple=True, help="Only these task ids (repeatable).")
+@click.option("--runs", default=2, show_default=True, type=click.IntRange(1, 10),
+              help="Runs of the solution: a test that passes in some and fails in others is flaky.")  # fmt: skip
+@click.option("-j", "--jobs", default=2, show_default=True, type=click.IntRange(1, 32),
+              help="Tasks validated at once.")  # fmt: skip
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def validate_command(source: str, ids: tuple[str, ...], runs: int, jobs: int, no_progress: bool, as_json: bool) -> None:
+    """Prove every repository task of SOURCE (`repo:PATH`, or a directory of task directories) sound, in Docker:
+    the untouched workspace fails every fail_to_pass test and passes every pass_to_pass test; the task's
+    solution/solve.sh passes them all, --runs times (a flaky test is named). A task without [ripsaw] test ids is
+    checked by its tests/test.sh reward instead.
+
+    Exit status: 0 every task is valid, 1 a task is not (one line per problem), 2 the tasks cannot be loaded.
+    """
+    from ripsaw.errors import ConfigError
+    from ripsaw.sandboxes.workspace import Workspaces
+    from ripsaw.tasks import RepoTests, load_tasks
+    from ripsaw.types import TasksSpec
+    from ripsaw.verdict.repo import RepoJudge, validate_all
+
+    spec = TasksSpec(source=source if ":" in source else f"repo:{source}", ids=ids)
+    tasks = load_tasks(spec)
+    if not tasks or not all(isinstance(t.tests, RepoTests) for t in tasks):
+        raise ConfigError(f"{source}: validate checks repository tasks (repo:PATH); this source has other tasks")
+    spaces = Workspaces("tasks-validate")
+    bar = tqdm(total=len(tasks), desc="validate", unit="task", disable=no_progress, file=sys.stderr)
+    try:
+        judges = [RepoJudge(t, spaces) for t in tasks]
+        results = asyncio.run(validate_all(judges, runs=runs, concurrency=jobs, done=lambda _: bar.update(1)))
+    finally:
+        bar.close()
+        spaces.close()
+    bad = [v for v in results if not v.ok]
+    if as_json:
+        out: list[dict[str, Any]] = [
+            {"task": v.task_id, "ok": v.ok, "problems": v.problems, "duration_s": round(v.duration_s, 3)}
+            for v in results
+        ]
+        click.echo(json.dumps(out, indent=2))
+    else:
+        for v in bad:
+            for problem in v.problems:
+                click.echo(f"INVALID  {v.task_id}: {problem}")
+        total = sum(v.duration_s for v in results)
+        click.echo(f"{len(results) - len(bad)} of {len(results)} task(s) valid ({total:.1f} s of validation)")
+    if bad:
+        sys.exit(1)
