@@ -10,7 +10,7 @@ import pytest
 from ripsaw.errors import ConfigError, SpecError
 from ripsaw.providers.base import resolve_api_key
 from ripsaw.spec import _COMBO, _PARAMS, _RUN, _TASKS, load_spec
-from ripsaw.types import ComboSpec, RequestParams, RunSpec, TasksSpec
+from ripsaw.types import AGENT_MAX_TURNS, ComboSpec, RequestParams, RunSpec, TasksSpec
 
 COMBO = """
 [[combos]]
@@ -167,7 +167,27 @@ MALFORMED = {
     "unknown combo strategy": (
         COMBO + 'strategy = "best-of"\n' + TASKS,
         "combos[0].strategy",
-        "unknown strategy 'best-of' (known: single, repair, sample-k)",
+        "unknown strategy 'best-of' (known: single, repair, sample-k, agent)",
+    ),
+    "unknown tool mode": (
+        MINIMAL + '[run]\ntool_mode = "json"\n',
+        "run.tool_mode",
+        "unknown tool_mode 'json' (known: native, text)",
+    ),
+    "budget marks not ascending": (
+        MINIMAL + "[run]\nbudget_marks = [30, 10]\n",
+        "run.budget_marks",
+        "must be positive and strictly ascending, got [30.0, 10.0]",
+    ),
+    "budget marks past the budget": (
+        MINIMAL + "[run]\nbudget_s = 60\nbudget_marks = [30, 90]\n",
+        "run.budget_marks",
+        "90 s is past run.budget_s = 60",
+    ),
+    "budget marks not numbers": (
+        MINIMAL + '[run]\nbudget_marks = [30, "x"]\n',
+        "run.budget_marks[1]",
+        "expected a finite number, got a string",
     ),
     "unknown prompt mode": (
         COMBO + 'prompt_mode = "completion"\n' + TASKS,
@@ -508,3 +528,11 @@ def test_hf_options_by_source(tmp_path: Path) -> None:
     path = write(tmp_path, COMBO + f'[tasks]\nsource = "humaneval+"\npreset = "humaneval+"\ndata_files = "{url}"\n')
     tasks = load_spec(path).tasks
     assert (tasks.source, tasks.preset, tasks.data_files) == ("humaneval+", "humaneval+", url)
+
+
+def test_an_agent_spec_gets_an_agents_turn_limit_unless_it_sets_one(tmp_path: Path) -> None:
+    agent = write(tmp_path, MINIMAL + '[run]\nstrategy = "agent"\n', "agent.toml")
+    assert load_spec(agent).run.max_turns == AGENT_MAX_TURNS
+    own = write(tmp_path, MINIMAL + '[run]\nstrategy = "agent"\nmax_turns = 7\n', "own.toml")
+    assert load_spec(own).run.max_turns == 7
+    assert load_spec(write(tmp_path, MINIMAL, "plain.toml")).run.max_turns == 4
