@@ -84,9 +84,9 @@ class Reply:
     stall_s: float = 60.0
     malformed_after: int | None = None  # a broken JSON event after this many tokens (the stream then goes on)
     end_after: int | None = None  # end the body cleanly after this many tokens, without finish_reason or [DONE]
-    # Responses and Messages dialects only (below): tool calls streamed after the text, each {"name", "arguments"
-    # (JSON text, split into tokens like a text), "id" (optional)}; the name is one token, sent in the event that
-    # opens the call
+    # Tool calls streamed after the text (chat completions, Responses and Messages), each {"name", "arguments" (JSON
+    # text, split into tokens like a text), "id" (optional)}; the name is one token, sent in the event that opens
+    # the call
     native_tool_calls: Sequence[dict[str, str]] = ()
     cached_tokens: int = 0  # input tokens reported as read from the prompt cache
     error_event_after: int | None = None  # the dialect's error event after this many tokens (overloaded, ...)
@@ -423,15 +423,18 @@ class RefServer:
         chunks += [("content", content[i : i + k]) for i in range(0, len(content), k)]
         return chunks, finish, len(reasoning), len(content)
 
-    def _usage(self, request: ReceivedRequest, n_reasoning: int, n_content: int) -> dict[str, Any]:
+    def _usage(self, request: ReceivedRequest, n_reasoning: int, n_content: int, cached: int = 0) -> dict[str, Any]:
         prompt = _prompt_words(request.body)
         completion = n_reasoning + n_content
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
             "completion_tokens_details": {"reasoning_tokens": n_reasoning},
         }
+        if cached:
+            usage["prompt_tokens_details"] = {"cached_tokens": min(cached, prompt)}
+        return usage
 
     def _whole(self, request: ReceivedRequest, reply: Reply) -> dict[str, Any]:
         chunks, finish, n_r, n_c = self._plan(request, reply)
@@ -492,9 +495,28 @@ class RefServer:
             so_far += len(toks)
             delta = {"reasoning_content" if kind == "reasoning" else "content": "".join(toks)}
             events.append((kind, len(toks), chunk(delta, so_far=so_far)))
+        # Tool calls after the text, as chat servers stream them: the first delta of a call (by index) carries its
+        # id and name (one token), later ones pieces of its JSON arguments.
+        k = max(1, reply.tokens_per_chunk)
+        for i, call in enumerate(reply.native_tool_calls if chat else ()):
+            opening = {"index": i, "id": call.get("id") or f"call_{request.index}_{i}", "type": "function"}
+            opening["function"] = {"name": call["name"], "arguments": ""}
+            so_far += 1
+            n_c += 1
+            events.append(("tool", 1, chunk({"tool_calls": [opening]}, so_far=so_far)))
+            pieces = split_tokens(call.get("arguments", ""))
+            for j in range(0, len(pieces), k):
+                part = pieces[j : j + k]
+                so_far += len(part)
+                n_c += len(part)
+                delta = {"tool_calls": [{"index": i, "function": {"arguments": "".join(part)}}]}
+                events.append(("tool", len(part), chunk(delta, so_far=so_far)))
+        if chat and reply.native_tool_calls and finish == "stop":
+            finish = "tool_calls"
         events.append(("finish", 0, chunk(None, finish)))
         if reply.send_usage and include_usage:
-            events.append(("usage", 0, _event({**base, "choices": [], "usage": self._usage(request, n_r, n_c)})))
+            usage = self._usage(request, n_r, n_c, reply.cached_tokens)
+            events.append(("usage", 0, _event({**base, "choices": [], "usage": usage})))
         head = [("role", 0, chunk({"role": "assistant", "content": ""}))] if reply.role_only_first_chunk else []
         malformed = b'data: {"choices": [{"index": 0, "delta": {"content": "br\n\n'
         error = _event({"error": {"message": "scripted error event", "type": "server_error"}})

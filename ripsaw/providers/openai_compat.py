@@ -30,6 +30,7 @@ from httpx_sse import ServerSentEvent
 
 from ripsaw.errors import ConfigError
 from ripsaw.providers.base import resolve_api_key
+from ripsaw.providers.native import OpenCall
 from ripsaw.providers.streaming import (
     Retryable,
     RetryPolicy,
@@ -42,7 +43,7 @@ from ripsaw.providers.streaming import (
 )
 from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, tokenizer_for
 from ripsaw.records import ModelCall, Usage
-from ripsaw.types import Clock, ComboSpec, Prompt, RequestParams
+from ripsaw.types import Clock, ComboSpec, Message, Prompt, RequestParams, ToolCall, ToolResult
 
 # Response headers that identify the serving software, recorded in the run manifest.
 _SERVER_HEADERS = ("server", "openai-version")
@@ -60,7 +61,7 @@ _OPTIONS: dict[str, Callable[[Any], str | None]] = {
 class _ChatReply:
     """One try of a chat/completions (or completions) stream, as it arrives."""
 
-    __slots__ = ("chat", "content", "done", "finish_reason", "model", "reasoning", "timeline", "usage")
+    __slots__ = ("calls", "chat", "content", "done", "finish_reason", "model", "reasoning", "timeline", "usage")
 
     def __init__(self, chat: bool) -> None:
         self.chat = chat
@@ -71,9 +72,31 @@ class _ChatReply:
         self.usage: dict[str, Any] | None = None
         self.model: str | None = None
         self.done = False  # `data: [DONE]` seen
+        self.calls: dict[int, OpenCall] = {}  # tool calls by their `index`, assembled from their deltas
 
     def complete(self) -> bool:
         return self.done or self.finish_reason is not None
+
+    def add_calls(self, deltas: Any) -> None:
+        """Tool-call deltas: the first of a call (by `index`) brings its id and name, later ones argument pieces."""
+        for d in deltas if isinstance(deltas, list) else ():
+            if not isinstance(d, dict):
+                continue
+            index = d.get("index", len(self.calls))
+            raw = d.get("function")
+            function: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            call = self.calls.get(index)
+            if call is None:
+                call = self.calls[index] = OpenCall("", "")
+            if isinstance(d.get("id"), str) and not call.id:
+                call.id = d["id"]
+            if isinstance(function.get("name"), str) and not call.name:
+                call.name = function["name"]
+            if isinstance(function.get("arguments"), str) and function["arguments"]:
+                call.pieces.append(function["arguments"])
+
+    def tool_calls(self) -> list[ToolCall]:
+        return [ToolCall(c.id, c.name, "".join(c.pieces)) for _, c in sorted(self.calls.items())]
 
     def incomplete(self) -> str:
         return "the stream ended before [DONE] and without a finish_reason"
@@ -115,6 +138,7 @@ class _ChatReply:
                             token("reasoning", think)
                         calls = delta.get("tool_calls")
                         if calls:
+                            self.add_calls(calls)
                             token("tool", _tool_text(calls))
                 else:
                     text = choice.get("text")
@@ -223,7 +247,15 @@ class OpenAICompatProvider:
         body: dict[str, Any] = {"model": self.model}
         if prompt.mode == "chat":
             path = "/chat/completions"
-            body["messages"] = [{"role": m.role, "content": m.text} for m in prompt.messages]
+            body["messages"] = [out for m in prompt.messages for out in _chat_messages(m)]
+            if prompt.tools:
+                body["tools"] = [
+                    {
+                        "type": "function",
+                        "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                    }
+                    for t in prompt.tools
+                ]
         else:
             path = "/completions"
             body["prompt"] = prompt.text
@@ -241,7 +273,10 @@ class OpenAICompatProvider:
 
     async def _result(self, prompt: Prompt, reply: _ChatReply, retries: int, cut: str | None) -> ModelCall:
         text, reasoning = "".join(reply.content), "".join(reply.reasoning)
-        usage = await count_usage(_server_usage(reply.usage), prompt, text, reasoning, self.tokenizer)
+        calls = reply.tool_calls()
+        # Without server usage, the tool calls' names and arguments are output tokens too.
+        answer = text + "".join(c.name + c.arguments for c in calls)
+        usage = await count_usage(_server_usage(reply.usage), prompt, answer, reasoning, self.tokenizer)
         timing = reply.timeline.timing
         timing.chunks = len(timing.chunk_ns)
         n_first = await first_chunk_tokens(reply.timeline, usage, self.tokenizer)
@@ -258,18 +293,41 @@ class OpenAICompatProvider:
             retries=retries,
             cut=cut,
             server_model=reply.model,
+            tool_calls=calls,
         )
+
+
+def _chat_messages(message: Message) -> list[dict[str, Any]]:
+    """A conversation message as chat-completions messages: an assistant turn carries its tool calls (arguments as
+    JSON text), each tool result is a `tool` message of its own; reasoning is not sent back (the API takes none)."""
+    if message.role == "tool":
+        return [
+            {"role": "tool", "tool_call_id": b.call_id, "content": b.content}
+            for b in message.blocks
+            if isinstance(b, ToolResult)
+        ]
+    out: dict[str, Any] = {"role": message.role, "content": message.text}
+    calls = [b for b in message.blocks if isinstance(b, ToolCall)]
+    if calls:
+        out["content"] = message.text or None
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls
+        ]
+    return [out]
 
 
 def _server_usage(usage: dict[str, Any] | None) -> Usage | None:
     if usage is None or not isinstance(usage.get("completion_tokens"), int):
         return None
     details = usage.get("completion_tokens_details")
+    prompt_details = usage.get("prompt_tokens_details")
+    cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None
     return Usage(
         prompt_tokens=usage.get("prompt_tokens"),
         completion_tokens=usage["completion_tokens"],
         reasoning_tokens=details.get("reasoning_tokens") if isinstance(details, dict) else None,
         source="server",
+        cached_tokens=cached if isinstance(cached, int) and not isinstance(cached, bool) else None,
     )
 
 

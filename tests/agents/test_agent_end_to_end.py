@@ -179,3 +179,32 @@ def test_kill_9_mid_agent_loses_nothing_and_the_rerun_resumes(refserver: RefServ
     assert len(ids) == len(set(ids)) == 3  # no duplicates, nothing missing
     assert not client.containers.list(all=True, filters={"label": f"{LABEL_RUN}=agent"})  # the killed run's reaped
     client.close()
+
+
+async def test_a_native_tool_calling_agent_fixes_and_submits(refserver: RefServer, tmp_path: Path) -> None:
+    require_docker()
+    steps = [
+        '{"command": "cat textkit/slug.py"',  # malformed JSON: a format error, answered as the call's tool result
+        json.dumps({"command": "cat textkit/slug.py"}),
+        json.dumps({"command": FIX}),
+        json.dumps({"command": "submit"}),
+    ]
+
+    def reply(body: dict[str, Any]) -> Reply:
+        n = _turns(body)
+        return Reply(text="", native_tool_calls=[{"name": "bash", "arguments": steps[min(n, 3)]}], rate=2000)
+
+    refserver.script = reply
+    attempt = await _run(_spec(tmp_path, refserver, extra='tool_mode = "native"'))
+    agent = attempt.agent
+    assert agent is not None and agent.tool_mode == "native"
+    assert [t.action for t in agent.turns] == ["format_error", "command", "command", "submit"]
+    assert "not valid JSON" in agent.turns[0].observation
+    assert attempt.outcome is Outcome.PASSED and attempt.stop_reason == "submitted"
+    # what the agent sent back: the bash tool, and each observation as the tool result of its call
+    last = refserver.requests[-1].body
+    assert [t["function"]["name"] for t in last["tools"]] == ["bash"]
+    results = [m for m in last["messages"] if m["role"] == "tool"]
+    assert len(results) == 3 and "Format error" in results[0]["content"]
+    assert results[1]["content"].startswith("Exit status 0") and "def slugify" in results[1]["content"]
+    assert all(m["tool_call_id"] for m in results)

@@ -18,7 +18,7 @@ from ripsaw.errors import ConfigError, ProviderError
 from ripsaw.providers import create_provider
 from ripsaw.providers.openai_compat import OpenAICompatProvider
 from ripsaw.tokens import estimate_tokens
-from ripsaw.types import ComboSpec, Message, Prompt, RequestParams
+from ripsaw.types import ComboSpec, Message, Prompt, RequestParams, Text, ToolCall, ToolResult, ToolSpec
 from tests.refserver import RefServer, Reply, split_tokens
 
 CHAT = Prompt("chat", messages=(Message("system", "You write code."), Message("user", "Say hello.")))
@@ -385,3 +385,76 @@ async def test_describe_keeps_credentials_out() -> None:
         await provider.aclose()
     assert facts["base_url"] == "https://api.example.com:8443/v1"
     assert not any(s in json.dumps(facts) for s in ("secret", "abc", "sk-key"))
+
+
+# -- tool calls --------------------------------------------------------------------------------------------------
+
+BASH = ToolSpec("bash", "Run a command.", {"type": "object", "properties": {"command": {"type": "string"}}})
+
+
+async def test_tool_calls_are_assembled_from_split_argument_deltas(
+    refserver: RefServer, make: Callable[..., Any]
+) -> None:
+    calls = [
+        {"name": "bash", "arguments": '{"command": "grep -rn \\"héllo wörld\\" src | head"}', "id": "call_a"},
+        {"name": "bash", "arguments": '{"command": "ls"}'},
+    ]
+    refserver.script = [Reply(text="Let me look.", native_tool_calls=calls, ttft_s=0.05, rate=500, split_writes=True)]
+    call = await make().complete(Prompt("chat", messages=CHAT.messages, tools=(BASH,)), PARAMS, None)
+    assert call.text == "Let me look." and call.finish_reason == "tool_calls"
+    assert [(c.id, c.name, json.loads(c.arguments)) for c in call.tool_calls] == [
+        ("call_a", "bash", {"command": 'grep -rn "héllo wörld" src | head'}),
+        ("call_0_1", "bash", {"command": "ls"}),
+    ]
+    # the server counted the calls' tokens as output
+    assert call.usage.source == "server" and call.usage.completion_tokens == 3 + 1 + 8 + 1 + 2
+    body = refserver.requests[-1].body
+    assert body["tools"] == [{"type": "function", "function": {"name": "bash", "description": "Run a command.",
+                                                               "parameters": BASH.parameters}}]  # fmt: skip
+
+
+async def test_a_reply_of_tool_calls_only_starts_ttft_at_the_first_call_delta(
+    refserver: RefServer, make: Callable[..., Any]
+) -> None:
+    refserver.script = [Reply(text="", native_tool_calls=[{"name": "bash", "arguments": '{"command": "ls"}'}],
+                              ttft_s=0.3, rate=100)]  # fmt: skip
+    call = await make().complete(CHAT, PARAMS, None)
+    assert call.text == "" and len(call.tool_calls) == 1
+    ttft = call.timing.ttft_s
+    assert ttft is not None and call.timing.first_content_ns is None  # a tool call is not an answer token
+
+
+async def test_invalid_argument_json_is_passed_through_as_sent(refserver: RefServer, make: Callable[..., Any]) -> None:
+    refserver.script = [Reply(text="", native_tool_calls=[{"name": "bash", "arguments": '{"command": "ls'}])]
+    call = await make().complete(CHAT, PARAMS, None)
+    assert call.tool_calls[0].arguments == '{"command": "ls'  # the agent loop decides what a malformed call costs
+
+
+async def test_the_deadline_mid_arguments_keeps_what_arrived(refserver: RefServer, make: Callable[..., Any]) -> None:
+    args = json.dumps({"command": " ".join(f"echo {i};" for i in range(60))})
+    refserver.script = [Reply(text="", native_tool_calls=[{"name": "bash", "arguments": args}], rate=40)]
+    provider = make()
+    call = await provider.complete(CHAT, PARAMS, time.perf_counter_ns() + int(0.5 * S))
+    assert call.cut == "budget"
+    assert call.tool_calls and 0 < len(call.tool_calls[0].arguments) < len(args)
+
+
+async def test_a_conversation_with_tool_calls_and_results_is_sent_the_chat_way(
+    refserver: RefServer, make: Callable[..., Any]
+) -> None:
+    refserver.script = [Reply(text="Done.", cached_tokens=5)]
+    convo = (
+        Message("system", "You are an agent."),
+        Message("user", "Fix it."),
+        Message("assistant", (Text("Looking."), ToolCall("c1", "bash", '{"command": "ls"}'))),
+        Message("tool", (ToolResult("c1", "a.py\nb.py"),)),
+    )
+    call = await make().complete(Prompt("chat", messages=convo, tools=(BASH,)), PARAMS, None)
+    assert call.usage.cached_tokens == 5
+    assert refserver.requests[-1].body["messages"] == [
+        {"role": "system", "content": "You are an agent."},
+        {"role": "user", "content": "Fix it."},
+        {"role": "assistant", "content": "Looking.", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "bash", "arguments": '{"command": "ls"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "a.py\nb.py"},
+    ]  # fmt: skip
