@@ -13,6 +13,7 @@ from ripsaw.analysis.budgets import BudgetAnalysis, Prices, analyze
 from ripsaw.analysis.projection import HardwareProfile, project
 from ripsaw.analysis.runs import Run
 from ripsaw.errors import ConfigError
+from ripsaw.records import Attempt
 
 
 def max_budget_s(run: Run) -> float:
@@ -51,3 +52,8 @@ def budget_json(run: Run, analyses: Sequence[BudgetAnalysis]) -> dict[str, Any]:
         "measured": [a.to_dict() for a in analyses if a.projection is None],
         "projections": [a.to_dict() for a in analyses if a.projection is not None],
     }
+
+
+def function_level(attempts: Sequence[Attempt]) -> bool:
+    """Whether a run has scored attempts of solve loops (agents have their own pass@budget: their marks)."""
+    return any(a.outcome.scored and a.agent is None for a in attempts)

@@ -15,11 +15,12 @@ from typing import Any
 
 from ripsaw import __version__
 from ripsaw.analysis import format as fmt
+from ripsaw.analysis.agents import AgentMetrics, agent_metrics
 from ripsaw.analysis.budgets import BudgetAnalysis
 from ripsaw.analysis.compare import ALPHA, Comparison, DetectableDifference, compare, detectable_difference
 from ripsaw.analysis.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboMetrics, run_metrics
 from ripsaw.analysis.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
-from ripsaw.analysis.run_budgets import budget_json, run_budgets
+from ripsaw.analysis.run_budgets import budget_json, function_level, run_budgets
 from ripsaw.analysis.runs import Run, RunSet
 from ripsaw.records import Attempt
 
@@ -41,15 +42,14 @@ class Summary:
     generated_at: str
     warnings: list[str] = field(default_factory=list)
     detectable: DetectableDifference | None = None  # beside the headline: what a gap of this run's size means
+    agents: list[AgentMetrics] = field(default_factory=list)  # per combo with agent attempts (ripsaw.analysis.agents)
     _budgets: dict[str, BudgetAnalysis] | None = field(default=None, init=False, repr=False)
 
     def measured_budgets(self) -> dict[str, BudgetAnalysis]:
         """run id -> the measured time-budget analysis of every run with scored attempts (computed once: the
         JSON and the report's budget section both read it)."""
         if self._budgets is None:
-            self._budgets = {
-                r.run_id: run_budgets(r)[0] for r in self.runset.runs if any(a.outcome.scored for a in r.attempts)
-            }
+            self._budgets = {r.run_id: run_budgets(r)[0] for r in self.runset.runs if function_level(r.attempts)}
         return self._budgets
 
     def frontier(self, key: str) -> Frontier:
@@ -102,6 +102,7 @@ class Summary:
             ],
             "warnings": list(self.warnings),
             "schedule": self.schedule(),
+            "agents": [m.to_dict() for m in self.agents],
         }
 
 
@@ -180,6 +181,12 @@ def summarize(
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         warnings=warnings,
     )
+    summary.agents = [m for c in combos if (m := agent_metrics(c.name, by_combo[c.name])) is not None]
+    summary.warnings += [
+        f"{m.combo}: {m.tampered} agent verdict(s) tampered with (a hidden test that must fail passed): scored failed"
+        for m in summary.agents
+        if m.tampered
+    ]
     summary.headline = headline(combos, summary.frontier(f"{LATENCY_P50.key}_vs_pass_rate"), summary.comparison)
     summary.detectable = _detectable(combos, comparisons, alpha)
     return summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,8 @@ from ripsaw.errors import ConfigError
 
 if TYPE_CHECKING:
     from ripsaw.analysis.budgets import BudgetAnalysis
+    from ripsaw.analysis.projection import HardwareProfile
+    from ripsaw.records import Attempt
 
 # scipy, pandas and matplotlib are imported inside the functions: `ripsaw --help` should not wait for them.
 
@@ -59,10 +61,14 @@ def show_budgets(
     as_json: bool = False,
 ) -> list[BudgetAnalysis]:
     from ripsaw.analysis.projection import load_profiles, pick
-    from ripsaw.analysis.run_budgets import budget_json, max_budget_s, run_budgets
+    from ripsaw.analysis.run_budgets import budget_json, function_level, max_budget_s, run_budgets
     from ripsaw.analysis.runs import load_run
 
     run = load_run(run_dir)
+    if not function_level(run.attempts):
+        profiles = pick(load_profiles(*profile_files), profile_names) if profile_names else []
+        _show_agents(run.attempts, profiles, as_json)
+        return []
     budget = max_budget_s(run)
     over = [b for b in at if b > budget]
     if over:
@@ -74,6 +80,37 @@ def show_budgets(
     else:
         click.echo("\n\n".join(text(a) for a in analyses))
     return analyses
+
+
+def _show_agents(attempts: Sequence[Attempt], profiles: Sequence[HardwareProfile], as_json: bool) -> None:
+    """An agent run's pass@budget (its snapshots scored at each mark) and, per profile, the projected wall time."""
+    from ripsaw.analysis import format as fmt
+    from ripsaw.analysis.agents import agent_metrics, project
+
+    by_combo: dict[str, list[Attempt]] = {}
+    for a in attempts:
+        by_combo.setdefault(a.combo, []).append(a)
+    out: list[dict[str, Any]] = []
+    for combo, mine in by_combo.items():
+        m = agent_metrics(combo, mine)
+        if m is None:
+            continue
+        projections = [p for p in (project(combo, mine, profile) for profile in profiles) if p is not None]
+        out.append({**m.to_dict(), "projections": [p.to_dict() for p in projections]})
+        if as_json:
+            continue
+        click.echo(f"{combo}: agent, {m.solved} of {m.attempts} solved ({fmt.pct_ci(m.pass_at_1)})")
+        for r in m.marks:
+            click.echo(f"  pass@{r.budget_s:g} s  {fmt.pct_ci(r.rate)}  (the workspace as the agent left it by then)")
+        share = fmt.pct(m.amdahl_share)
+        click.echo(f"  model generation was {share} of wall time (Amdahl: the most a faster model can take off)")
+        for p in projections:
+            click.echo(
+                f"  PROJECTION at {p.profile.name} ({p.profile.summary}): median wall {fmt.secs(p.measured_wall_s)} "
+                f"-> {fmt.secs(p.projected_wall_s)} ({p.speedup or 0:.2f}x sooner; tool and overhead time as measured)"
+            )
+    if as_json:
+        click.echo(json.dumps({"agents": out}, indent=2, sort_keys=True))
 
 
 def _list_profiles(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ripsaw.analysis.comparability import FIELDS
 from ripsaw.cli import options
 from ripsaw.errors import ConfigError
 
@@ -71,8 +72,7 @@ def _write(path: Path, text: str, *, append: bool) -> None:
     multiple=True,
     metavar="FIELD",
     help="Compare with a baseline that differs in this comparability field (repeatable; the output says so). "
-    "Fields: task_suite, prompt, extraction_rules, timing_definitions, results_schema, sandbox_image, "
-    "sandbox_limits, budgets, sampling, strategy, ripsaw_version.",
+    f"Fields: {', '.join(FIELDS)}.",
 )
 def command(
     run_dir: Path,

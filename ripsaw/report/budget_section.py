@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from ripsaw.analysis.budgets import BASIS_LABELS, BasisView, BudgetAnalysis
 from ripsaw.analysis.projection import HardwareProfile
-from ripsaw.analysis.run_budgets import budget_json, run_budgets
+from ripsaw.analysis.run_budgets import budget_json, function_level, run_budgets
 from ripsaw.analysis.runs import Run
 from ripsaw.records import Attempt, single_turn
 from ripsaw.report import charts as interactive
@@ -71,7 +71,7 @@ def sections(
     run id -> measured analyses already computed (Summary.measured_budgets)."""
     out = []
     for run in runs:
-        if any(a.outcome.scored for a in run.attempts):
+        if function_level(run.attempts):
             analyses = run_budgets(run, profiles, measured=(measured or {}).get(run.run_id))
             order = list(dict.fromkeys(a.combo for a in run.attempts))
             out.append(

@@ -19,6 +19,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ripsaw.analysis import format as fmt
+from ripsaw.analysis.agents import AgentMetrics
 from ripsaw.analysis.budgets import BASIS_LABELS, BasisView, BudgetAnalysis
 from ripsaw.analysis.metrics import ComboMetrics, Estimate, proportion
 from ripsaw.analysis.pareto import Frontier
@@ -374,3 +375,65 @@ def time_to_solve(chart_id: str, export: str, analysis: BudgetAnalysis, view: Ba
 def _rgba(hex_colour: str, alpha: float) -> str:
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+# -- agents ------------------------------------------------------------------------------------------------
+
+
+def agent_time_split(agents: Sequence[AgentMetrics]) -> Chart:
+    """Where each combo's agent time went, stacked: model generation, the commands, Ripsaw's own overhead."""
+    fig = go.Figure()
+    names = [m.combo for m in agents]
+    for part, colour_, values in (
+        ("model", "#4c72b0", [m.model_s for m in agents]),
+        ("tools", "#dd8452", [m.tool_s for m in agents]),
+        ("overhead", "#8c8c8c", [m.overhead_s for m in agents]),
+    ):
+        shares = [v / m.wall_s if m.wall_s else 0.0 for v, m in zip(values, agents, strict=True)]
+        fig.add_trace(
+            go.Bar(
+                x=shares,
+                y=names,
+                name=part,
+                orientation="h",
+                marker={"color": colour_},
+                customdata=values,
+                hovertemplate=f"{part}: %{{x:.1%}} of wall time (%{{customdata:.4g}} s in all)<extra>%{{y}}</extra>",
+            )
+        )
+    fig.update_layout(barmode="stack")
+    _layout(fig, height=max(200, 60 * len(names) + 110), xtitle="share of agent wall time", ytitle="")
+    fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return Chart("agent_time", "Where agent time went: model, tools, overhead", _figure(fig), "")
+
+
+def agent_pass_at_budget(agents: Sequence[AgentMetrics]) -> Chart:
+    """The share of attempts whose workspace passed at each budget mark (anytime scoring), with 95% intervals."""
+    fig = go.Figure()
+    for i, m in enumerate(agents):
+        xs = [r.budget_s for r in m.marks]
+        ys = [r.rate.value for r in m.marks]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                name=m.combo,
+                mode="lines+markers",
+                line={"color": colour(i), "shape": "hv"},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(r.rate.hi or 0) - (r.rate.value or 0) for r in m.marks],
+                    "arrayminus": [(r.rate.value or 0) - (r.rate.lo or 0) for r in m.marks],
+                    "thickness": 1,
+                },
+                customdata=[[_ci(r.rate), _how(r.rate)] for r in m.marks],
+                hovertemplate=(
+                    f"<b>{m.combo}</b><br>at %{{x:.4g}} s: %{{customdata[0]}}%{{customdata[1]}}<extra></extra>"
+                ),
+            )
+        )
+    _layout(fig, height=320, xtitle="budget (s): the workspace as the agent left it by then", ytitle="pass rate")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    return Chart("agent_budget", "Agent pass rate at each budget mark (anytime scoring)", _figure(fig), "")

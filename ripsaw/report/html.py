@@ -47,6 +47,8 @@ def page_sections(summary: Summary, budgets: Sequence[BudgetSection]) -> list[Se
     """What the page shows, in order; a section that would only say nothing is left out."""
     several = sum(1 for m in summary.combos if m.scored) > 1
     out = [Section("combos", "Per combo", "_combos.html.j2")]
+    if summary.agents:
+        out.append(Section("agents", "Agents", "_agents.html.j2"))
     if several:
         out.append(Section("pareto", "Speed vs accuracy", "_pareto.html.j2"))
     if budgets:
@@ -70,6 +72,10 @@ def build_charts(summary: Summary) -> list[charts.Chart]:
     paid = priced(summary.combos)
     out = [charts.pareto(f, names) for f in summary.frontiers if several and (paid or f.x.unit != "usd")]
     out.append(charts.latency(names, summary.attempts_by_combo()))
+    if summary.agents:
+        out.append(charts.agent_time_split(summary.agents))
+        if any(m.marks for m in summary.agents):
+            out.append(charts.agent_pass_at_budget(summary.agents))
     if paid:
         out.append(charts.cost(summary.combos))
     return out
@@ -125,6 +131,28 @@ def _timeline(a: Attempt) -> dict[str, Any]:
     }
 
 
+def _agent_turns(a: Attempt) -> list[dict[str, Any]]:
+    """An agent attempt's transcript: each turn's command, what it showed the model, and the turn's times."""
+    if a.agent is None:
+        return []
+    return [
+        {
+            "turn": t.index,
+            "at": round(t.started_at_s, 3),
+            "action": t.action,
+            "command": _clip(t.command, _OUTPUT_LIMIT),
+            "observation": _clip(t.observation, _OUTPUT_LIMIT),
+            "model": round(t.model_time_s, 3),
+            "tool": round(t.tool_time_s, 3),
+            "overhead": round(t.overhead_s, 3),
+            "exit": t.exit_code,
+            "cut": t.cut,
+            "snapshot": t.snapshot,
+        }
+        for t in a.agent.turns
+    ]
+
+
 def _details(a: Attempt) -> dict[str, Any]:
     """Everything the page shows when an attempt is opened."""
     row = attempt_row(a)
@@ -158,6 +186,7 @@ def _details(a: Attempt) -> dict[str, Any]:
             ["cost", fmt.usd(a.cost_usd)],
         ],
         "turns": transcript(a) if len(a.turns) > 1 else [],
+        "agent": _agent_turns(a),
         "timeline": _timeline(a),
     }
 

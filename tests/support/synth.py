@@ -9,7 +9,18 @@ from typing import Any
 
 from ripsaw import __version__
 from ripsaw.execution.store import RunStore
-from ripsaw.records import Attempt, CallTiming, ModelCall, Outcome, SandboxRun, Usage
+from ripsaw.records import (
+    AgentRun,
+    AgentTurn,
+    Attempt,
+    BudgetMark,
+    CallTiming,
+    ModelCall,
+    Outcome,
+    RepoVerdict,
+    SandboxRun,
+    Usage,
+)
 
 
 @dataclass
@@ -148,3 +159,50 @@ def three_combos() -> list[Combo]:
         Combo("accurate", outcomes(15, N), [float(i + 1) for i in range(N)]),
         Combo("slowbad", outcomes(6, N), [(i + 1) * 2.0 for i in range(N)]),
     ]
+
+
+def agent_attempt(
+    run_id: str,
+    combo: str,
+    task_id: str,
+    outcome: Outcome,
+    split: tuple[float, float, float],
+    marks: Sequence[tuple[float, Outcome]] = (),
+    *,
+    tokens: int = 100,
+    tampered: bool = False,
+    dropped: Sequence[str] = (),
+    stop: str = "submitted",
+) -> Attempt:
+    """An agent attempt whose model / tools / overhead time is `split`, one call per 10 s of model time."""
+    model, tool, overhead = split
+    n_calls = max(1, round(model / 10))
+    calls = [
+        ModelCall(text="```bash\nls\n```", usage=Usage(500, tokens // n_calls, None, "server")) for _ in range(n_calls)
+    ]
+    agent = AgentRun(
+        tool_mode="text",
+        turns=[AgentTurn(index=i, started_at_s=0.0, action="command", call=i, command="ls") for i in range(n_calls)],
+        marks=[BudgetMark(b, None, o) for b, o in marks],
+        model_time_s=model,
+        tool_time_s=tool,
+        overhead_s=overhead,
+        wall_s=model + tool + overhead,
+        verdict=RepoVerdict(tampered=tampered, dropped=list(dropped)),
+    )
+    return Attempt(
+        run_id=run_id,
+        combo=combo,
+        task_id=task_id,
+        sample=0,
+        outcome=outcome,
+        strategy="agent",
+        calls=calls,
+        model_time_s=model,
+        sandbox_time_s=tool,
+        task_time_s=model + tool + overhead,
+        cost_usd=0.0,
+        started_at="2025-01-01T00:00:00+00:00",
+        agent=agent,
+        stop_reason=stop,  # type: ignore[arg-type]
+    )

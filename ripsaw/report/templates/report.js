@@ -184,7 +184,9 @@
     box.append(dl, timeline(d.timeline));
     const cols = el("div", { class: "cols" });
     cols.append(pre("reply", d.reply) || el("div", { class: "muted", text: "no reply recorded" }));
-    cols.append(pre("program run against the tests (extracted)", d.code) || el("div", { class: "muted", text: "no code extracted" }));
+    const agent = d.agent && d.agent.length;
+    cols.append(pre(agent ? "the agent's change (diff), judged in a fresh container" : "program run against the tests (extracted)", d.code) ||
+      el("div", { class: "muted", text: agent ? "no change" : "no code extracted" }));
     box.append(cols);
     if (d.dropped.length) {
       const ul = el("ul");
@@ -200,6 +202,19 @@
         ol.append(li);
       }
       box.append(el("div", { class: "muted", text: "turns" }), ol);
+    }
+    if (d.agent && d.agent.length) {
+      const ol = el("ol", { start: "0" });
+      for (const t of d.agent) {
+        const head = "turn " + t.turn + " at " + t.at.toFixed(1) + " s: " + t.action +
+          (t.exit !== null ? ", exit " + t.exit : "") + (t.cut ? " — cut by the " + t.cut : "") +
+          " · model " + t.model.toFixed(2) + " s, tool " + t.tool.toFixed(2) + " s, overhead " + t.overhead.toFixed(3) + " s" +
+          (t.snapshot !== null ? " · snapshot " + t.snapshot : "");
+        const li = el("li", {}, el("div", { text: head }));
+        for (const p of [pre("command", t.command), pre("observation shown to the model", t.observation)]) if (p) li.append(p);
+        ol.append(li);
+      }
+      box.append(el("div", { class: "muted", text: "agent transcript" }), ol);
     }
     return box;
   }
