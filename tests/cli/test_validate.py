@@ -165,7 +165,11 @@ def test_provider_options_are_checked_without_launching_anything(tmp_path: Path)
     assert "combo 'a'" in result.stderr and "thread" in result.stderr and "threads" in result.stderr
 
 
-@pytest.mark.parametrize("spec", sorted((REPO / "evals" / "examples").glob("*.toml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "spec",
+    sorted([*(REPO / "evals").glob("*.toml"), *(REPO / "evals" / "examples").glob("*.toml")]),
+    ids=lambda p: p.name,
+)
 def test_the_example_specs_validate_offline(spec: Path) -> None:
     """Every shipped example validates in a fresh process (the registry, every provider's options) with only its
     key variables set: nothing is sent anywhere."""
