@@ -437,3 +437,43 @@ def agent_pass_at_budget(agents: Sequence[AgentMetrics]) -> Chart:
     _layout(fig, height=320, xtitle="budget (s): the workspace as the agent left it by then", ytitle="pass rate")
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     return Chart("agent_budget", "Agent pass rate at each budget mark (anytime scoring)", _figure(fig), "")
+
+
+def agent_pareto(agents: Sequence[AgentMetrics]) -> Chart:
+    """pass@1 against median time-to-solve per agent combo, 95% intervals both ways (combos that solved nothing
+    have no time-to-solve and sit at the left edge, marked)."""
+    fig = go.Figure()
+    solved = [m.time_to_solve.value for m in agents if m.time_to_solve.value is not None]
+    edge = min(solved) if solved else 1.0
+    for i, m in enumerate(agents):
+        t, p = m.time_to_solve, m.pass_at_1
+        x = t.value if t.value is not None else edge
+        fig.add_trace(
+            go.Scatter(
+                x=[x],
+                y=[p.value],
+                name=m.combo,
+                mode="markers",
+                marker={"color": colour(i), "size": 11, "symbol": "circle" if t.value is not None else "x"},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(p.hi or 0) - (p.value or 0)],
+                    "arrayminus": [(p.value or 0) - (p.lo or 0)],
+                },
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(t.hi or x) - x],
+                    "arrayminus": [x - (t.lo or x)],
+                },
+                customdata=[[_ci(p), _ci(t, fmt.secs), _how(p)]],
+                hovertemplate=(
+                    f"<b>{m.combo}</b><br>pass@1 %{{customdata[0]}}<br>time-to-solve p50 %{{customdata[1]}}"
+                    "%{customdata[2]}<extra></extra>"
+                ),
+            )
+        )
+    _layout(fig, height=340, xtitle="median time-to-solve (s), solved attempts", ytitle="pass@1", xlog=wide(solved))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    return Chart("agent_pareto", "Agents: pass@1 against median time-to-solve (95% intervals)", _figure(fig), "")

@@ -73,6 +73,7 @@ def build_charts(summary: Summary) -> list[charts.Chart]:
     out = [charts.pareto(f, names) for f in summary.frontiers if several and (paid or f.x.unit != "usd")]
     out.append(charts.latency(names, summary.attempts_by_combo()))
     if summary.agents:
+        out.append(charts.agent_pareto(summary.agents))
         out.append(charts.agent_time_split(summary.agents))
         if any(m.marks for m in summary.agents):
             out.append(charts.agent_pass_at_budget(summary.agents))

@@ -208,3 +208,12 @@ async def test_a_native_tool_calling_agent_fixes_and_submits(refserver: RefServe
     assert len(results) == 3 and "Format error" in results[0]["content"]
     assert results[1]["content"].startswith("Exit status 0") and "def slugify" in results[1]["content"]
     assert all(m["tool_call_id"] for m in results)
+
+
+async def test_max_output_tokens_stops_the_agent_before_another_turn(refserver: RefServer, tmp_path: Path) -> None:
+    require_docker()
+    refserver.script = scripted(["ls", "ls -la", FIX, "submit"])  # 9 and 10 tokens by the server's count
+    attempt = await _run(_spec(tmp_path, refserver, extra="max_output_tokens = 15"))
+    assert attempt.stop_reason == "max_output_tokens"
+    assert attempt.agent is not None and len(attempt.agent.turns) == 2
+    assert sum(c.usage.completion_tokens or 0 for c in attempt.calls) >= 15

@@ -78,6 +78,7 @@ def test_the_report_has_an_agent_section_and_the_summary_its_figures(tmp_path: P
     write_report(summary, out)
     html = (out / "report.html").read_text()
     assert 'id="agents"' in html and "Where agent time went" in html and "Model generation was" in html
+    assert "pass@1 against median time-to-solve" in html
     doc = json.loads((out / "summary.json").read_text())
     assert doc["agents"][0]["amdahl_share"] == pytest.approx(0.8)
 

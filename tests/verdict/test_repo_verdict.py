@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ripsaw.errors import ConfigError
+from ripsaw.records import Outcome
 from ripsaw.sandboxes.workspace import Workspaces
 from ripsaw.tasks import RepoTests
 from ripsaw.tasks.repo import hidden_test_files, load_repo_task
@@ -25,6 +26,7 @@ from ripsaw.verdict.repo import (
     read_report,
     sentinel,
     split_diff,
+    validate,
     validated_dir,
 )
 from tests.sandboxes.conftest import require_docker
@@ -182,5 +184,27 @@ async def test_a_run_validates_its_tasks_once_and_refuses_a_broken_one(
         (broken / "solution" / "solve.sh").write_text("#!/bin/bash\necho nothing > /app/NOTES.txt\n")
         with pytest.raises(ConfigError, match="task slugify-nofix is invalid: the solution fails"):
             await ensure_valid([RepoJudge(load_repo_task(broken), spaces)])
+    finally:
+        spaces.close()
+
+
+@pytest.mark.docker
+async def test_a_harbor_task_without_ids_is_judged_by_its_reward(tmp_path: Path) -> None:
+    require_docker()
+    harbor = tmp_path / "slugify-reward"
+    shutil.copytree(TASK, harbor)
+    toml = harbor / "task.toml"
+    text = toml.read_text()
+    toml.write_text(text[: text.index("fail_to_pass")])  # the [ripsaw] table keeps only workdir and tests_into
+    task = load_repo_task(harbor)
+    assert isinstance(task.tests, RepoTests) and task.tests.trust == "reward"
+    spaces = Workspaces(f"tests-reward-{os.getpid()}")
+    try:
+        judge = RepoJudge(task, spaces)
+        await judge.prepare()
+        outcome, detail, verdict = await judge.judge("", "reward-base")
+        assert outcome is Outcome.FAILED and "reward 0" in detail and verdict.trust == "reward"
+        result = await validate(judge)
+        assert result.ok, result.problems
     finally:
         spaces.close()
