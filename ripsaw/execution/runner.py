@@ -182,6 +182,12 @@ async def run_eval(
         if repo:
             if "workspace" not in manifest:
                 manifest["workspace"] = runtime.judges.workspaces().describe()
+                # Each task's container gets its own task.toml limits: tool times depend on them.
+                manifest["workspace"]["limits_by_task"] = {
+                    t.id: {"cpus": t.tests.cpus, "memory_mb": t.tests.memory_mb}
+                    for t in repo
+                    if isinstance(t.tests, RepoTests)
+                }
                 store.write_manifest(manifest)
             judges = [j for t in repo if isinstance(j := await runtime.judges.get(t), RepoJudge)]
             await ensure_valid(judges, log=lambda line: print(f"ripsaw: {line}", file=sys.stderr) if progress else None)

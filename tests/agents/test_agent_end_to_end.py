@@ -102,6 +102,9 @@ async def test_a_scripted_agent_inspects_fixes_and_submits(refserver: RefServer,
     assert len(attempt.calls) == 5 and all(c.usage.completion_tokens for c in attempt.calls)
     # every mark after the fix passes; the untouched workspace before it fails
     assert agent.marks and agent.marks[-1].outcome is Outcome.PASSED
+    workspace = RunStore(tmp_path / "reports" / "agent").manifest()["workspace"]
+    assert workspace["limits_by_task"] == {"slugify-edges": {"cpus": 1.0, "memory_mb": 2048}}
+    assert workspace["hardening"]["network_mode"] == "none"
 
 
 async def test_a_wrong_fix_fails_with_the_failing_ids_named(refserver: RefServer, tmp_path: Path) -> None:
