@@ -56,5 +56,14 @@ class ProviderError(InfraError):
     pass
 
 
+class RequestRejected(ProviderError):
+    """The endpoint refused the request itself (a 4xx other than throttling): no retry can help. `status` lets a
+    caller tell a request that outgrew the endpoint (400, 413, 422) from a wrong key or model (401, 403, 404)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class SandboxInfraError(InfraError):
     pass

@@ -223,9 +223,10 @@ TurnKind = Literal["generate", "repair", "sample"]
 # Why a solve loop ended: "public_pass" (a candidate passed the public tests), "max_turns", "budget" (the
 # task budget ran out: a longer budget might have produced more candidates), "single" (one call by design),
 # "error" (endpoint or sandbox failure: the attempt is an infra_error). An agent also stops when it "submitted",
-# or at its "max_output_tokens" or "max_cost" limit.
+# at its "max_output_tokens" or "max_cost" limit, or when the endpoint "rejected" the conversation it had grown
+# (a 400/413/422 after the first turn: too long for the model's context; scored, not an infra error).
 StopReason = Literal[
-    "public_pass", "max_turns", "budget", "single", "error", "submitted", "max_output_tokens", "max_cost"
+    "public_pass", "max_turns", "budget", "single", "error", "submitted", "max_output_tokens", "max_cost", "rejected"
 ]
 
 

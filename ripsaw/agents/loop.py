@@ -14,7 +14,9 @@ containers (ripsaw.agents.scoring), so one run gives the pass rate at every budg
 Time: per turn, the model call, the command's wall time and Ripsaw's own overhead (the rest: parsing, snapshots,
 bookkeeping); per attempt, wall = Σ model + Σ tool + overhead, each recorded (records.AgentRun). A provider or
 engine failure makes the attempt an infra error (retried on resume); nothing the agent does can: a command that
-hangs is cut, a reply that makes no sense is a format error, a workspace it wrecked is its own failing verdict.
+hangs is cut, a reply that makes no sense is a format error, a workspace it wrecked is its own failing verdict, and
+a conversation it grew past what the endpoint accepts (a 400/413/422 after accepted turns) ends the attempt as
+`rejected`, its workspace scored.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 
 from ripsaw.agents.actions import BASH_TOOL, ToolMode, observation, parse, system_prompt
 from ripsaw.agents.scoring import score
-from ripsaw.errors import ConfigError, InfraError, ProviderError
+from ripsaw.errors import ConfigError, InfraError, ProviderError, RequestRejected
 from ripsaw.records import AgentRun, AgentTurn, Attempt, Snapshot, StopReason
 from ripsaw.sandboxes.workspace import Box
 from ripsaw.solvers.base import AttemptContext, AttemptUnit, call_cost_usd, new_attempt
@@ -85,10 +87,18 @@ async def solve_agent(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
     clock = ctx.clock
     t0 = clock()
     deadline = t0 + int(run.budget_s * 1e9)
+    rejected = ""
     warm = asyncio.create_task(_warm(judge, tests, unit.key, clock))
     diffs: dict[int, str] = {}  # snapshot index -> its diff (kept for scoring, not in the record)
     try:
         attempt.stop_reason = await _loop(ctx, attempt, agent, mode, warm, diffs, t0, deadline)
+    except RequestRejected as e:
+        if not _grown(e, agent):
+            attempt.detail, attempt.stop_reason = f"endpoint: {e}", "error"
+        else:  # the agent's own transcript outgrew the endpoint: its workspace so far is scored
+            agent.turns.pop()  # the turn whose request was refused never happened
+            attempt.stop_reason = "rejected"
+            rejected = f"the endpoint refused the conversation after {len(agent.turns)} turns ({e})"
     except ProviderError as e:
         attempt.detail, attempt.stop_reason = f"endpoint: {e}", "error"
     except InfraError as e:
@@ -114,11 +124,17 @@ async def solve_agent(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
         attempt.detail = f"verdict: {e}"
         return attempt
     agent.marks, agent.verdict, agent.solved_at_s = marks, verdict, solved_at
-    attempt.outcome, attempt.detail = outcome, detail
+    attempt.outcome, attempt.detail = outcome, "; ".join(x for x in (detail, rejected) if x)
     if final is not None:
         diff = diffs[final]
         attempt.code = diff if len(diff) <= MAX_DIFF_CHARS else diff[:MAX_DIFF_CHARS] + "\n[... change cut ...]\n"
     return attempt
+
+
+def _grown(e: RequestRejected, agent: AgentRun) -> bool:
+    """A refusal the agent's conversation earned: a request-shape status after turns that the endpoint accepted
+    (the first turn's refusal is the spec's or the endpoint's problem, an infra error)."""
+    return e.status in (400, 413, 422) and len(agent.turns) > 1
 
 
 def _cost(ctx: AttemptContext, attempt: Attempt) -> float | None:

@@ -78,7 +78,7 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent
 
 from ripsaw import __version__
-from ripsaw.errors import ConfigError, ProviderError
+from ripsaw.errors import ConfigError, ProviderError, RequestRejected
 from ripsaw.records import CallTiming, TokenSource, Usage
 from ripsaw.tokens import estimate_tokens
 from ripsaw.types import Clock
@@ -971,7 +971,7 @@ class StreamingClient:
         message = f"HTTP {status}: {self.public(error_message(raw))}"
         if status in RETRY_STATUSES or status >= 500:
             raise Retryable(message, retry_after_s(response.headers))
-        raise ProviderError(f"{where}: {message}")
+        raise RequestRejected(f"{where}: {message}", status)
 
 
 def _t_send(ticket: WireTicket) -> int:

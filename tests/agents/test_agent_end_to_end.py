@@ -220,3 +220,29 @@ async def test_max_output_tokens_stops_the_agent_before_another_turn(refserver: 
     assert attempt.stop_reason == "max_output_tokens"
     assert attempt.agent is not None and len(attempt.agent.turns) == 2
     assert sum(c.usage.completion_tokens or 0 for c in attempt.calls) >= 15
+
+
+async def test_a_conversation_the_endpoint_refuses_is_scored_not_an_infra_error(
+    refserver: RefServer, tmp_path: Path
+) -> None:
+    require_docker()
+    fix = scripted([FIX, "ls"])
+
+    def reply(body: dict[str, Any]) -> Reply:
+        if _turns(body) >= 2:  # the third request: "the context is full"
+            return Reply(status=400, error_message="This model's maximum context length is 2048 tokens")
+        return fix(body)
+
+    refserver.script = reply
+    attempt = await _run(_spec(tmp_path, refserver))
+    assert attempt.stop_reason == "rejected"
+    assert attempt.outcome is Outcome.PASSED  # the fix made before the refusal
+    assert "refused the conversation after 2 turns" in attempt.detail and "maximum context length" in attempt.detail
+    assert attempt.agent is not None and len(attempt.agent.turns) == 2
+
+
+async def test_a_refused_first_request_is_an_infra_error(refserver: RefServer, tmp_path: Path) -> None:
+    require_docker()
+    refserver.script = [Reply(status=400, error_message="unknown parameter")]
+    attempt = await _run(_spec(tmp_path, refserver))
+    assert attempt.outcome is Outcome.INFRA_ERROR and attempt.stop_reason == "error"
