@@ -22,7 +22,7 @@ from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
 #   3: prompt caching and per-call cost: Usage.cached_tokens, ModelCall.cost_usd.
 #   4: where the attempt ran (Attempt.placement: executor, node, CPU model, load at start, dispatch wait).
 #   5: agent runs (Attempt.agent: turns with their commands, snapshots, budget marks, the repository verdict) and
-#      the agent's stop reasons.
+#      the agent's stop reasons; the first prompt (Attempt.prompt).
 RESULTS_SCHEMA_VERSION = 5
 
 
@@ -415,6 +415,7 @@ class Attempt:
     extraction: Extraction | None = None
     placement: Placement | None = None  # None for records written before it was recorded
     agent: AgentRun | None = None  # an agent attempt's turns and time split (strategy "agent"); `code` is its diff
+    prompt: str = ""  # what the model was first sent, rendered (capped); "" for records written before it was kept
 
     @property
     def attempt_id(self) -> str:
@@ -546,7 +547,8 @@ def _to_4(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _to_5(d: dict[str, Any]) -> dict[str, Any]:
-    # Version 5 added Attempt.agent (None: not an agent attempt) and stop reasons only agents give.
+    # Version 5 added Attempt.agent (None: not an agent attempt), stop reasons only agents give, and Attempt.prompt
+    # ("": not recorded).
     return d
 
 

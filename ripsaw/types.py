@@ -6,7 +6,7 @@ solvers, the runner) can use these types without importing one another.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -93,6 +93,14 @@ class Prompt:
     text: str = ""
     messages: tuple[Message, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
+
+    def rendered(self) -> str:
+        """The prompt as a person reads it: the text, or each message under its role."""
+        return self.text if self.mode == "complete" else render_messages(self.messages)
+
+
+def render_messages(messages: Sequence[Message]) -> str:
+    return "\n\n".join(f"[{m.role}]\n{m.text}" for m in messages)
 
 
 @dataclass(frozen=True, slots=True)

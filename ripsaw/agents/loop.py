@@ -31,9 +31,18 @@ from ripsaw.agents.scoring import score
 from ripsaw.errors import ConfigError, InfraError, ProviderError, RequestRejected
 from ripsaw.records import AgentRun, AgentTurn, Attempt, Snapshot, StopReason
 from ripsaw.sandboxes.workspace import Box
-from ripsaw.solvers.base import AttemptContext, AttemptUnit, call_cost_usd, new_attempt
+from ripsaw.solvers.base import AttemptContext, AttemptUnit, call_cost_usd, cap_prompt, new_attempt
 from ripsaw.tasks.task import RepoTests
-from ripsaw.types import AGENT_MARK_FRACTIONS, Clock, Message, Prompt, RequestParams, ToolCall, ToolResult
+from ripsaw.types import (
+    AGENT_MARK_FRACTIONS,
+    Clock,
+    Message,
+    Prompt,
+    RequestParams,
+    ToolCall,
+    ToolResult,
+    render_messages,
+)
 from ripsaw.verdict.repo import RepoJudge
 
 # Small models loop on one command; saying so is part of the observation, as a human would notice it.
@@ -176,6 +185,7 @@ async def _loop(
         Message("system", system_prompt(mode, tests.workdir, run.command_timeout_s)),
         Message("user", ctx.task.prompt),
     ]
+    attempt.prompt = cap_prompt(render_messages(messages))
     tools = (BASH_TOOL,) if mode == "native" else ()
     # The combo's parameters as given: the default stop sequences are for function completions, not commands.
     params: RequestParams = ctx.combo.params

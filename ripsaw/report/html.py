@@ -167,6 +167,7 @@ def _details(a: Attempt) -> dict[str, Any]:
         "detail": a.detail,
         "extraction": describe(x) if x is not None else "",
         "dropped": [{"line": d.line, "kind": d.kind, "text": d.text, "why": d.why} for d in x.dropped] if x else [],
+        "prompt": _clip(a.prompt, _CODE_LIMIT),
         "reply": _clip(a.completion, _CODE_LIMIT),
         "code": _clip(a.code, _CODE_LIMIT),
         "stdout": _clip(row["stdout"], _OUTPUT_LIMIT),

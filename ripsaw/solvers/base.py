@@ -109,6 +109,14 @@ async def close_session(session_task: asyncio.Task[SandboxSession]) -> None:
 
 Solver = Callable[[AttemptContext, AttemptUnit], Awaitable[Attempt]]
 
+PROMPT_CHARS = 20_000  # of the first prompt an attempt records (Attempt.prompt)
+
+
+def cap_prompt(text: str) -> str:
+    if len(text) <= PROMPT_CHARS:
+        return text
+    return text[:PROMPT_CHARS] + f"\n… [{len(text) - PROMPT_CHARS} more characters]"
+
 
 def new_attempt(run_id: str, combo: ComboSpec, unit: AttemptUnit, *, strategy: str, detail: str = "") -> Attempt:
     """An attempt record that starts out as infra_error: only a finished verdict or a model outcome replaces it."""

@@ -33,6 +33,7 @@ from ripsaw.sandboxes.base import SandboxSession
 from ripsaw.solvers.base import (
     AttemptContext,
     AttemptUnit,
+    cap_prompt,
     close_session,
     new_attempt,
     price,
@@ -42,7 +43,7 @@ from ripsaw.solvers.base import (
 from ripsaw.solvers.extract import extract
 from ripsaw.solvers.prompts import build_prompt, repair_completion_prompt, repair_messages
 from ripsaw.solvers.single import solve_single
-from ripsaw.types import Message, Prompt, RequestParams
+from ripsaw.types import Prompt, RequestParams, render_messages
 from ripsaw.verdict import Judge, Verdict
 
 LoopName = Literal["repair", "sample-k"]
@@ -146,7 +147,8 @@ async def _run_turns(
             loop.notes.append("temperature 0: the samples are likely identical")
         if params.seed is not None:
             loop.notes.append(f"seeds {params.seed}..{params.seed + ctx.run.max_turns - 1}, one per sample")
-    prompt, delta = first, _render(first)
+    prompt, delta = first, first.rendered()
+    attempt.prompt = cap_prompt(delta)
     for index in range(ctx.run.max_turns):
         if ctx.clock() >= loop.deadline:
             return "budget"
@@ -217,7 +219,7 @@ def _repair_prompt(ctx: AttemptContext, prompt: Prompt, code: str, feedback: str
     if prompt.mode == "chat":
         messages = repair_messages(task, list(prompt.messages), code, feedback, prompt_preset(ctx.combo, ctx.run))
         added = messages[len(prompt.messages) :]
-        return Prompt(mode="chat", messages=messages), _render_messages(added)
+        return Prompt(mode="chat", messages=messages), render_messages(added)
     text = repair_completion_prompt(task, code, feedback)
     # Everything before the task prompt is new; the task prompt itself was shown on the first turn.
     return Prompt(mode="complete", text=text), text[: len(text) - len(task.prompt)]
@@ -287,14 +289,6 @@ def _summary(loop: _Loop, stop: StopReason, final: Turn | None) -> str:
     }
     answer = f"; answer from turn {final.index + 1}" if final is not None else ""
     return f"{loop.name}: {n} turn{'s' if n != 1 else ''}, {why[stop]}{answer}"
-
-
-def _render(prompt: Prompt) -> str:
-    return prompt.text if prompt.mode == "complete" else _render_messages(prompt.messages)
-
-
-def _render_messages(messages: tuple[Message, ...]) -> str:
-    return "\n\n".join(f"[{m.role}]\n{m.text}" for m in messages)
 
 
 def _cap(text: str) -> str:

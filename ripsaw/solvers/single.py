@@ -9,6 +9,7 @@ from ripsaw.records import Attempt, Outcome
 from ripsaw.solvers.base import (
     AttemptContext,
     AttemptUnit,
+    cap_prompt,
     close_session,
     new_attempt,
     price,
@@ -28,6 +29,7 @@ async def solve_single(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
     session_task = asyncio.create_task(ctx.sandbox.session(unit.key))
     try:
         prompt = build_prompt(task, combo.prompt_mode, prompt_preset(combo, ctx.run))
+        attempt.prompt = cap_prompt(prompt.rendered())
         params = request_params(combo, task)
         try:
             call = await ctx.provider.complete(prompt, params, deadline)

@@ -90,6 +90,7 @@ async def test_a_scripted_agent_inspects_fixes_and_submits(refserver: RefServer,
     assert agent is not None
     assert attempt.outcome is Outcome.PASSED, attempt.detail
     assert attempt.stop_reason == "submitted" and agent.submitted
+    assert attempt.prompt.startswith("[system]\nYou are a software engineer") and "hello-world-" in attempt.prompt
     assert [t.action for t in agent.turns] == ["command"] * 4 + ["submit"]
     assert agent.turns[1].exit_code == 0 and "def slugify" in agent.turns[1].observation
     assert len(agent.snapshots) == 1 and agent.snapshots[0].turn == 2

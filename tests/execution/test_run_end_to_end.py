@@ -155,6 +155,7 @@ def test_budget_cuts_the_stream_and_keeps_the_partial_text(refserver: RefServer,
     (a,) = RunStore(tmp_path / "reports" / "e2e").attempts()
     assert a.outcome is Outcome.BUDGET_EXCEEDED
     assert a.calls[0].cut == "budget" and a.completion.startswith("Here it is:")
+    assert a.prompt.startswith("[system]") and "def " in a.prompt  # what the model was sent, for the report
     assert 0.9 < a.model_time_s < 3
 
 

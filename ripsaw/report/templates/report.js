@@ -182,6 +182,8 @@
     const dl = el("dl", { class: "timings" });
     for (const [k, v] of d.figures) dl.append(el("dt", { text: k }), el("dd", { text: v }));
     box.append(dl, timeline(d.timeline));
+    const prompt = pre(d.agent && d.agent.length ? "what the agent was first told" : "prompt (as sent, rendered)", d.prompt);
+    if (prompt) box.append(prompt);
     const cols = el("div", { class: "cols" });
     cols.append(pre("reply", d.reply) || el("div", { class: "muted", text: "no reply recorded" }));
     const agent = d.agent && d.agent.length;
