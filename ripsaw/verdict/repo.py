@@ -5,9 +5,9 @@ The agent controls its workspace for minutes, so nothing it left there is truste
 
 1. Changes to protected paths are dropped (and recorded): the hidden tests' paths and every test file the verdict
    runs, test configuration (`conftest.py`, `pytest.ini`, `tox.ini`, `setup.cfg`), start-up hooks
-   (`sitecustomize.py`, `usercustomize.py`, `*.pth`) and anything under `.git/`. pyproject.toml and setup.cfg
-   changes are kept as project changes; their test sections cannot act, because pytest runs with Ripsaw's own
-   config file (`-c`), its plugin autoloading off and its cache off.
+   (`sitecustomize.py`, `usercustomize.py`, `*.pth`) and anything under `.git/`, and a pyproject.toml change
+   that touches pytest's configuration (other pyproject.toml changes are project changes and kept). Test sections
+   could not act anyway: pytest runs with Ripsaw's own config file (`-c`), plugin autoloading and cache off.
 2. A fresh container of the task's image (the untouched workspace) gets the diff applied (`git apply`; a diff
    that does not apply is the agent's failure), then the hidden tests copied in, with one more test appended to a
    hidden test file: the sentinel, named and written at random per verdict like the tests around it, and failing.
@@ -103,10 +103,17 @@ def protected(path: str, tests: RepoTests, hidden: list[str]) -> bool:
     return path in test_files
 
 
+def _test_config(paths: list[str], text: str) -> bool:
+    """A pyproject.toml change whose lines touch pytest's configuration ([tool.pytest.ini_options] and the like).
+    pytest runs with Ripsaw's own ini, so it could not act; it is dropped all the same, as the protocol says."""
+    changed = [line for line in text.splitlines()[1:] if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    return any(PurePosixPath(p).name == "pyproject.toml" for p in paths) and any("pytest" in c for c in changed)
+
+
 def filter_diff(diff: str, tests: RepoTests, hidden: list[str]) -> tuple[str, list[str]]:
     kept, dropped = [], []
     for paths, text in split_diff(diff):
-        if any(protected(p, tests, hidden) for p in paths):
+        if any(protected(p, tests, hidden) for p in paths) or _test_config(paths, text):
             dropped += paths
         else:
             kept.append(text)

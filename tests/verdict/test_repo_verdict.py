@@ -208,3 +208,13 @@ async def test_a_harbor_task_without_ids_is_judged_by_its_reward(tmp_path: Path)
         assert result.ok, result.problems
     finally:
         spaces.close()
+
+
+def test_a_pyproject_change_is_dropped_only_when_it_touches_pytest() -> None:
+    task = load_repo_task(TASK)
+    assert isinstance(task.tests, RepoTests)
+    hidden = hidden_test_files(TASK)
+    config = _section("pyproject.toml", '+[tool.pytest.ini_options]\n+addopts = "-p evil"\n')
+    version = _section("pyproject.toml", '-version = "1.0"\n+version = "1.1"\n')
+    assert filter_diff(config, task.tests, hidden) == ("", ["pyproject.toml"])
+    assert filter_diff(version, task.tests, hidden) == (version, [])
