@@ -24,7 +24,7 @@ from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
 #   5: agent runs (Attempt.agent: turns with their commands, snapshots, budget marks, the repository verdict) and
 #      the agent's stop reasons; the first prompt (Attempt.prompt).
 #   6: scaffolds behind the timing proxy (AgentRun.scaffold, AgentRun.requests: every proxied request,
-#      AgentRun.scaffold_log: the scaffold's own output).
+#      AgentRun.scaffold_log: the scaffold's own output; the turn action "model_call", the stop reason "exited").
 RESULTS_SCHEMA_VERSION = 6
 
 
@@ -228,7 +228,16 @@ TurnKind = Literal["generate", "repair", "sample"]
 # at its "max_output_tokens" or "max_cost" limit, or when the endpoint "rejected" the conversation it had grown
 # (a 400/413/422 after the first turn: too long for the model's context; scored, not an infra error).
 StopReason = Literal[
-    "public_pass", "max_turns", "budget", "single", "error", "submitted", "max_output_tokens", "max_cost", "rejected"
+    "public_pass",
+    "max_turns",
+    "budget",
+    "single",
+    "error",
+    "submitted",
+    "max_output_tokens",
+    "max_cost",
+    "rejected",
+    "exited",  # a scaffold ended on its own without saying it was done (its own limit, or it gave up or crashed)
 ]
 
 
@@ -279,7 +288,8 @@ class Turn:
 
 # What an agent's reply did: ran a command, submitted, was malformed (the format error was its observation and
 # the turn counted), or never arrived (the budget cut the call).
-AgentAction = Literal["command", "submit", "format_error", "no_reply"]
+# "model_call": a scaffold's turn, seen through the timing proxy (its commands are the scaffold's, not seen one by one)
+AgentAction = Literal["command", "submit", "format_error", "no_reply", "model_call"]
 
 
 @dataclass(slots=True)
@@ -357,6 +367,7 @@ class ProxiedRequest:
     items: int = 0  # conversation items (messages, input items) the request carried
     status: int = 0  # what the scaffold was answered (200 also for a stream cut at the deadline)
     call: int | None = None  # the ModelCall it made (index into Attempt.calls); None: refused or failed
+    duration_s: float = 0.0  # from its arrival to its answer's last byte (or the cut)
     detail: str = ""  # why it was refused, how it failed, or that the deadline cut it
 
 

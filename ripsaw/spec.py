@@ -39,10 +39,10 @@ from ripsaw.errors import ConfigError, InvalidKey, SpecError
 from ripsaw.execution.executor import EXECUTORS
 from ripsaw.providers import PROVIDERS
 from ripsaw.sandboxes import sandbox_choices
-from ripsaw.solvers import SOLVERS
+from ripsaw.solvers import strategy_names
 from ripsaw.solvers.prompts import PROMPTS
 from ripsaw.tasks import preset_names, source_of
-from ripsaw.types import AGENT_MAX_TURNS, ComboSpec, EvalSpec, PromptMode, RequestParams, RunSpec, TasksSpec
+from ripsaw.types import AGENT_MAX_TURNS, ComboSpec, EvalSpec, PromptMode, RequestParams, RunSpec, TasksSpec, is_agent
 
 
 def load_spec(path: str | Path) -> EvalSpec:
@@ -218,7 +218,7 @@ _PARAMS: dict[str, _Key] = {
     "extra_body": _Key(TABLE),
 }
 
-_STRATEGY = one_of("strategy", SOLVERS.names)
+_STRATEGY = one_of("strategy", strategy_names)
 _PROMPT = one_of("prompt preset", PROMPTS.names)
 _TOOL_MODE = one_of("tool_mode", ("native", "text"))
 
@@ -380,7 +380,7 @@ def _check_tasks(tasks: dict[str, Any], base: Path) -> dict[str, Any]:
 
 def _run(values: dict[str, Any], combos: list[dict[str, Any]]) -> RunSpec:
     strategies = {c.get("strategy", values.get("strategy", "single")) for c in combos}
-    if "agent" in strategies and "max_turns" not in values:
+    if any(is_agent(s) for s in strategies) and "max_turns" not in values:
         values = {**values, "max_turns": AGENT_MAX_TURNS}  # the repair loop's default of 4 would starve an agent
     run = RunSpec(**values)
     if run.budget_marks and run.budget_marks[-1] > run.budget_s:

@@ -196,3 +196,8 @@ class EvalSpec:
     run: RunSpec
     raw: dict[str, Any]  # the TOML as read, for the manifest (holds env var names, never keys)
     sha256: str
+
+
+def is_agent(strategy: str) -> bool:
+    """Strategies that work in a repository task's container (and only there): `agent` and every `scaffold:NAME`."""
+    return strategy == "agent" or strategy.startswith("scaffold:")

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 PLUGIN = '''
-"""A toy Ripsaw plugin: one provider, one sandbox, one task source."""
+"""A toy Ripsaw plugin: one provider, one sandbox, one task source, one scaffold adapter."""
 from ripsaw.providers.openai_compat import from_combo as _openai
 from ripsaw.sandboxes.process import ProcessSandbox
 from ripsaw.tasks.base import TaskSource
@@ -32,6 +32,23 @@ def load(argument, spec, base):
 
 
 SOURCE = TaskSource(name="toy", loader="toy_plugin:load", argument="N", argument_is="a count", example="toy:3")
+
+
+class ToyAgent:
+    name = "toy-agent"
+    api = "chat"
+
+    def install(self, context, log):
+        return "RUN mkdir -p /opt/scaffold"
+
+    def fingerprint(self):
+        return "toy"
+
+    def command(self, inv):
+        return "true"
+
+    def submitted(self, output):
+        return True
 '''
 
 ENTRY_POINTS = """
@@ -43,6 +60,9 @@ toy-box = toy_plugin:ToySandbox
 
 [ripsaw.task_sources]
 toy = toy_plugin:SOURCE
+
+[ripsaw.scaffolds]
+toy-agent = toy_plugin:ToyAgent
 """
 
 
@@ -96,3 +116,8 @@ def test_a_pip_installed_package_registers_a_provider_sandbox_and_task_source(tm
     done = _validate(spec, {**os.environ, "PYTHONPATH": str(site)})
     assert done.returncode == 0, done.stderr
     assert "toy-endpoint" in done.stdout and "-> 3 tasks" in done.stdout and "toy-box" in done.stdout
+    # The scaffold adapter becomes a strategy, in a fresh process as well.
+    names = "from ripsaw.solvers import strategy_names; print(strategy_names())"
+    for env, known in ((dict(os.environ), False), ({**os.environ, "PYTHONPATH": str(site)}, True)):
+        out = subprocess.run([sys.executable, "-c", names], capture_output=True, text=True, env=env, check=True)
+        assert ("'scaffold:toy-agent'" in out.stdout) is known and "'scaffold:mini-swe-agent'" in out.stdout

@@ -167,7 +167,7 @@ MALFORMED = {
     "unknown combo strategy": (
         COMBO + 'strategy = "best-of"\n' + TASKS,
         "combos[0].strategy",
-        "unknown strategy 'best-of' (known: single, repair, sample-k, agent)",
+        "unknown strategy 'best-of' (known: single, repair, sample-k, agent, scaffold:mini-swe-agent)",
     ),
     "unknown tool mode": (
         MINIMAL + '[run]\ntool_mode = "json"\n',
@@ -536,3 +536,11 @@ def test_an_agent_spec_gets_an_agents_turn_limit_unless_it_sets_one(tmp_path: Pa
     own = write(tmp_path, MINIMAL + '[run]\nstrategy = "agent"\nmax_turns = 7\n', "own.toml")
     assert load_spec(own).run.max_turns == 7
     assert load_spec(write(tmp_path, MINIMAL, "plain.toml")).run.max_turns == 4
+    scaffold = write(tmp_path, MINIMAL + '[run]\nstrategy = "scaffold:mini-swe-agent"\n', "scaffold.toml")
+    assert load_spec(scaffold).run.max_turns == AGENT_MAX_TURNS
+
+
+def test_an_unknown_scaffold_is_named_with_the_known_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + '[run]\nstrategy = "scaffold:mini-swe"\n')
+    with pytest.raises(ConfigError, match=r"unknown strategy 'scaffold:mini-swe'.*scaffold:mini-swe-agent"):
+        load_spec(path)

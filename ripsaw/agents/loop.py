@@ -27,14 +27,13 @@ import hashlib
 from dataclasses import dataclass
 
 from ripsaw.agents.actions import BASH_TOOL, ToolMode, observation, parse, system_prompt
-from ripsaw.agents.scoring import score
+from ripsaw.agents.scoring import score_attempt
 from ripsaw.errors import ConfigError, InfraError, ProviderError, RequestRejected
 from ripsaw.records import AgentRun, AgentTurn, Attempt, Snapshot, StopReason
 from ripsaw.sandboxes.workspace import Box
 from ripsaw.solvers.base import AttemptContext, AttemptUnit, call_cost_usd, cap_prompt, new_attempt
 from ripsaw.tasks.task import RepoTests
 from ripsaw.types import (
-    AGENT_MARK_FRACTIONS,
     Clock,
     Message,
     Prompt,
@@ -47,7 +46,6 @@ from ripsaw.verdict.repo import RepoJudge
 
 # Small models loop on one command; saying so is part of the observation, as a human would notice it.
 REPEATED = "(You ran this exact command in your previous turn. Try a different step.)"
-MAX_DIFF_CHARS = 256_000  # of the final change kept in the record (Attempt.code); the verdict saw all of it
 
 
 @dataclass(slots=True)
@@ -125,19 +123,7 @@ async def solve_agent(ctx: AttemptContext, unit: AttemptUnit) -> Attempt:
     if attempt.stop_reason == "error":
         return attempt  # an infra error: nothing to score, the attempt is run again on resume
 
-    budget_marks = run.budget_marks or tuple(f * run.budget_s for f in AGENT_MARK_FRACTIONS)
-    final = len(agent.snapshots) - 1 if agent.snapshots else None
-    try:
-        outcome, detail, verdict, marks, solved_at = await score(judge, unit.key, agent.snapshots, diffs, budget_marks)
-    except InfraError as e:
-        attempt.detail = f"verdict: {e}"
-        return attempt
-    agent.marks, agent.verdict, agent.solved_at_s = marks, verdict, solved_at
-    attempt.outcome, attempt.detail = outcome, "; ".join(x for x in (detail, rejected) if x)
-    if final is not None:
-        diff = diffs[final]
-        attempt.code = diff if len(diff) <= MAX_DIFF_CHARS else diff[:MAX_DIFF_CHARS] + "\n[... change cut ...]\n"
-    return attempt
+    return await score_attempt(judge, run, unit.key, attempt, agent, diffs, rejected)
 
 
 def _grown(e: RequestRejected, agent: AgentRun) -> bool:

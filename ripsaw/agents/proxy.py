@@ -40,6 +40,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -129,9 +130,10 @@ class TimingProxy:
     clock: Clock = time.perf_counter_ns
     calls: list[ModelCall] = field(default_factory=list)
     requests: list[ProxiedRequest] = field(default_factory=list)
+    t0_ns: int | None = None  # what request times are counted from (the attempt's start); default: `start`
+    on_request: Callable[[], None] | None = None  # told when a model request is accepted, before it is forwarded
     directory: Path | None = None
     _server: asyncio.Server | None = None
-    _t0: int = 0
     _handlers: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -147,7 +149,8 @@ class TimingProxy:
         # A short path (a socket's is limited to 107 bytes), readable by the container's non-root user.
         self.directory = Path(tempfile.mkdtemp(prefix="ripsaw-proxy-"))
         self.directory.chmod(0o755)
-        self._t0 = self.clock()
+        if self.t0_ns is None:
+            self.t0_ns = self.clock()
         self._server = await asyncio.start_unix_server(self._connection, path=str(self.socket_path), limit=_MAX_HEAD)
         self.socket_path.chmod(0o666)  # connecting needs write permission; the agent user is not the owner
 
@@ -192,7 +195,8 @@ class TimingProxy:
 
     async def _serve(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must close (a cut or broken stream)."""
-        at = (self.clock() - self._t0) / 1e9
+        arrived = self.clock()
+        at = (arrived - (self.t0_ns or 0)) / 1e9
         path = request.path.split("?", 1)[0].rstrip("/")
         api = next((name for suffix, name in APIS.items() if path.endswith(suffix)), None)
         log = ProxiedRequest(index=len(self.requests), at_s=at, api=api or "", path=path[:200], stream=False)
@@ -204,7 +208,12 @@ class TimingProxy:
             return request.keep_alive
         try:
             body = self._check(request, api, log)
-            return await self._forward(request, body, log, writer)
+            if self.on_request is not None:
+                self.on_request()
+            try:
+                return await self._forward(request, body, log, writer)
+            finally:
+                log.duration_s = (self.clock() - arrived) / 1e9
         except _Refused as e:
             log.status, log.detail = e.status, e.message
             await _answer(writer, e.status, _error_body(api or self.api, e.message), request.keep_alive)

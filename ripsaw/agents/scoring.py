@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from ripsaw.records import BudgetMark, Outcome, RepoVerdict, Snapshot
+from ripsaw.errors import InfraError
+from ripsaw.records import AgentRun, Attempt, BudgetMark, Outcome, RepoVerdict, Snapshot
+from ripsaw.types import AGENT_MARK_FRACTIONS, RunSpec
 from ripsaw.verdict.repo import RepoJudge
 
 UNTOUCHED = "the agent did not change the workspace"
 CONCURRENCY = 2  # verdict containers of one attempt at a time
+MAX_DIFF_CHARS = 256_000  # of the final change kept in the record (Attempt.code); the verdict saw all of it
 
 
 def in_force(snapshots: Sequence[Snapshot], at_s: float) -> int | None:
@@ -59,3 +62,24 @@ async def score(
     passing = [snapshots[i].at_s for i, (outcome, _, _) in judged.items() if outcome is Outcome.PASSED]
     outcome, detail, verdict = result(final)
     return outcome, detail, verdict, budget_marks, min(passing) if passing else None
+
+
+async def score_attempt(
+    judge: RepoJudge, run: RunSpec, label: str, attempt: Attempt, agent: AgentRun, diffs: dict[int, str], note: str
+) -> Attempt:
+    """Score a finished agent or scaffold attempt: its outcome (the last snapshot's verdict, `note` added to the
+    detail), the budget marks, when it was first solved, and its final change as `code`. A verdict that could not
+    run leaves the attempt an infra error."""
+    budget_marks = run.budget_marks or tuple(f * run.budget_s for f in AGENT_MARK_FRACTIONS)
+    final = len(agent.snapshots) - 1 if agent.snapshots else None
+    try:
+        outcome, detail, verdict, marks, solved_at = await score(judge, label, agent.snapshots, diffs, budget_marks)
+    except InfraError as e:
+        attempt.detail = f"verdict: {e}"
+        return attempt
+    agent.marks, agent.verdict, agent.solved_at_s = marks, verdict, solved_at
+    attempt.outcome, attempt.detail = outcome, "; ".join(x for x in (detail, note) if x)
+    if final is not None:
+        diff = diffs[final]
+        attempt.code = diff if len(diff) <= MAX_DIFF_CHARS else diff[:MAX_DIFF_CHARS] + "\n[... change cut ...]\n"
+    return attempt

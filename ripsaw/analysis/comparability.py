@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ripsaw.types import is_agent
+
 UNRECORDED = "unrecorded"
 
 # Every field of the key, with what it covers.
@@ -57,11 +59,11 @@ def key(manifest: dict[str, Any], combo: str) -> dict[str, Any]:
         "results_schema": recorded.get("results_schema", UNRECORDED),
         "sandbox_image": " ".join(str(v) for v in (sandbox.get("kind", UNRECORDED), sandbox.get("image_id")) if v),
         "sandbox_limits": sandbox.get("limits", UNRECORDED),
-        "budgets": {k: run.get(k) for k in _BUDGET_KEYS + (_AGENT_KEYS if strategy == "agent" else ())},
+        "budgets": {k: run.get(k) for k in _BUDGET_KEYS + (_AGENT_KEYS if is_agent(strategy) else ())},
         "sampling": c.get("params", UNRECORDED),
         "strategy": strategy,
         # An agent's tools run in the workspace container: its image and limits shape every tool time.
-        "workspace": manifest.get("workspace", UNRECORDED) if strategy == "agent" else None,
+        "workspace": manifest.get("workspace", UNRECORDED) if is_agent(strategy) else None,
         "tool_mode": c.get("tool_mode", UNRECORDED) if strategy == "agent" else None,
         "ripsaw_version": manifest.get("ripsaw_version") or UNRECORDED,
     }

@@ -25,7 +25,7 @@ from ripsaw.records import Attempt
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Limits, Sandbox
 from ripsaw.sandboxes.workspace import Workspaces
-from ripsaw.solvers import SOLVERS
+from ripsaw.solvers import solver
 from ripsaw.solvers.base import AttemptContext, AttemptUnit, new_attempt
 from ripsaw.tasks.task import RepoTests, Task
 from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
@@ -164,7 +164,7 @@ class AttemptRuntime:
             ctx = AttemptContext(
                 self.config.run_id, combo, self.config.spec.run, task, provider, self.sandbox, judge, self.clock
             )
-            attempt = await SOLVERS.get(strategy)(ctx, unit)
+            attempt = await solver(strategy)(ctx, unit)
         except ComboFailed:
             raise
         except Exception as e:

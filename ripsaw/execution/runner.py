@@ -37,7 +37,7 @@ from ripsaw.solvers.base import AttemptUnit, prompt_preset
 from ripsaw.solvers.extract import EXTRACTION_RULES_VERSION
 from ripsaw.tasks import load_spec_tasks
 from ripsaw.tasks.task import RepoTests, Task, suite_hash
-from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
+from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec, is_agent
 from ripsaw.verdict.repo import RepoJudge, ensure_valid
 
 
@@ -217,13 +217,13 @@ def check_strategies(spec: EvalSpec, tasks: list[Task]) -> None:
     for i, combo in enumerate(spec.combos):
         strategy = combo.strategy or spec.run.strategy
         where = f"combos[{i}].strategy" if combo.strategy else "run.strategy"
-        if strategy == "agent" and len(repo) < len(tasks):
+        if is_agent(strategy) and len(repo) < len(tasks):
             other = next(t.id for t in tasks if not isinstance(t.tests, RepoTests))
             raise ConfigError(
-                f"{spec.path}: {where}: 'agent' solves repository tasks (tasks.source = 'repo:PATH'); "
+                f"{spec.path}: {where}: {strategy!r} solves repository tasks (tasks.source = 'repo:PATH'); "
                 f"task {other} is a function-level task"
             )
-        if strategy != "agent" and repo:
+        if not is_agent(strategy) and repo:
             raise ConfigError(
                 f"{spec.path}: {where}: {strategy!r} cannot solve repository task {repo[0]}: use strategy = 'agent'"
             )

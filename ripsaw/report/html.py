@@ -170,7 +170,8 @@ def _details(a: Attempt) -> dict[str, Any]:
         "prompt": _clip(a.prompt, _CODE_LIMIT),
         "reply": _clip(a.completion, _CODE_LIMIT),
         "code": _clip(a.code, _CODE_LIMIT),
-        "stdout": _clip(row["stdout"], _OUTPUT_LIMIT),
+        # A scaffold's own output (strategy scaffold:NAME) stands where a sandbox run's stdout would.
+        "stdout": _clip(row["stdout"] or (a.agent.scaffold_log if a.agent else ""), _OUTPUT_LIMIT),
         "stderr": _clip(row["stderr"], _OUTPUT_LIMIT),
         "figures": [
             ["task", fmt.secs(a.task_time_s)],

@@ -225,7 +225,7 @@ def build_image(
         shutil.copytree(recipe_dir() / recipe.directory, context)
         requirements = context / "requirements.txt"
         if requirements.exists():
-            _download_wheels(requirements, context / "wheels", log)
+            download_wheels(requirements, context / "wheels", log)
         build_from(client, context, tag, {"BASE": base}, log)
     _alias(client, recipe, tag)
     return image_status(client, tag)
@@ -259,8 +259,9 @@ def _alias(client: docker.DockerClient, recipe: Recipe, tag: str) -> None:
         raise SandboxInfraError(f"the Docker engine failed to tag {tag} as {recipe.alias}: {one_line(e)}") from None
 
 
-def _download_wheels(requirements: Path, dest: Path, log: Callable[[str], None]) -> None:
-    """The requirements' wheels from the host's package index, for Python 3.11 (the images' Python)."""
+def download_wheels(requirements: Path, dest: Path, log: Callable[[str], None]) -> None:
+    """The requirements' wheels from the host's package index, for Python 3.11 (the images' Python); the
+    requirements file goes with them."""
     log(f"downloading the wheels of {requirements.name} with the host's pip")
     dest.mkdir()
     cmd = [
@@ -282,7 +283,7 @@ def _download_wheels(requirements: Path, dest: Path, log: Callable[[str], None])
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise PrerequisiteError(
-            f"could not download the workspace image's wheels ({one_line(RuntimeError(proc.stderr[-600:]))}): "
+            f"could not download the wheels of {requirements.name} ({one_line(RuntimeError(proc.stderr[-600:]))}): "
             "the host's pip needs its package index (PIP_INDEX_URL / PIP_FIND_LINKS)"
         )
     shutil.copy(requirements, dest / "requirements.txt")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ripsaw.agents.proxy import FORWARD_PORT, FORWARDER, SOCKET_DIR, SOCKET_NAME, TimingProxy, relaying
+from ripsaw.agents.scaffold import FILES_DIR, with_forwarder
 from ripsaw.providers.openai_compat import OpenAICompatProvider
 from ripsaw.sandboxes.workspace import Box, Workspaces
 from ripsaw.tasks import RepoTests
@@ -93,12 +94,9 @@ async def test_the_socket_and_the_forwarder_reach_the_model_and_nothing_else_doe
     via_socket = await box.exec(f"python3 -c '{UDS_CLIENT}'", timeout_s=60)
     assert via_socket.exit_code == 0 and via_socket.output.split() == ["200", "hello", "through", "the", "proxy"]
 
-    await box.put("/opt/ripsaw", {"forwarder.py": FORWARDER.read_bytes()}, mode=0o755)
-    start = (
-        f"(python3 /opt/ripsaw/forwarder.py {SOCKET_DIR}/{SOCKET_NAME} {FORWARD_PORT} >/tmp/fwd.log 2>&1 &) ; "
-        "for i in $(seq 50); do grep -q ready /tmp/fwd.log && break; sleep 0.1; done; "
-        f"python3 -c '{TCP_CLIENT.format(port=FORWARD_PORT)}'"
-    )
+    # The forwarder as a scaffold gets it: copied in by root, started by the scaffold solver's wrapper.
+    await box.put(FILES_DIR, {"forwarder.py": FORWARDER.read_bytes()}, mode=0o644)
+    start = with_forwarder(f"python3 -c '{TCP_CLIENT.format(port=FORWARD_PORT)}'")
     via_tcp = await box.exec(start, timeout_s=60)
     assert via_tcp.exit_code == 0 and via_tcp.output.strip() == "hello through the proxy", via_tcp.output
 

@@ -1,0 +1,223 @@
+"""The timing proxy's own cost: what a scaffold behind it sees, against the same client talking to the server directly.
+
+    python bench/proxy_overhead.py [--json FILE] [--reps N]
+
+The reference server (tests/refserver.py) runs in its own process and logs, with perf_counter_ns, the read that
+completed each request and the instant before each event's write. The proxy (ripsaw.agents.proxy, in this process,
+forwarding with the `openai` provider) serves its Unix socket. The "scaffold" is a blocking standard-library client
+in a child process (as a scaffold is), which stamps its send and every read; it runs the same requests twice: to the
+server directly over loopback TCP, and through the proxy's socket. Truth comes from the server's log alone:
+
+    TTFT excess  = client's first token read - client's send - (server's first token write - server's arrival)
+    added TTFT   = median excess through the proxy - median excess direct   (the proxy's hops and work)
+    speed error  = client's (N - 1) / (last token read - first token read) vs the server's, same formula on its
+                   writes; judged through the proxy (and shown direct, as the floor the client itself sets)
+
+Cells, one stream: TTFT at 64 tokens, 1,000 tok/s, 50 ms to the first token; speed at 3,000 tokens, 3,000 tok/s,
+one token per chunk. Targets (issue 16): added TTFT <= 1 ms (median; p90 shown), speed error <= 0.5% (worst
+call). The proxy's own record of each call (its ModelCall) is compared with the truth too, as the fidelity
+bench compares a direct call: its speed error is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from _common import REPO, Sent, ServerProcess, machine, quantile, read_log, table
+from _common import verdict as pass_miss
+
+from ripsaw.agents.proxy import TimingProxy, relaying
+from ripsaw.providers.openai_compat import OpenAICompatProvider
+
+# The scaffold: requests from argv (a JSON list), to a Unix socket or host:port, stamps printed as JSON.
+CLIENT = textwrap.dedent(
+    """
+    import json, socket, sys, time
+    target, requests = sys.argv[1], json.loads(sys.argv[2])
+    out = []
+    for tag, body in requests:
+        if target.startswith("/"):
+            sock = socket.socket(socket.AF_UNIX); sock.connect(target); host = "proxy"
+        else:
+            host, port = target.rsplit(":", 1)
+            sock = socket.create_connection((host, int(port)))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        raw = json.dumps(body).encode()
+        head = (f"POST /v1/chat/completions HTTP/1.1\\r\\nHost: {host}\\r\\nContent-Type: application/json\\r\\n"
+                f"Authorization: Bearer sk-dummy\\r\\nContent-Length: {len(raw)}\\r\\nConnection: close\\r\\n\\r\\n")
+        sock.sendall(head.encode() + raw)
+        sent = time.perf_counter_ns()
+        buf, stamps = b"", []  # (read instant, token events completed by that read)
+        while True:
+            data = sock.recv(1 << 16)
+            now = time.perf_counter_ns()
+            if not data:
+                break
+            buf += data
+            tokens = 0
+            while b"\\n\\n" in buf:
+                event, buf = buf.split(b"\\n\\n", 1)
+                if b'"content": "' in event and b'"content": ""' not in event:
+                    tokens += 1
+            if tokens:
+                stamps.append((now, tokens))
+        sock.close()
+        out.append({"tag": tag, "sent": sent, "stamps": stamps})
+        time.sleep(0.02)
+    print(json.dumps(out))
+    """
+)
+
+
+def body(tag: str, n: int, rate: float, ttft_s: float) -> dict[str, Any]:
+    reply = {"text": [" tok"] * n, "rate": rate, "ttft_s": ttft_s, "role_only_first_chunk": False}
+    return {
+        "model": "ref-model",
+        "messages": [{"role": "user", "content": tag}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "refserver": reply,
+    }
+
+
+async def scaffold(target: str, requests: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Run the client in its own process while this loop keeps serving the proxy."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CLIENT, target, json.dumps(requests), stdout=subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the client failed ({proc.returncode})")
+    return {r["tag"]: r for r in json.loads(out)}
+
+
+def client_view(r: dict[str, Any]) -> tuple[float, float | None, int]:
+    """(TTFT s, output speed tok/s, tokens) as the client saw them, from its reads."""
+    stamps = r["stamps"]
+    n = sum(k for _, k in stamps)
+    ttft = (stamps[0][0] - r["sent"]) / 1e9
+    span = (stamps[-1][0] - stamps[0][0]) / 1e9
+    return ttft, ((n - stamps[0][1]) / span if span > 0 else None), n
+
+
+def truth(sent: Sent) -> tuple[float, float | None, int]:
+    tokens = [(n, t) for _, n, t in sent.chunks if n > 0]
+    n = sum(k for k, _ in tokens)
+    span = (tokens[-1][1] - tokens[0][1]) / 1e9
+    return (tokens[0][1] - sent.t_recv_ns) / 1e9, ((n - tokens[0][0]) / span if span > 0 else None), n
+
+
+async def measure(reps: int, log: Path, base_url: str) -> dict[str, Any]:
+    parts = urllib.parse.urlsplit(base_url)
+    provider = OpenAICompatProvider(base_url, "ref-model", max_retries=0)
+    proxy = TimingProxy(relaying(provider, "bench"), "ref-model")
+    await proxy.start()
+    cells = {"ttft": (64, 1000.0, 0.05, reps), "speed": (3000, 3000.0, 0.0, max(3, reps // 4))}
+    results: dict[str, Any] = {}
+    try:
+        # one warm-up each way: the proxy's first call imports and connects, as a run's first would
+        for target in (str(proxy.socket_path), f"{parts.hostname}:{parts.port}"):
+            await scaffold(target, [(f"warm {target}", body(f"warm {target}", 8, 1000.0, 0.0))])
+        calls_before = len(proxy.calls)
+        for name, (n, rate, ttft_s, count) in cells.items():
+            runs: dict[str, list[tuple[str, dict[str, Any]]]] = {"direct": [], "proxied": []}
+            for way in runs:
+                runs[way] = [(f"{name} {way} {i}", body(f"{name} {way} {i}", n, rate, ttft_s)) for i in range(count)]
+            seen = {
+                "direct": await scaffold(f"{parts.hostname}:{parts.port}", runs["direct"]),
+                "proxied": await scaffold(str(proxy.socket_path), runs["proxied"]),
+            }
+            results[name] = seen
+        recorded = proxy.calls[calls_before:]
+    finally:
+        await proxy.aclose()
+        await provider.aclose()
+    results["recorded"] = recorded
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, help="write the rows and figures here")
+    parser.add_argument("--reps", type=int, default=40, help="TTFT calls each way (the speed cell runs a quarter)")
+    args = parser.parse_args()
+    print(machine())
+    with tempfile.TemporaryDirectory(prefix="ripsaw-bench-") as tmp:
+        log = Path(tmp) / "sends.jsonl"
+        with ServerProcess(log) as server:
+            results = asyncio.run(measure(args.reps, log, server.base_url))
+        sent = read_log(log)
+
+    excess: dict[str, list[float]] = {"direct": [], "proxied": []}
+    speed_err: dict[str, list[float]] = {"direct": [], "proxied": []}
+    for way in excess:
+        for tag, r in results["ttft"][way].items():
+            ttft, _, n = client_view(r)
+            true_ttft, _, true_n = truth(sent[tag])
+            assert n == true_n, f"{tag}: the client saw {n} tokens, the server sent {true_n}"
+            excess[way].append(ttft - true_ttft)
+        for tag, r in results["speed"][way].items():
+            _, speed, _ = client_view(r)
+            _, true_speed, _ = truth(sent[tag])
+            assert speed is not None and true_speed is not None
+            speed_err[way].append(speed / true_speed - 1)
+    recorded_err = []
+    # A record carries no tag: the speed cell's calls are matched in order (the TTFT cell's are shorter).
+    speed_tags = list(results["speed"]["proxied"])
+    speed_calls = [c for c in results["recorded"] if (c.usage.completion_tokens or 0) >= 3000]
+    for tag, call in zip(speed_tags, speed_calls, strict=True):
+        t = call.timing
+        n1 = t.n_first or 1
+        measured = (call.usage.completion_tokens - n1) / ((t.last_token_ns - t.first_any_ns) / 1e9)  # type: ignore[operator]
+        _, true_speed, _ = truth(sent[tag])
+        assert true_speed is not None
+        recorded_err.append(measured / true_speed - 1)
+
+    added = statistics.median(excess["proxied"]) - statistics.median(excess["direct"])
+    added_p90 = quantile(excess["proxied"], 0.9) - quantile(excess["direct"], 0.9)
+    worst_speed = max(speed_err["proxied"], key=abs)
+    rows = [
+        ["TTFT excess over truth, direct (median / p90)", f"{statistics.median(excess['direct']) * 1e3:.3f} ms",
+         f"{quantile(excess['direct'], 0.9) * 1e3:.3f} ms", ""],
+        ["TTFT excess over truth, proxied (median / p90)", f"{statistics.median(excess['proxied']) * 1e3:.3f} ms",
+         f"{quantile(excess['proxied'], 0.9) * 1e3:.3f} ms", ""],
+        ["added TTFT by the proxy (median / p90)", f"{added * 1e3:.3f} ms", f"{added_p90 * 1e3:.3f} ms",
+         pass_miss(added <= 0.001)],
+        ["speed error at 3,000 tok/s, direct (worst)", f"{max(speed_err['direct'], key=abs) * 100:+.3f}%", "", ""],
+        ["speed error at 3,000 tok/s, proxied (worst)", f"{worst_speed * 100:+.3f}%", "",
+         pass_miss(abs(worst_speed) <= 0.005)],
+        ["the proxy's recorded speed error (worst)", f"{max(recorded_err, key=abs) * 100:+.3f}%", "",
+         pass_miss(abs(max(recorded_err, key=abs)) <= 0.005)],
+    ]  # fmt: skip
+    print(table(["1 stream", "value", "p90", "target"], rows))
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "added_ttft_ms": added * 1e3,
+                    "added_ttft_p90_ms": added_p90 * 1e3,
+                    "speed_error_proxied_worst": worst_speed,
+                    "speed_error_direct_worst": max(speed_err["direct"], key=abs),
+                    "recorded_speed_error_worst": max(recorded_err, key=abs),
+                    "ttft_calls_each_way": len(excess["direct"]),
+                    "speed_calls_each_way": len(speed_err["direct"]),
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()
