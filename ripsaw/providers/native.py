@@ -50,7 +50,7 @@ from ripsaw.providers.streaming import (
     count_usage,
     first_chunk_tokens,
 )
-from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, tokenizer_for
+from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, ready, tokenizer_for
 from ripsaw.records import ModelCall, Usage
 from ripsaw.types import Clock, ComboSpec, Prompt, Reasoning, RequestParams, ToolCall
 
@@ -228,12 +228,12 @@ class NativeProvider:
 
     async def start(self, run_dir: Path | None = None) -> None:
         """Nothing to launch; the tokenizer (if any) is loaded now, off the event loop."""
-        await self._ready()
+        await ready(self.tokenizer)
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
         if prompt.mode != "chat":
             raise ConfigError(f"provider {self.name!r} takes chat prompts only (prompt_mode = 'chat')")
-        await self._ready()
+        await ready(self.tokenizer)
         # Streaming is how calls are timed; extra_body may add fields, not turn it off.
         body = json.dumps({**self.body(prompt, params), "stream": True}).encode()
         reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns)
@@ -267,11 +267,6 @@ class NativeProvider:
                 continue
             out[theirs] = list(value) if isinstance(value, tuple) else value
         return out
-
-    async def _ready(self) -> None:
-        load = getattr(self.tokenizer, "load", None)
-        if load is not None:
-            await asyncio.to_thread(load)
 
     async def _result(self, prompt: Prompt, reply: TypedReply, retries: int, cut: str | None) -> ModelCall:
         text, reasoning = "".join(reply.content), "".join(reply.reasoning)

@@ -41,7 +41,7 @@ from ripsaw.providers.streaming import (
     error_message,
     first_chunk_tokens,
 )
-from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, tokenizer_for
+from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, ready, tokenizer_for
 from ripsaw.records import ModelCall, Usage
 from ripsaw.types import Clock, ComboSpec, Message, Prompt, RequestParams, ToolCall, ToolResult
 
@@ -209,10 +209,10 @@ class OpenAICompatProvider:
     async def start(self, run_dir: Path | None = None) -> None:
         """Nothing to launch: a remote endpoint is either there or each attempt's retries find out. The tokenizer
         is loaded now, off the event loop, so no stream is stalled by it later."""
-        await self._ready()
+        await ready(self.tokenizer)
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
-        await self._ready()
+        await ready(self.tokenizer)
         path, body = self._request(prompt, params)
         chat = prompt.mode == "chat"
         reply, retries, finished = await self._client.call(path, body, lambda: _ChatReply(chat), deadline_ns)
@@ -236,11 +236,6 @@ class OpenAICompatProvider:
         return facts
 
     # -- one call ------------------------------------------------------------------------------------------
-
-    async def _ready(self) -> None:
-        load = getattr(self.tokenizer, "load", None)
-        if load is not None:
-            await asyncio.to_thread(load)
 
     def _request(self, prompt: Prompt, params: RequestParams) -> tuple[str, bytes]:
         """The endpoint path and the JSON body for one call."""
