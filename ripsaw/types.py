@@ -151,6 +151,7 @@ class TasksSpec:
     subset: str | None = None
     fields: dict[str, str] = field(default_factory=dict)  # Task field -> dataset column
     data_files: str | None = None  # local files for hf sources (tests, offline mirrors)
+    repo_cache: str | None = None  # swebench: a directory of repository clones the workspaces are made from
 
 
 @dataclass(frozen=True, slots=True)
