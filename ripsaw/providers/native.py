@@ -243,7 +243,7 @@ class NativeProvider:
     async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
         """A request another client built (a scaffold behind the timing proxy, ripsaw.agents.proxy), sent as it is
         to `path` and timed and counted like `complete`; `prompt` only feeds the token estimate without usage."""
-        await self._ready()
+        await ready(self.tokenizer)
         reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns, tap=tap)
         return await self._result(prompt, reply, retries, cut=None if finished else "budget")
 

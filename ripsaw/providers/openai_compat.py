@@ -225,7 +225,7 @@ class OpenAICompatProvider:
         """A chat-completions request another client built (a scaffold behind the timing proxy,
         ripsaw.agents.proxy), sent as it is and timed and counted like `complete`; `prompt` only feeds the token
         estimate without usage."""
-        await self._ready()
+        await ready(self.tokenizer)
         reply, retries, finished = await self._client.call(
             self.path, body, lambda: _ChatReply(True), deadline_ns, tap=tap
         )
