@@ -384,7 +384,7 @@ class _ProcessSession:
 
 @dataclass(frozen=True, slots=True)
 class _End:
-    returncode: int  # a signal death as -N (direct child) or 128 + N (reported by the job's PID 1)
+    returncode: int  # an exit code, or -N for a death by signal N (either way of starting a job)
     problem: str = ""  # the sandbox failed (not the candidate): an infrastructure error
 
 
@@ -590,8 +590,7 @@ def _classify(returncode: int, timed_out: bool, overflow: str, limits: Limits) -
         return "timeout", f"wall clock limit of {limits.timeout_s:g} s"
     if returncode == 0:
         return "ok", ""
-    # The namespace prelude reports a driver killed by signal N as 128 + N; a direct child reports -N.
-    sig = -returncode if returncode < 0 else returncode - 128 if returncode > 128 else 0
+    sig = -returncode if returncode < 0 else 0
     if returncode == wire.MEMORY_EXIT_CODE:
         return "resource_limit", f"out of memory ({limits.memory_mb} MiB)"
     if sig == signal.SIGXCPU or sig == signal.SIGKILL:
