@@ -17,12 +17,12 @@ byte once the job is forked. Per job:
                    └─ driver: an unprivileged user in a user namespace of its own, no capabilities,
                               no new privileges, no namespaces left to create -> driver.main()
 
-The waiter sends one JSON line on the channel: {"exit": CODE} (a signal death as -N: PID 1 passes the
-driver's exact wait status on a pipe of its own, so an exit code of 137 is not read as a SIGKILL) or {"setup_error": TEXT} when the sandbox could not be set up (never the candidate's doing:
-the pipe for it is closed before candidate code runs). Nothing the candidate does reaches the server or
-the channel. When the host goes away, the control socket ends, the server exits and every job dies with
-it (each waiter and each init asks the kernel for SIGKILL when its parent dies; a dying PID 1 takes its
-whole pid namespace).
+The waiter sends one JSON line on the channel: {"exit": CODE} (a signal death as -N: PID 1 passes the driver's
+exact wait status on a pipe of its own, so an exit code of 137 is not read as a SIGKILL) or {"setup_error":
+TEXT} when the sandbox could not be set up (never the candidate's doing: the pipe for it is closed before
+candidate code runs). Nothing the candidate does reaches the server or the channel. When the host goes away,
+the control socket ends, the server exits and every job dies with it (each waiter and each init asks the
+kernel for SIGKILL when its parent dies; a dying PID 1 takes its whole pid namespace).
 
 Linux only; stdlib only (ctypes for the system calls Python 3.11's os module lacks).
 """
