@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from scipy.stats import norm
 
-from ripsaw.analysis.metrics import CONFIDENCE, Estimate, proportion
+from ripsaw.analysis.metrics import CONFIDENCE, Estimate, finite, proportion
 from ripsaw.analysis.pareto import Axis, Frontier, frontier
 from ripsaw.records import Attempt, Outcome, Turn, single_turn
 
@@ -200,7 +200,7 @@ class BudgetCurve:
             "basis": self.basis,
             "projection": self.projection,
             "max_budget_s": self.max_budget_s,
-            "exact_until_s": _json_float(self.exact_until_s),
+            "exact_until_s": finite(self.exact_until_s),
             "n": self.n,
             "steps": [{"budget_s": s.budget_s, "passed": s.passed, "n": s.n, "rate": s.rate} for s in self.steps],
         }
@@ -559,7 +559,3 @@ def analyze(
                 "candidates only; the budget stopped some loops there, so more time could have added candidates"
             )
     return BudgetAnalysis(max_budget_s, marks, views, projection, notes)
-
-
-def _json_float(x: float) -> float | None:
-    return x if math.isfinite(x) else None

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from ripsaw.errors import ConfigError, InfraError
+from ripsaw.names import utc_now
 from ripsaw.providers.base import Provider
 from ripsaw.records import Attempt, ModelCall, Outcome, attempt_key
 from ripsaw.sandboxes.base import Sandbox, SandboxSession
@@ -132,5 +132,5 @@ def new_attempt(run_id: str, combo: ComboSpec, unit: AttemptUnit, *, strategy: s
         provider=combo.provider,
         strategy=strategy,
         prompt_mode=combo.prompt_mode,
-        started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        started_at=utc_now(),
     )
