@@ -87,16 +87,8 @@ def cost_usd(combo: ComboSpec, calls: list[ModelCall]) -> float | None:
 
 def call_cost_usd(combo: ComboSpec, call: ModelCall) -> float | None:
     """One call's cost: uncached input, cached input (at the cached rate when the combo has one) and output."""
-    cached_price = combo.price_cached_in_per_mtok
-    if combo.price_in_per_mtok == 0 and combo.price_out_per_mtok == 0 and not cached_price:
-        return 0.0
     usage = call.usage
-    if usage.prompt_tokens is None or usage.completion_tokens is None:
-        return None
-    cached = min(usage.cached_tokens or 0, usage.prompt_tokens)
-    in_price = combo.price_in_per_mtok if cached_price is None else cached_price
-    total = (usage.prompt_tokens - cached) * combo.price_in_per_mtok + cached * in_price
-    return (total + usage.completion_tokens * combo.price_out_per_mtok) / 1e6
+    return combo.prices.cost_usd(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
 
 
 async def close_session(session_task: asyncio.Task[SandboxSession]) -> None:
