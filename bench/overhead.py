@@ -102,7 +102,7 @@ class InstantProvider:
     def __init__(self, replies: dict[str, str]) -> None:
         self._replies = replies  # last user message -> reply text
 
-    async def start(self) -> None:
+    async def start(self, run_dir: Path | None = None) -> None:
         return None
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
@@ -247,8 +247,8 @@ async def harness(tasks: list[Task], tmp: Path, rounds: int) -> Harness:
                 passed += attempt.outcome is Outcome.PASSED
 
     # The whole runner (spec, manifest, executor, progress, store), same stand-ins, judges prepared inside.
-    provider_registry.register("bench-instant", lambda _combo: provider)
-    sandbox_registry.register("bench-replay", lambda **_options: replay)
+    provider_registry.PROVIDERS.register("bench-instant", lambda _combo: provider)
+    sandbox_registry.SANDBOXES.register("bench-replay", lambda **_options: replay)
     spec_path = tmp / "overhead.toml"
     spec_path.write_text(
         f"""
