@@ -130,6 +130,10 @@ class ComboSpec:
     # Input tokens the server read from its prompt cache; None: priced as any input token.
     price_cached_in_per_mtok: float | None = None
     max_concurrency: int = 4
+    # The endpoint's requests and tokens per minute, held by every call to it across the run's workers (paced:
+    # ripsaw.providers.ratelimit); None: no limit.
+    rpm: int | None = None
+    tpm: int | None = None
     params: RequestParams = field(default_factory=RequestParams)
     # provider-specific settings (llamacpp: threads, ctx, model_path, server_args)
     options: dict[str, Any] = field(default_factory=dict)
@@ -151,6 +155,7 @@ class TasksSpec:
     subset: str | None = None
     fields: dict[str, str] = field(default_factory=dict)  # Task field -> dataset column
     data_files: str | None = None  # local files for hf sources (tests, offline mirrors)
+    repo_cache: str | None = None  # swebench: a directory of repository clones the workspaces are made from
 
 
 @dataclass(frozen=True, slots=True)

@@ -405,9 +405,12 @@ def combo_metrics(
     if queues and ttfts:
         queue_p95, ttft_p50 = float(np.percentile(queues, 95)), float(np.median(ttfts))
         if queue_p95 > max(_QUEUE_NOTE_S, _QUEUE_NOTE_SHARE * ttft_p50):
+            limits = [f"{meta[k]} {k}" for k in ("rpm", "tpm") if meta.get(k)]
+            why = f"the combo's {' and '.join(limits)} limit, " if limits else ""
+            why += "connecting, the send path, other calls"
             warnings.append(
-                f"requests waited in the client before leaving: p95 {queue_p95 * 1e3:.1f} ms (connecting, the send"
-                f" path, other calls; counted in no latency, TTFT p50 is {ttft_p50 * 1e3:.1f} ms)"
+                f"requests waited in the client before leaving: p95 {queue_p95 * 1e3:.1f} ms ({why}; counted in"
+                f" no latency, TTFT p50 is {ttft_p50 * 1e3:.1f} ms)"
             )
     speeds, speed_sources = _speeds(calls)
     speed = percentile(speeds, 50, **boot)

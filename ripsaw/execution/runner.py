@@ -30,6 +30,7 @@ from ripsaw.execution.store import MANIFEST_SCHEMA_VERSION, RunStore
 from ripsaw.host import fingerprint
 from ripsaw.providers import create_providers
 from ripsaw.providers.base import Provider
+from ripsaw.providers.ratelimit import limited, limiter_for
 from ripsaw.records import RESULTS_SCHEMA_VERSION, TIMING_DEFINITIONS_VERSION, Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Sandbox
@@ -81,6 +82,8 @@ def _combo_manifest(combo: ComboSpec, run: RunSpec) -> dict[str, Any]:
         "price_in_per_mtok": combo.price_in_per_mtok,
         "price_out_per_mtok": combo.price_out_per_mtok,
         "price_cached_in_per_mtok": combo.price_cached_in_per_mtok,
+        "rpm": combo.rpm,
+        "tpm": combo.tpm,
         "strategy": combo.strategy or run.strategy,
         "tool_mode": (combo.tool_mode or run.tool_mode) if (combo.strategy or run.strategy) == "agent" else None,
         "prompt": _prompt_manifest(combo, run),
@@ -166,6 +169,8 @@ async def run_eval(
         providers = await create_providers(spec.combos)
         for provider in providers:
             resources.push_async_callback(provider.aclose)
+        # A combo's rpm/tpm, held in this process for the calls made here (a cluster's workers share one elsewhere).
+        providers = [limited(p, limiter_for(c)) for c, p in zip(spec.combos, providers, strict=True)]
         store = resources.enter_context(RunStore(run_dir))
         manifest = _open_manifest(store, spec, run_id, tasks, sandbox)
         result = RunResult(run_dir, recorded=0, skipped=0, infra_errors=0, status="failed")

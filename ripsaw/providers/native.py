@@ -46,6 +46,7 @@ from ripsaw.providers.streaming import (
     RetryPolicy,
     Sleep,
     StreamingClient,
+    Tap,
     Timeline,
     count_usage,
     first_chunk_tokens,
@@ -170,7 +171,7 @@ class NativeProvider:
     the headers, the body and the reply."""
 
     name: ClassVar[str]
-    path: ClassVar[str]  # POSTed to, under base_url
+    path: ClassVar[str]  # POSTed to, under base_url; also the API the timing proxy relays to it (`relay`)
     options: ClassVar[dict[str, Callable[[Any], str | None]]] = OPTIONS  # combo.options -> the problem, if any
     server_headers: ClassVar[tuple[str, ...]] = ("server",)
     default_base_url: ClassVar[str]
@@ -237,6 +238,13 @@ class NativeProvider:
         # Streaming is how calls are timed; extra_body may add fields, not turn it off.
         body = json.dumps({**self.body(prompt, params), "stream": True}).encode()
         reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns)
+        return await self._result(prompt, reply, retries, cut=None if finished else "budget")
+
+    async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
+        """A request another client built (a scaffold behind the timing proxy, ripsaw.agents.proxy), sent as it is
+        to `path` and timed and counted like `complete`; `prompt` only feeds the token estimate without usage."""
+        await self._ready()
+        reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns, tap=tap)
         return await self._result(prompt, reply, retries, cut=None if finished else "budget")
 
     async def aclose(self) -> None:

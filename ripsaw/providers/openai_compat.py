@@ -36,6 +36,7 @@ from ripsaw.providers.streaming import (
     RetryPolicy,
     Sleep,
     StreamingClient,
+    Tap,
     Timeline,
     count_usage,
     error_message,
@@ -167,6 +168,8 @@ def _tool_text(calls: Any) -> str:
 
 
 class OpenAICompatProvider:
+    path = "/chat/completions"  # the API the timing proxy relays to it (`relay`)
+
     def __init__(
         self,
         base_url: str,
@@ -216,6 +219,16 @@ class OpenAICompatProvider:
         path, body = self._request(prompt, params)
         chat = prompt.mode == "chat"
         reply, retries, finished = await self._client.call(path, body, lambda: _ChatReply(chat), deadline_ns)
+        return await self._result(prompt, reply, retries, cut=None if finished else "budget")
+
+    async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
+        """A chat-completions request another client built (a scaffold behind the timing proxy,
+        ripsaw.agents.proxy), sent as it is and timed and counted like `complete`; `prompt` only feeds the token
+        estimate without usage."""
+        await self._ready()
+        reply, retries, finished = await self._client.call(
+            self.path, body, lambda: _ChatReply(True), deadline_ns, tap=tap
+        )
         return await self._result(prompt, reply, retries, cut=None if finished else "budget")
 
     async def aclose(self) -> None:

@@ -10,7 +10,8 @@ Every box: no network, a non-root user for everything the agent or the candidate
 own: snapshots, copying files in, reading reports; the main process, a sleep, is root's too), only the
 capabilities those root execs need to read and write files whatever their mode (non-root processes get none),
 no-new-privileges, memory (no swap), pids, CPU, open-file and file-size limits, a size-limited /tmp, no logging
-driver, no host environment, Ripsaw's labels. It is removed (killed
+driver, no host environment, Ripsaw's labels. A box may get host directories bind-mounted read-only (`mounts`):
+the timing proxy's, whose Unix socket is then a scaffold's only way out (ripsaw.agents.proxy). It is removed (killed
 included) by `close`, whatever happened; containers of a Ripsaw process that died are reaped like the sandbox's.
 """
 
@@ -24,7 +25,7 @@ import secrets
 import shlex
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,9 +144,12 @@ class Box:
         run_id: str,
         label: str,
         pool: ThreadPoolExecutor,
+        mounts: Mapping[str, str] | None = None,
     ) -> Box:
         loop = asyncio.get_running_loop()
-        cid = await loop.run_in_executor(pool, _create, client, image_id, workdir, limits, run_id, label)
+        cid = await loop.run_in_executor(
+            pool, _create, client, image_id, workdir, limits, run_id, label, dict(mounts or {})
+        )
         return cls(client, cid, workdir, pool)
 
     async def exec(
@@ -301,11 +305,18 @@ def _tar(files: dict[str, bytes], uid: int, mode: int) -> bytes:
 
 
 def _create(
-    client: docker.DockerClient, image_id: str, workdir: str, limits: BoxLimits, run_id: str, label: str
+    client: docker.DockerClient,
+    image_id: str,
+    workdir: str,
+    limits: BoxLimits,
+    run_id: str,
+    label: str,
+    mounts: dict[str, str],
 ) -> str:
     api = client.api
     host_config = api.create_host_config(
         network_mode="none",
+        binds={host: {"bind": inside, "mode": "ro"} for host, inside in mounts.items()} or None,
         tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
         # Only root execs (Ripsaw's own) hold these; the agent's processes run as a non-root user and get none.
         cap_drop=["ALL"],
@@ -372,11 +383,29 @@ class Workspaces:
         self.reaped = reap_leftovers(self.client)
         self.engine_version = image.engine_version(self.client)
 
-    async def box(self, task_id: str, tests: RepoTests, label: str, limits: BoxLimits | None = None) -> Box:
-        image_id = await self.images.ensure(task_id, tests)
+    async def box(
+        self,
+        task_id: str,
+        tests: RepoTests,
+        label: str,
+        limits: BoxLimits | None = None,
+        *,
+        image_id: str | None = None,
+        mounts: Mapping[str, str] | None = None,
+    ) -> Box:
+        """A box of the task's image (or of `image_id`, an image derived from it: a scaffold's), with `mounts`
+        (host directory -> path inside) bound read-only."""
+        image_id = image_id or await self.images.ensure(task_id, tests)
         limits = limits or BoxLimits(cpus=tests.cpus, memory_mb=tests.memory_mb)
         return await Box.start(
-            self.client, image_id, workdir=tests.workdir, limits=limits, run_id=self.run_id, label=label, pool=self.pool
+            self.client,
+            image_id,
+            workdir=tests.workdir,
+            limits=limits,
+            run_id=self.run_id,
+            label=label,
+            pool=self.pool,
+            mounts=mounts,
         )
 
     def describe(self, limits: BoxLimits | None = None) -> dict[str, Any]:
