@@ -314,7 +314,9 @@ class _Worker:
         if setup:
             return JudgeRun(SandboxRun("judge", "infra_error", None, duration, detail=setup), None)
         status, detail = process._classify(returncode, False, "", self._limits)
-        if status == "ok":  # it exited cleanly, or was stopped here, without an answer
+        if not isinstance(problem, EOFError):  # it answered, but not in the referee's shape: killed here for it
+            status, detail = "crashed", f"malformed answer ({type(problem).__name__}: {problem})"[:300]
+        elif status == "ok":  # it exited cleanly without an answer
             status, detail = "crashed", f"ended without an answer ({type(problem).__name__}: {problem})"[:300]
         return JudgeRun(SandboxRun("judge", status, returncode, duration, stderr=stderr, detail=detail), None)
 

@@ -450,7 +450,7 @@ def _waiter(fs, request, stdio, channel, job_uid):
             os.kill(pid, signal.SIGKILL)  # the host shut the channel: timeout, cancellation, output flood
         _, status = os.waitpid(pid, 0)  # PID 1 of the job: its whole pid namespace is gone with it
         problem = os.read(setup_r, 4096).decode(errors="replace")
-        report = {"setup_error": problem} if problem else {"exit": fs._shell_code(status)}
+        report = {"setup_error": problem} if problem else {"exit": os.waitstatus_to_exitcode(status)}
     except (OSError, fs.SetupError) as e:
         report = {"setup_error": f"waiter: {e}"}
     os.write(channel, (json.dumps(report) + "\n").encode())
