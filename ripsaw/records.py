@@ -23,7 +23,9 @@ from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
 #   4: where the attempt ran (Attempt.placement: executor, node, CPU model, load at start, dispatch wait).
 #   5: agent runs (Attempt.agent: turns with their commands, snapshots, budget marks, the repository verdict) and
 #      the agent's stop reasons; the first prompt (Attempt.prompt).
-RESULTS_SCHEMA_VERSION = 5
+#   6: scaffolds behind the timing proxy (AgentRun.scaffold, AgentRun.requests: every proxied request,
+#      AgentRun.scaffold_log: the scaffold's own output).
+RESULTS_SCHEMA_VERSION = 6
 
 
 class Outcome(StrEnum):
@@ -344,6 +346,21 @@ class RepoVerdict:
 
 
 @dataclass(slots=True)
+class ProxiedRequest:
+    """One request a scaffold made through the timing proxy (ripsaw.agents.proxy), refused or forwarded."""
+
+    index: int
+    at_s: float  # elapsed since the attempt started when the request arrived
+    api: str  # "chat", "responses", "messages", "models"; "" for a path the proxy does not serve
+    path: str
+    stream: bool  # the scaffold asked for a stream
+    items: int = 0  # conversation items (messages, input items) the request carried
+    status: int = 0  # what the scaffold was answered (200 also for a stream cut at the deadline)
+    call: int | None = None  # the ModelCall it made (index into Attempt.calls); None: refused or failed
+    detail: str = ""  # why it was refused, how it failed, or that the deadline cut it
+
+
+@dataclass(slots=True)
 class AgentRun:
     """An agent attempt's turns and where its time went. wall_s = model_time_s + tool_time_s + overhead_s.
 
@@ -364,6 +381,9 @@ class AgentRun:
     submitted: bool = False
     solved_at_s: float | None = None
     verdict: RepoVerdict | None = None
+    scaffold: str = ""  # the scaffold adapter that ran (strategy "scaffold:NAME"); "": Ripsaw's own agent loop
+    requests: list[ProxiedRequest] = field(default_factory=list)  # a scaffold's, through the proxy
+    scaffold_log: str = ""  # the scaffold's own output (capped head and tail)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(self)
@@ -378,6 +398,7 @@ class AgentRun:
                 "snapshots": [Snapshot(**x) for x in d.get("snapshots", [])],
                 "marks": [BudgetMark.from_dict(m) for m in d.get("marks", [])],
                 "verdict": RepoVerdict(**verdict) if verdict else None,
+                "requests": [ProxiedRequest(**r) for r in d.get("requests", [])],
             }
         )
 
@@ -552,8 +573,14 @@ def _to_5(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _to_6(d: dict[str, Any]) -> dict[str, Any]:
+    # Version 6 only added AgentRun fields whose defaults mean "Ripsaw's own agent loop" (no scaffold, no proxied
+    # requests, no scaffold log).
+    return d
+
+
 # _MIGRATIONS[v] turns a version-v record into a version v + 1 record.
-_MIGRATIONS = {1: _to_2, 2: _to_3, 3: _to_4, 4: _to_5}
+_MIGRATIONS = {1: _to_2, 2: _to_3, 3: _to_4, 4: _to_5, 5: _to_6}
 
 
 def _migrate(d: dict[str, Any]) -> dict[str, Any]:

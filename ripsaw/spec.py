@@ -234,6 +234,8 @@ _COMBO: dict[str, _Key] = {
     "price_out_per_mtok": _Key(NUMBER, (at_least(0),)),
     "price_cached_in_per_mtok": _Key(NUMBER, (at_least(0),)),
     "max_concurrency": _Key(INT, (at_least(1),)),
+    "rpm": _Key(INT, (at_least(1),)),
+    "tpm": _Key(INT, (at_least(1),)),
     "strategy": _Key(STR, (_STRATEGY,)),
     "prompt": _Key(STR, (_PROMPT,)),
     "tool_mode": _Key(STR, (_TOOL_MODE,)),
@@ -252,6 +254,7 @@ _TASKS: dict[str, _Key] = {
     "subset": _Key(STR, (nonblank,)),
     "fields": _Key(STR_TABLE),
     "data_files": _Key(STR, (nonblank,)),
+    "repo_cache": _Key(STR, (nonblank,)),
 }
 
 _RUN: dict[str, _Key] = {
@@ -361,6 +364,13 @@ def _check_combos(combos: list[dict[str, Any]]) -> None:
         if c["provider"] == "openai" and "base_url" not in c:
             raise InvalidKey(
                 f"{where}.base_url", "missing: provider 'openai' needs the endpoint, e.g. 'http://localhost:8000/v1'"
+            )
+        max_tokens = c.get("params", {}).get("max_tokens", RequestParams().max_tokens)
+        if "tpm" in c and max_tokens is not None and c["tpm"] < max_tokens:
+            raise InvalidKey(
+                f"{where}.tpm",
+                f"{c['tpm']} tokens per minute is less than one call's max_tokens ({max_tokens}): "
+                "raise tpm or lower params.max_tokens",
             )
         env = c.get("api_key_env")
         if env is not None and not os.environ.get(env):

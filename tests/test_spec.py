@@ -148,6 +148,18 @@ MALFORMED = {
         "must be >= 0, got -1",
     ),
     "zero max_concurrency": (COMBO + "max_concurrency = 0\n" + TASKS, "combos[0].max_concurrency", "must be >= 1"),
+    "zero rpm": (COMBO + "rpm = 0\n" + TASKS, "combos[0].rpm", "must be >= 1, got 0"),
+    "tpm as a string": (COMBO + 'tpm = "90k"\n' + TASKS, "combos[0].tpm", "expected an integer, got a string"),
+    "tpm below the default max_tokens": (
+        COMBO + "tpm = 500\n" + TASKS,
+        "combos[0].tpm",
+        "500 tokens per minute is less than one call's max_tokens (512)",
+    ),
+    "tpm below the combo's max_tokens": (
+        COMBO + "tpm = 1500\n[combos.params]\nmax_tokens = 2048\n" + TASKS,
+        "combos[0].tpm",
+        "less than one call's max_tokens (2048): raise tpm or lower params.max_tokens",
+    ),
     "options not a table": (COMBO + "options = 2\n" + TASKS, "combos[0].options", "expected a table, got an integer"),
     "unknown provider": (
         COMBO.replace('"llamacpp"', '"opnai"') + TASKS,
@@ -219,7 +231,7 @@ MALFORMED = {
         COMBO + '[tasks]\nsource = "humanevl"\n',
         "tasks.source",
         "unknown task source 'humanevl'; did you mean 'humaneval'? "
-        "(use humaneval, jsonl:PATH, hf:DATASET, repo:PATH, mbpp, humaneval+, livecodebench)",
+        "(use humaneval, jsonl:PATH, hf:DATASET, repo:PATH, swebench:DATASET, mbpp, humaneval+, livecodebench)",
     ),
     "argument to a bare source": (
         COMBO + '[tasks]\nsource = "humaneval:extra"\n',

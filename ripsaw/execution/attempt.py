@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ripsaw.errors import ComboFailed, ConfigError
 from ripsaw.host import placement
 from ripsaw.providers import create_provider
 from ripsaw.providers.base import Provider
+from ripsaw.providers.ratelimit import RateLimiter, limited
 from ripsaw.records import Attempt
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Limits, Sandbox
@@ -113,6 +115,7 @@ class AttemptRuntime:
         executor: str = "local",
         clock: Clock = time.perf_counter_ns,
         owned: bool = False,
+        limiters: Mapping[str, RateLimiter] | None = None,
     ) -> None:
         self.config = config
         self.sandbox = sandbox
@@ -121,16 +124,23 @@ class AttemptRuntime:
         self.clock = clock
         self.judges = Judges(config.spec.run, run_limits(config.spec.run), config.run_id)
         self._owned = owned
+        self._limiters = dict(limiters or {})  # combo name -> the rate limit its built providers share
         self._combos: dict[str, ComboSpec] = {c.name: c for c in config.spec.combos}
         self._tasks = {t.id: t for t in config.tasks}
         self._building = asyncio.Lock()
 
     @classmethod
     def from_config(
-        cls, config: AttemptConfig, *, executor: str, clock: Clock = time.perf_counter_ns
+        cls,
+        config: AttemptConfig,
+        *,
+        executor: str,
+        clock: Clock = time.perf_counter_ns,
+        limiters: Mapping[str, RateLimiter] | None = None,
     ) -> AttemptRuntime:
+        """`limiters`: each rate-limited combo's limiter, shared with every other worker of the run."""
         sandbox = create_sandbox(config.sandbox, run_id=config.run_id, limits=run_limits(config.spec.run))
-        return cls(config, sandbox=sandbox, providers={}, executor=executor, owned=True)
+        return cls(config, sandbox=sandbox, providers={}, executor=executor, owned=True, limiters=limiters)
 
     async def _provider(self, combo: ComboSpec) -> Provider:
         provider = self.providers.get(combo.name)
@@ -148,7 +158,7 @@ class AttemptRuntime:
                         "its attempts run on the driver, never in a worker"
                     )
                 await built.start(None)
-                self.providers[combo.name] = built
+                self.providers[combo.name] = limited(built, self._limiters.get(combo.name))
             return self.providers[combo.name]
 
     async def run(self, unit: AttemptUnit, *, node_id: str = "", dispatch_s: float | None = None) -> Attempt:
@@ -189,19 +199,28 @@ class AttemptRuntime:
 _RUNTIMES: dict[str, AttemptRuntime] = {}
 
 
-def runtime_for(config: AttemptConfig, *, executor: str) -> AttemptRuntime:
+def runtime_for(
+    config: AttemptConfig, *, executor: str, limiters: Mapping[str, RateLimiter] | None = None
+) -> AttemptRuntime:
     """This process's runtime for the run of `config`: built on first use (its sandbox started), then reused."""
     runtime = _RUNTIMES.get(config.key)
     if runtime is None:
-        runtime = _RUNTIMES[config.key] = AttemptRuntime.from_config(config, executor=executor)
+        runtime = _RUNTIMES[config.key] = AttemptRuntime.from_config(config, executor=executor, limiters=limiters)
     return runtime
 
 
 async def run_attempt(
-    unit: AttemptUnit, config: AttemptConfig, *, executor: str, node_id: str = "", dispatch_s: float | None = None
+    unit: AttemptUnit,
+    config: AttemptConfig,
+    *,
+    executor: str,
+    node_id: str = "",
+    dispatch_s: float | None = None,
+    limiters: Mapping[str, RateLimiter] | None = None,
 ) -> Attempt:
     """Run one attempt in this process from plain config: what a distributed executor's worker calls."""
-    return await runtime_for(config, executor=executor).run(unit, node_id=node_id, dispatch_s=dispatch_s)
+    runtime = runtime_for(config, executor=executor, limiters=limiters)
+    return await runtime.run(unit, node_id=node_id, dispatch_s=dispatch_s)
 
 
 async def close_runtimes() -> None:

@@ -14,6 +14,8 @@ back; it alone appends to the store (the executor seam's guarantees are in execu
   After MAX_LOSSES losses of one unit it is recorded as an infra error (retried on resume), not looped forever.
 - Stop (Ctrl-C, SIGTERM, an error): attempts in flight are cancelled, and every actor closes its runtime
   (containers removed, fork servers stopped) before it is killed.
+- Rate limits (`rpm`, `tpm` on a combo): one actor per combo on the driver's node holds its Pacer, and every
+  worker's calls reserve their slot from it (ripsaw.providers.ratelimit), so the endpoint sees one paced client.
 - A managed local server's combo never comes here (the runner keeps it on the driver).
 """
 
@@ -34,6 +36,7 @@ from ripsaw.errors import ConfigError, RipsawError
 from ripsaw.execution.attempt import AttemptConfig, close_runtimes, run_attempt, runtime_for
 from ripsaw.execution.executor import Batch
 from ripsaw.host import placement
+from ripsaw.providers.ratelimit import Pacer, RateLimiter
 from ripsaw.records import Attempt
 from ripsaw.solvers.base import AttemptUnit, new_attempt
 from ripsaw.types import RunSpec
@@ -50,17 +53,51 @@ def _ray() -> Any:
     return ray
 
 
+class _PacerActor:
+    """A combo's rate limit for the whole cluster (a Ray actor on the driver's node): one Pacer, its methods run
+    one at a time on the actor's event loop."""
+
+    def __init__(self, rpm: int | None, tpm: int | None) -> None:
+        self.pacer = Pacer(rpm, tpm)
+
+    async def reserve(self, tokens: int) -> float:
+        """The slot as an instant on the wall clock (the caller waits until then, however long the answer took
+        to reach it)."""
+        return time.time() + self.pacer.slot(tokens)
+
+    async def settle(self, reserved: int, used: int) -> None:
+        self.pacer.settle(reserved, used)
+
+
+class _ClusterLimiter:
+    """A RateLimiter that asks its combo's _PacerActor: every worker on every node draws from the one budget. Its
+    slot is a wall-clock instant, so the time the answer took to come back does not shift the request (a wait
+    would start late by it, bringing two requests closer than their interval): the nodes' clocks must agree
+    (NTP) to well within 60/rpm."""
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+
+    async def reserve(self, tokens: int) -> float:
+        at = float(await self.actor.reserve.remote(tokens))
+        return max(0.0, at - time.time())
+
+    def settle(self, reserved: int, used: int) -> None:
+        self.actor.settle.remote(reserved, used)
+
+
 class _Worker:
     """A Ray actor: one attempt at a time, through run_attempt, on a runtime kept warm between attempts."""
 
-    def __init__(self, config: AttemptConfig) -> None:
+    def __init__(self, config: AttemptConfig, limiters: dict[str, RateLimiter]) -> None:
         self.config = config
+        self.limiters = limiters
 
     async def ready(self) -> dict[str, Any]:
         """Build the runtime now (sandbox warm before the first attempt) and say where this worker is."""
         import ray
 
-        runtime = runtime_for(self.config, executor="ray")
+        runtime = runtime_for(self.config, executor="ray", limiters=self.limiters)
         where = placement("ray", node_id=ray.get_runtime_context().get_node_id())
         return {
             "node_id": where.node_id,
@@ -77,7 +114,9 @@ class _Worker:
 
         node = ray.get_runtime_context().get_node_id()
         dispatch_s = max(0.0, time.time() - handed_at)  # wall clocks: driver's and this node's
-        return await run_attempt(unit, self.config, executor="ray", node_id=node, dispatch_s=dispatch_s)
+        return await run_attempt(
+            unit, self.config, executor="ray", node_id=node, dispatch_s=dispatch_s, limiters=self.limiters
+        )
 
     async def close(self) -> None:
         await close_runtimes()
@@ -117,6 +156,8 @@ class RayExecutor:
         if env:
             options["runtime_env"] = {"env_vars": env}
         config_ref = ray.put(batch.config)
+        pacers = self._pacers(ray, batch)
+        limiters = {name: _ClusterLimiter(actor) for name, actor in pacers.items()}
         pending = collections.deque(batch.units)
         losses: collections.Counter[str] = collections.Counter()
         per_combo: collections.Counter[str] = collections.Counter()
@@ -126,7 +167,7 @@ class RayExecutor:
         in_flight: dict[asyncio.Future[Any], Any] = {}  # a running attempt's future -> its ObjectRef
 
         def spawn() -> None:
-            slot = _Slot(worker_cls.options(**options).remote(config_ref))
+            slot = _Slot(worker_cls.options(**options).remote(config_ref, limiters))
             slots.append(slot)
             waiting[asyncio.wrap_future(slot.actor.ready.remote().future())] = ("ready", slot, None)
 
@@ -201,6 +242,22 @@ class RayExecutor:
             for future in waiting:
                 future.cancel()
             await self._close(ray, slots)
+            for actor in pacers.values():
+                with contextlib.suppress(Exception):
+                    ray.kill(actor)
+
+    def _pacers(self, ray: Any, batch: Batch) -> dict[str, Any]:
+        """An actor per rate-limited combo of the batch, on the driver's node (with no CPU of its own): if that
+        node is lost, so is the run."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        pacer_cls = ray.remote(_PacerActor)
+        return {
+            combo.name: pacer_cls.options(num_cpus=0, scheduling_strategy=here).remote(combo.rpm, combo.tpm)
+            for combo in batch.config.spec.combos
+            if combo.name in batch.limits and (combo.rpm or combo.tpm)
+        }
 
     def _note_node(self, facts: dict[str, Any]) -> None:
         if facts["ripsaw_version"] != __version__:

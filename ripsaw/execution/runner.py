@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import datetime as dt
 import random
 import sys
 import time
@@ -28,8 +27,10 @@ from ripsaw.execution.attempt import AttemptConfig, AttemptRuntime, run_limits
 from ripsaw.execution.executor import Batch, Executor, LocalExecutor, create_executor
 from ripsaw.execution.store import MANIFEST_SCHEMA_VERSION, RunStore
 from ripsaw.host import fingerprint
+from ripsaw.names import utc_now
 from ripsaw.providers import create_providers
 from ripsaw.providers.base import Provider
+from ripsaw.providers.ratelimit import limited, limiter_for
 from ripsaw.records import RESULTS_SCHEMA_VERSION, TIMING_DEFINITIONS_VERSION, Attempt, Outcome
 from ripsaw.sandboxes import create_sandbox
 from ripsaw.sandboxes.base import Sandbox
@@ -81,16 +82,14 @@ def _combo_manifest(combo: ComboSpec, run: RunSpec) -> dict[str, Any]:
         "price_in_per_mtok": combo.price_in_per_mtok,
         "price_out_per_mtok": combo.price_out_per_mtok,
         "price_cached_in_per_mtok": combo.price_cached_in_per_mtok,
+        "rpm": combo.rpm,
+        "tpm": combo.tpm,
         "strategy": combo.strategy or run.strategy,
         "tool_mode": (combo.tool_mode or run.tool_mode) if (combo.strategy or run.strategy) == "agent" else None,
         "prompt": _prompt_manifest(combo, run),
         "params": dataclasses.asdict(combo.params),
         "server": None,
     }
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _open_manifest(store: RunStore, spec: EvalSpec, run_id: str, tasks: list[Task], sandbox: Sandbox) -> dict[str, Any]:
@@ -133,10 +132,10 @@ def _open_manifest(store: RunStore, spec: EvalSpec, run_id: str, tasks: list[Tas
                 "timing_definitions": TIMING_DEFINITIONS_VERSION,
                 "results_schema": RESULTS_SCHEMA_VERSION,
             },
-            "started_at": _now(),
+            "started_at": utc_now(),
             "sessions": [],
         }
-    manifest["sessions"].append({"started_at": _now(), "ripsaw_version": __version__, "host": fingerprint()})
+    manifest["sessions"].append({"started_at": utc_now(), "ripsaw_version": __version__, "host": fingerprint()})
     manifest["status"] = "running"
     manifest["ended_at"] = None
     store.write_manifest(manifest)
@@ -166,6 +165,8 @@ async def run_eval(
         providers = await create_providers(spec.combos)
         for provider in providers:
             resources.push_async_callback(provider.aclose)
+        # A combo's rpm/tpm, held in this process for the calls made here (a cluster's workers share one elsewhere).
+        providers = [limited(p, limiter_for(c)) for c, p in zip(spec.combos, providers, strict=True)]
         store = resources.enter_context(RunStore(run_dir))
         manifest = _open_manifest(store, spec, run_id, tasks, sandbox)
         result = RunResult(run_dir, recorded=0, skipped=0, infra_errors=0, status="failed")
@@ -205,7 +206,7 @@ async def run_eval(
         finally:
             manifest["executor"] = executor.describe()
             manifest["status"] = result.status
-            manifest["ended_at"] = _now()
+            manifest["ended_at"] = utc_now()
             manifest["sessions"][-1].update(ended_at=manifest["ended_at"], status=result.status)
             store.write_manifest(manifest)
     return result

@@ -51,6 +51,11 @@ Failures, and what is retried (exponential backoff with full jitter, or exactly 
 
 The deadline cuts the try in progress, wherever it is (waiting for a slot, connecting, streaming): the response
 is closed and the partial reply comes back with `finished=False`.
+
+A `Tap` (the timing proxy's, ripsaw.agents.proxy) sees the answer as it comes: its status and headers once the
+answer is accepted (200, an event stream), then every body read, unparsed, before the events in it are parsed and
+stamped, so a proxied stream goes on unchanged and as early as a direct one would. A try that failed after bytes
+went through a tap is not retried (the tap's reader would get the answer twice): it raises ProviderError.
 """
 
 from __future__ import annotations
@@ -79,13 +84,12 @@ from httpx_sse import EventSource, ServerSentEvent
 
 from ripsaw import __version__
 from ripsaw.errors import ConfigError, ProviderError, RequestRejected
-from ripsaw.records import CallTiming, TokenSource, Usage
+from ripsaw.records import CallTiming, ModelCall, TokenSource, Usage
 from ripsaw.tokens import estimate_tokens
-from ripsaw.types import Clock
+from ripsaw.types import Clock, Prompt, Reasoning, ToolCall
 
 if typing.TYPE_CHECKING:
     from ripsaw.providers.tokenizers import Tokenizer
-    from ripsaw.types import Prompt
 
 Sleep = Callable[[float], Awaitable[object]]
 TokenKind = Literal["content", "reasoning", "tool"]
@@ -708,6 +712,49 @@ async def first_chunk_tokens(
     return max(1, min(n, share)), "estimated"
 
 
+async def finish_call(
+    timeline: Timeline,
+    prompt: Prompt,
+    *,
+    text: str,
+    reasoning: str,
+    tool_calls: list[ToolCall],
+    server_usage: Usage | None,
+    tokenizer: Tokenizer | None,
+    finish_reason: str | None,
+    server_model: str | None,
+    retries: int,
+    cut: str | None,
+    reasoning_items: list[Reasoning] | None = None,
+) -> ModelCall:
+    """One try's events made a ModelCall, the same way for every API: counts, n_first, the timing."""
+    # Without server usage, the tool calls' names and arguments are output tokens too.
+    answer = text + "".join(c.name + c.arguments for c in tool_calls)
+    usage = await count_usage(server_usage, prompt, answer, reasoning, tokenizer)
+    timing = timeline.timing
+    timing.chunks = len(timing.chunk_ns)
+    n_first = await first_chunk_tokens(timeline, usage, tokenizer)
+    if n_first is not None:
+        timing.n_first, timing.n_first_source = n_first
+    return ModelCall(
+        text=text,
+        reasoning=reasoning,
+        finish_reason=finish_reason,
+        usage=usage,
+        timing=timing,
+        retries=retries,
+        cut=cut,
+        server_model=server_model,
+        tool_calls=tool_calls,
+        reasoning_items=reasoning_items or [],
+    )
+
+
+def is_number(v: Any) -> bool:
+    """A JSON number (a bool is not one), for validating combo options."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 # -- retries and error messages --------------------------------------------------------------------------------
 
 
@@ -804,6 +851,30 @@ def transport_message(e: httpx.RequestError) -> str:
 # -- the client ----------------------------------------------------------------------------------------------
 
 
+class Tap(Protocol):
+    """Sees an accepted answer's raw body as it is read (see the module doc)."""
+
+    started: bool  # set by `start`: bytes have gone out, the call can no longer be retried
+
+    def start(self, status: int, headers: httpx.Headers) -> None: ...
+
+    def data(self, raw: bytes) -> None: ...
+
+
+class _TeeStream(httpx.AsyncByteStream):
+    def __init__(self, stream: httpx.AsyncByteStream, tap: Tap) -> None:
+        self._stream, self._tap = stream, tap
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        data = self._tap.data
+        async for part in self._stream:
+            data(part)
+            yield part
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
 class Reply(Protocol):
     """A provider's state for one try: it reads the try's stamped events into `timeline` and its own fields."""
 
@@ -874,10 +945,17 @@ class StreamingClient:
         await self._client.aclose()
 
     async def call(
-        self, path: str, body: bytes, new_reply: Callable[[], R], deadline_ns: int | None, *, warm: bool = True
+        self,
+        path: str,
+        body: bytes,
+        new_reply: Callable[[], R],
+        deadline_ns: int | None,
+        *,
+        warm: bool = True,
+        tap: Tap | None = None,
     ) -> tuple[R, int, bool]:
         """POST `body` to `path` until a try succeeds: (the last try's reply, retries, False when the deadline cut
-        it). Raises ProviderError when the endpoint fails for good."""
+        it). Raises ProviderError when the endpoint fails for good. `tap`: see the module doc."""
         if warm:
             await warm_up()
         url, where = f"{self._url}{path}{self._query}", f"{self.base_url}{path}"
@@ -885,9 +963,11 @@ class StreamingClient:
         while True:
             reply = new_reply()
             try:
-                finished = await self._try(url, where, body, reply, deadline_ns)
+                finished = await self._try(url, where, body, reply, deadline_ns, tap)
             except Retryable as e:
                 message = self.public(e.message)
+                if tap is not None and tap.started:
+                    raise ProviderError(f"{where}: {message} (after the answer had begun to stream)") from None
                 if retries >= self.retry.max_retries:
                     raise ProviderError(f"{where}: {message} (gave up after {retries + 1} tries)") from None
                 delay = self.retry.delay_s(retries, e.retry_after_s)
@@ -905,14 +985,16 @@ class StreamingClient:
                 continue
             return reply, retries, finished
 
-    async def _try(self, url: str, where: str, body: bytes, reply: Reply, deadline_ns: int | None) -> bool:
+    async def _try(
+        self, url: str, where: str, body: bytes, reply: Reply, deadline_ns: int | None, tap: Tap | None = None
+    ) -> bool:
         """Run one request into `reply`; False when the deadline cut it (the stream is then closed)."""
         ticket: WireTicket | None = None
         timing = reply.timeline.timing
         if deadline_ns is None:
             async with self._semaphore:
                 ticket = WireTicket(self.clock(), self._gate)
-                await self._stream(url, where, body, reply, ticket)
+                await self._stream(url, where, body, reply, ticket, tap)
             return True
         remaining_s = (deadline_ns - self.clock()) / 1e9
         if remaining_s <= 0:
@@ -920,7 +1002,7 @@ class StreamingClient:
         try:
             async with asyncio.timeout(remaining_s) as timeout, self._semaphore:
                 ticket = WireTicket(self.clock(), self._gate)
-                await self._stream(url, where, body, reply, ticket)
+                await self._stream(url, where, body, reply, ticket, tap)
         except TimeoutError:
             if not timeout.expired():
                 raise
@@ -930,7 +1012,9 @@ class StreamingClient:
             return False
         return True
 
-    async def _stream(self, url: str, where: str, body: bytes, reply: Reply, ticket: WireTicket) -> None:
+    async def _stream(
+        self, url: str, where: str, body: bytes, reply: Reply, ticket: WireTicket, tap: Tap | None = None
+    ) -> None:
         timing = reply.timeline.timing
         token = _TICKET.set(ticket)
         ticket.join()
@@ -947,6 +1031,10 @@ class StreamingClient:
                 content_type = response.headers.get("content-type", "")
                 if "text/event-stream" not in content_type:
                     raise ProviderError(f"{where}: expected a text/event-stream reply, got {content_type or 'none'!r}")
+                if tap is not None:
+                    tap.start(response.status_code, response.headers)
+                    assert isinstance(response.stream, httpx.AsyncByteStream)
+                    response.stream = _TeeStream(response.stream, tap)
                 await reply.read(_stamped(EventSource(response).aiter_sse(), ticket, self.clock))
         except httpx.RequestError as e:
             if not reply.complete():

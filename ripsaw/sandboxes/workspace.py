@@ -10,7 +10,8 @@ Every box: no network, a non-root user for everything the agent or the candidate
 own: snapshots, copying files in, reading reports; the main process, a sleep, is root's too), only the
 capabilities those root execs need to read and write files whatever their mode (non-root processes get none),
 no-new-privileges, memory (no swap), pids, CPU, open-file and file-size limits, a size-limited /tmp, no logging
-driver, no host environment, Ripsaw's labels. It is removed (killed
+driver, no host environment, Ripsaw's labels. A box may get host directories bind-mounted read-only (`mounts`):
+the timing proxy's, whose Unix socket is then a scaffold's only way out (ripsaw.agents.proxy). It is removed (killed
 included) by `close`, whatever happened; containers of a Ripsaw process that died are reaped like the sandbox's.
 """
 
@@ -24,7 +25,7 @@ import secrets
 import shlex
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ import docker.errors
 import docker.types
 
 from ripsaw.errors import PrerequisiteError, SandboxInfraError
-from ripsaw.sandboxes import image
+from ripsaw.sandboxes import image, output
 from ripsaw.sandboxes.docker import LABEL_ATTEMPT, LABEL_OWNER, LABEL_RUN, owner_label, reap_leftovers
 from ripsaw.tasks.task import RepoTests
 
@@ -49,7 +50,6 @@ _GIT_ENV = (
 _GIT = "git -c core.fsmonitor=false -c core.hooksPath=/dev/null -c core.untrackedCache=false -c safe.directory='*'"
 _EXCLUDES = "':(exclude,glob)**/__pycache__/**' ':(exclude,glob)**/*.pyc' ':(exclude,glob)**/.pytest_cache/**'"
 TASK_REPO_PREFIX = "ripsaw-task-"
-OUTPUT_HEAD = OUTPUT_TAIL = 4000  # characters of a command's output an observation keeps, from each end
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +143,12 @@ class Box:
         run_id: str,
         label: str,
         pool: ThreadPoolExecutor,
+        mounts: Mapping[str, str] | None = None,
     ) -> Box:
         loop = asyncio.get_running_loop()
-        cid = await loop.run_in_executor(pool, _create, client, image_id, workdir, limits, run_id, label)
+        cid = await loop.run_in_executor(
+            pool, _create, client, image_id, workdir, limits, run_id, label, dict(mounts or {})
+        )
         return cls(client, cid, workdir, pool)
 
     async def exec(
@@ -170,8 +173,8 @@ class Box:
             f"timeout -k 2 {max(0.05, timeout_s):.3f} bash -c {shlex.quote(command)} >{out} 2>&1 </dev/null; rc=$?; "
             f"n=$(wc -c <{out}); echo {nonce} $rc $n; "
             + (
-                f"if [ $n -le {OUTPUT_HEAD + OUTPUT_TAIL} ]; then cat {out}; "
-                f"else head -c {OUTPUT_HEAD} {out}; echo; echo {nonce}; tail -c {OUTPUT_TAIL} {out}; fi; "
+                f"if [ $n -le {output.HEAD + output.TAIL} ]; then cat {out}; "
+                f"else head -c {output.HEAD} {out}; echo; echo {nonce}; tail -c {output.TAIL} {out}; fi; "
                 if cap_output
                 else f"cat {out}; "
             )
@@ -196,9 +199,9 @@ class Box:
         rc, n = int(parts[1]), int(parts[2])
         # timeout(1) exits 124 (TERM worked) or 137 (it had to KILL); a command exiting so early was not cut.
         timed_out = rc in (124, 137) and duration >= timeout_s
-        if cap_output and n > OUTPUT_HEAD + OUTPUT_TAIL:
+        if cap_output and n > output.HEAD + output.TAIL:
             first, _, last = body.partition(f"\n{nonce}\n")
-            body = f"{first}\n[... {n - OUTPUT_HEAD - OUTPUT_TAIL} characters left out ...]\n{last}"
+            body = first + output.left_out(n - output.HEAD - output.TAIL) + last
         return ExecResult(None if timed_out else rc, body, n, duration, timed_out)
 
     def _exec(self, wrapper: str, user: str, workdir: str, env: dict[str, str]) -> bytes:
@@ -301,11 +304,18 @@ def _tar(files: dict[str, bytes], uid: int, mode: int) -> bytes:
 
 
 def _create(
-    client: docker.DockerClient, image_id: str, workdir: str, limits: BoxLimits, run_id: str, label: str
+    client: docker.DockerClient,
+    image_id: str,
+    workdir: str,
+    limits: BoxLimits,
+    run_id: str,
+    label: str,
+    mounts: dict[str, str],
 ) -> str:
     api = client.api
     host_config = api.create_host_config(
         network_mode="none",
+        binds={host: {"bind": inside, "mode": "ro"} for host, inside in mounts.items()} or None,
         tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
         # Only root execs (Ripsaw's own) hold these; the agent's processes run as a non-root user and get none.
         cap_drop=["ALL"],
@@ -372,11 +382,29 @@ class Workspaces:
         self.reaped = reap_leftovers(self.client)
         self.engine_version = image.engine_version(self.client)
 
-    async def box(self, task_id: str, tests: RepoTests, label: str, limits: BoxLimits | None = None) -> Box:
-        image_id = await self.images.ensure(task_id, tests)
+    async def box(
+        self,
+        task_id: str,
+        tests: RepoTests,
+        label: str,
+        limits: BoxLimits | None = None,
+        *,
+        image_id: str | None = None,
+        mounts: Mapping[str, str] | None = None,
+    ) -> Box:
+        """A box of the task's image (or of `image_id`, an image derived from it: a scaffold's), with `mounts`
+        (host directory -> path inside) bound read-only."""
+        image_id = image_id or await self.images.ensure(task_id, tests)
         limits = limits or BoxLimits(cpus=tests.cpus, memory_mb=tests.memory_mb)
         return await Box.start(
-            self.client, image_id, workdir=tests.workdir, limits=limits, run_id=self.run_id, label=label, pool=self.pool
+            self.client,
+            image_id,
+            workdir=tests.workdir,
+            limits=limits,
+            run_id=self.run_id,
+            label=label,
+            pool=self.pool,
+            mounts=mounts,
         )
 
     def describe(self, limits: BoxLimits | None = None) -> dict[str, Any]:

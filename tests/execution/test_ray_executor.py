@@ -24,6 +24,7 @@ from ripsaw.execution.store import ATTEMPTS, RunStore
 from ripsaw.records import Outcome
 from tests.conftest import in_ci
 from tests.refserver import RefServer
+from tests.support.starter import arrival_gaps_s
 
 pytestmark = pytest.mark.slow
 
@@ -89,6 +90,24 @@ async def test_max_concurrency_holds_across_nodes(cluster: Cluster, refserver: R
         assert len(refserver.requests) == len(second.requests) == 8
     attempts = RunStore(tmp_path / "run").attempts()
     assert len({a.placement.node_id for a in attempts if a.placement}) == 2
+
+
+async def test_rpm_holds_across_nodes(cluster: Cluster, refserver: RefServer, tmp_path: Path) -> None:
+    """rpm = 200 on a combo, four workers on two nodes, eight attempts ready: the server sees its requests about
+    0.3 s apart (its own arrival log), as from one paced client, and each wait is the call's queueing. A request
+    whose slot was due at once leaves late by the answer's trip from the pacer actor (up to ~0.1 s on this
+    loaded 2-core machine), which brings the next one closer: the bound allows that, and is far above the
+    near-zero gaps of eight attempts let through together."""
+    refserver.script = scripted(ttft_s=0.02, rate=2000)
+    spec = ray_spec(tmp_path, {"ref": (refserver.base_url, 4)}, limit=8, combo_extra="rpm = 200\n")
+    result = await run_eval(spec, tmp_path / "run", progress=False, executor=ray_executor(spec, cluster))
+    assert result.status == "complete" and result.recorded == 8
+    gaps = arrival_gaps_s(refserver)
+    assert len(gaps) == 7 and min(gaps) >= 0.3 - 0.12, gaps
+    assert sum(gaps) >= 7 * 0.3 - 0.12, gaps
+    attempts = RunStore(tmp_path / "run").attempts()
+    assert len({a.placement.node_id for a in attempts if a.placement}) == 2
+    assert max(c.timing.queue_s or 0.0 for a in attempts for c in a.calls) >= 0.3  # some call waited its turn
 
 
 def _workers() -> list[str]:

@@ -14,43 +14,19 @@ from ray.cluster_utils import Cluster
 
 from ripsaw.execution.ray_executor import RayExecutor
 from ripsaw.execution.store import ATTEMPTS
-from ripsaw.spec import load_spec
 from ripsaw.types import EvalSpec
-from tests.refserver import Reply
+from tests.support.starter import STARTER, WRONG, scripted, starter_spec
+
+__all__ = ["STARTER", "WRONG", "scripted"]
 
 REPO = Path(__file__).resolve().parents[2]
-STARTER = REPO / "tasks" / "starter.jsonl"
-TASKS = [json.loads(line) for line in STARTER.read_text().splitlines() if line.strip()]
-WRONG = {"starter/1", "starter/4"}
 
 
-def scripted(**reply: Any) -> Any:
-    """The reference solution for every task, except a wrong body for WRONG: every verdict is known."""
-    answers = {}
-    for t in TASKS:
-        code = t["prompt"] + "    return None\n" if t["id"] in WRONG else t["canonical_solution"]
-        answers[t["prompt"]] = f"```python\n{code}```\n"
-
-    def script(request: dict[str, Any]) -> Reply:
-        content = request["messages"][-1]["content"]
-        return Reply(text=next(a for p, a in answers.items() if p in content), **reply)
-
-    return script
-
-
-def ray_spec(tmp_path: Path, combos: dict[str, tuple[str, int]], *, limit: int, concurrency: int = 4) -> EvalSpec:
+def ray_spec(
+    tmp_path: Path, combos: dict[str, tuple[str, int]], *, limit: int, concurrency: int = 4, combo_extra: str = ""
+) -> EvalSpec:
     """combos: name -> (base_url, max_concurrency)."""
-    tables = "".join(
-        f'[[combos]]\nname = "{name}"\nprovider = "openai"\nmodel = "ref-model"\nbase_url = "{url}"\n'
-        f"max_concurrency = {limit_}\n"
-        for name, (url, limit_) in combos.items()
-    )
-    path = tmp_path / "ray.toml"
-    path.write_text(
-        f'name = "ray"\n{tables}[tasks]\nsource = "jsonl:{STARTER}"\nlimit = {limit}\n'
-        f'[run]\nbudget_s = 60\nsandbox = "process"\nconcurrency = {concurrency}\nexecutor = "ray"\n'
-    )
-    return load_spec(path)
+    return starter_spec(tmp_path, combos, limit=limit, concurrency=concurrency, executor="ray", combo_extra=combo_extra)
 
 
 def raw_ids(run_dir: Path) -> collections.Counter[str]:

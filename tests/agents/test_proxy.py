@@ -1,0 +1,272 @@
+"""The timing proxy against the reference server, over its real Unix socket: streams pass through byte for byte,
+each call is recorded like a direct one, the real key replaces the scaffold's, other models, other APIs and calls
+after the deadline are refused, a deadline mid-stream cuts it, and an unstreamed chat request gets a completion.
+
+A recording TCP relay between the proxy's provider and the server keeps every byte the server sent, so "unchanged"
+is checked against what the endpoint really wrote, not against a second request."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from ripsaw.agents.proxy import DUMMY_KEY, TimingProxy, relaying
+from ripsaw.errors import ConfigError
+from ripsaw.providers.anthropic import AnthropicProvider
+from ripsaw.providers.native import NativeProvider
+from ripsaw.providers.openai_compat import OpenAICompatProvider
+from ripsaw.providers.openai_responses import OpenAIResponsesProvider
+from tests.refserver import RefServer, Reply
+
+KEY = "sk-real-key-of-the-combo"
+TEXT = "Here is the fix for the failing test, in one small step"
+
+
+class Recorder:
+    """A raw TCP relay that keeps what the server sent back, per connection, in its own thread's loop."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.received: list[bytearray] = []
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
+        self._stop = asyncio.Event()
+        self._started = threading.Event()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, keep: bytearray | None) -> None:
+        try:
+            while data := await reader.read(65536):
+                if keep is not None:
+                    keep += data
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        keep = bytearray()
+        self.received.append(keep)
+        await asyncio.gather(self._pipe(reader, up_writer, None), self._pipe(up_reader, writer, keep))
+
+    def __enter__(self) -> Recorder:
+        async def serve() -> None:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            self._server = await asyncio.start_server(self._conn, "127.0.0.1", 0)
+            self.port = self._server.sockets[0].getsockname()[1]
+            self._started.set()
+            await self._stop.wait()
+            self._server.close()
+
+        self._thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+        self._thread.start()
+        self._started.wait()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+
+
+def dechunk(raw: bytes) -> bytes:
+    """The body of one chunked HTTP/1.1 response (headers included in `raw`)."""
+    _, _, rest = raw.partition(b"\r\n\r\n")
+    out = bytearray()
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += rest[:size]
+        rest = rest[size + 2 :]
+    return bytes(out)
+
+
+@pytest.fixture
+def keyed() -> Iterator[RefServer]:
+    with RefServer(api_key=KEY, spin_s=0) as server:
+        yield server
+
+
+@pytest.fixture
+def recorder(keyed: RefServer) -> Iterator[Recorder]:
+    with Recorder(keyed.port) as rec:
+        yield rec
+
+
+async def proxied(provider: Any, model: str = "ref-model", deadline_ns: int | None = None) -> TimingProxy:
+    proxy = TimingProxy(relaying(provider, "c"), model, deadline_ns)
+    await proxy.start()
+    return proxy
+
+
+def client(proxy: TimingProxy, **headers: str) -> httpx.AsyncClient:
+    transport = httpx.AsyncHTTPTransport(uds=str(proxy.socket_path))
+    return httpx.AsyncClient(transport=transport, base_url="http://proxy/v1", headers=headers, timeout=30)
+
+
+@pytest.fixture
+async def chat(recorder: Recorder) -> AsyncIterator[TimingProxy]:
+    provider = OpenAICompatProvider(f"http://127.0.0.1:{recorder.port}/v1", "ref-model", KEY, max_retries=0)
+    proxy = await proxied(provider)
+    yield proxy
+    await proxy.aclose()
+    await provider.aclose()
+
+
+def messages(text: str = "Fix the bug.") -> list[dict[str, str]]:
+    return [{"role": "system", "content": "You fix code."}, {"role": "user", "content": text}]
+
+
+async def test_a_streamed_chat_answer_passes_unchanged_and_is_recorded_like_a_direct_call(
+    chat: TimingProxy, keyed: RefServer, recorder: Recorder
+) -> None:
+    keyed.reset([Reply(text=TEXT, rate=2000, tokens_per_chunk=2)])
+    body = {"model": "ref-model", "messages": messages(), "stream": True, "stream_options": {"include_usage": True}}
+    async with (
+        client(chat, authorization=f"Bearer {DUMMY_KEY}") as c,
+        c.stream("POST", "/chat/completions", json=body) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        got = b"".join([part async for part in response.aiter_raw()])
+    assert got == dechunk(bytes(recorder.received[-1]))
+    assert b"data: [DONE]" in got and TEXT.split()[0].encode() in got
+    # The endpoint saw the combo's key (it refuses any other: 401), never the scaffold's dummy.
+    assert keyed.requests[-1].body == body
+    [call] = chat.calls
+    assert call.text == TEXT and call.cut is None
+    assert call.usage.source == "server" and call.usage.completion_tokens == len(TEXT.split())
+    assert call.timing.t_send_wire and call.timing.first_any_ns is not None
+    assert call.timing.chunks == len([e for e in got.split(b"\n\n") if e.startswith(b"data: {")])
+    [log] = chat.requests
+    assert (log.api, log.stream, log.items, log.status, log.call) == ("chat", True, 2, 200, 0)
+
+
+async def test_a_chat_stream_without_usage_asked_gets_it_upstream(chat: TimingProxy, keyed: RefServer) -> None:
+    keyed.reset([Reply(text=TEXT)])
+    async with (
+        client(chat) as c,
+        c.stream("POST", "/chat/completions", json={"model": "ref-model", "messages": messages(), "stream": True}) as r,
+    ):
+        raw = b"".join([part async for part in r.aiter_raw()])
+    assert keyed.requests[-1].body["stream_options"] == {"include_usage": True}
+    assert b'"usage"' in raw and chat.calls[0].usage.source == "server"
+
+
+async def test_an_unstreamed_chat_request_is_streamed_upstream_and_answered_whole(
+    chat: TimingProxy, keyed: RefServer
+) -> None:
+    keyed.reset([Reply(text=TEXT, rate=2000)])
+    async with client(chat) as c:
+        r = await c.post("/chat/completions", json={"model": "ref-model", "messages": messages(), "temperature": 0})
+    assert r.status_code == 200
+    answer = r.json()
+    assert answer["object"] == "chat.completion"
+    assert answer["choices"][0]["message"] == {"role": "assistant", "content": TEXT}
+    assert answer["choices"][0]["finish_reason"] == "stop"
+    assert answer["usage"]["completion_tokens"] == len(TEXT.split())
+    sent = keyed.requests[-1].body
+    assert sent["stream"] is True and sent["temperature"] == 0
+    assert chat.calls[0].timing.first_any_ns is not None and chat.requests[0].stream is False
+
+
+async def test_another_model_another_api_and_junk_are_refused_before_the_endpoint(
+    chat: TimingProxy, keyed: RefServer
+) -> None:
+    async with client(chat) as c:
+        other = await c.post("/chat/completions", json={"model": "gpt-9", "messages": messages(), "stream": True})
+        api = await c.post("/messages", json={"model": "ref-model", "messages": messages(), "stream": True})
+        junk = await c.post("/chat/completions", content=b"{not json")
+        unknown = await c.get("/files")
+        listed = await c.get("/models")
+    assert other.status_code == 400 and "'gpt-9' is not this attempt's model ('ref-model')" in other.text
+    assert api.status_code == 400 and "served through the 'chat' API" in api.text
+    assert junk.status_code == 400 and "not JSON" in junk.text
+    assert unknown.status_code == 404
+    assert [m["id"] for m in listed.json()["data"]] == ["ref-model"]
+    assert keyed.requests == [] and chat.calls == []
+    assert [r.status for r in chat.requests] == [400, 400, 400, 404, 200]
+
+
+async def test_calls_after_the_deadline_are_refused(recorder: Recorder, keyed: RefServer) -> None:
+    provider = OpenAICompatProvider(f"http://127.0.0.1:{recorder.port}/v1", "ref-model", KEY)
+    proxy = await proxied(provider, deadline_ns=time.perf_counter_ns() - 1)
+    try:
+        async with client(proxy) as c:
+            r = await c.post("/chat/completions", json={"model": "ref-model", "messages": messages(), "stream": True})
+    finally:
+        await proxy.aclose()
+        await provider.aclose()
+    assert r.status_code == 400 and "time budget is spent" in r.json()["error"]["message"]
+    assert keyed.requests == []
+
+
+async def test_the_deadline_cuts_a_stream_where_it_is(recorder: Recorder, keyed: RefServer) -> None:
+    keyed.reset([Reply(text=" ".join(["word"] * 200), rate=100)])  # two seconds of tokens
+    provider = OpenAICompatProvider(f"http://127.0.0.1:{recorder.port}/v1", "ref-model", KEY)
+    proxy = await proxied(provider, deadline_ns=time.perf_counter_ns() + 400_000_000)
+    try:
+        async with client(proxy) as c:
+            got = bytearray()
+            with pytest.raises(httpx.RemoteProtocolError):
+                async with c.stream(
+                    "POST", "/chat/completions", json={"model": "ref-model", "messages": messages(), "stream": True}
+                ) as r:
+                    async for part in r.aiter_raw():
+                        got += part
+    finally:
+        await proxy.aclose()
+        await provider.aclose()
+    [call] = proxy.calls
+    assert call.cut == "budget" and 0 < len(call.text.split()) < 200
+    assert b"[DONE]" not in got and b"word" in got
+    assert proxy.requests[0].detail == "cut at the attempt's deadline"
+
+
+async def test_an_endpoint_refusal_is_passed_on_with_its_status(chat: TimingProxy, keyed: RefServer) -> None:
+    keyed.reset([Reply(status=400, error_message="context length exceeded")])
+    async with client(chat) as c:
+        r = await c.post("/chat/completions", json={"model": "ref-model", "messages": messages(), "stream": True})
+    assert r.status_code == 400 and "context length exceeded" in r.json()["error"]["message"]
+    assert chat.calls == [] and "context length exceeded" in chat.requests[0].detail
+
+
+@pytest.mark.parametrize("cls", [OpenAIResponsesProvider, AnthropicProvider], ids=lambda c: c.name)
+async def test_native_apis_pass_through_unchanged(
+    cls: type[NativeProvider], keyed: RefServer, recorder: Recorder
+) -> None:
+    keyed.reset([Reply(text=TEXT, reasoning="Think first.", rate=2000)])
+    provider = cls(f"http://127.0.0.1:{recorder.port}/v1", "ref-model", KEY, max_retries=0)
+    proxy = await proxied(provider)
+    path = provider.path
+    key = {"x-api-key": DUMMY_KEY} if path == "/messages" else {"authorization": f"Bearer {DUMMY_KEY}"}
+    field = "input" if path == "/responses" else "messages"
+    body = {"model": "ref-model", field: [{"role": "user", "content": "Fix it."}], "stream": True}
+    try:
+        async with client(proxy, **key) as c:
+            async with c.stream("POST", path, json=body) as r:
+                got = b"".join([part async for part in r.aiter_raw()])
+            whole = await c.post(path, json={**body, "stream": False})
+    finally:
+        await proxy.aclose()
+        await provider.aclose()
+    assert got == dechunk(bytes(recorder.received[0]))
+    [call] = proxy.calls
+    assert call.text == TEXT and call.reasoning == "Think first." and call.usage.source == "server"
+    assert whole.status_code == 400 and "stream: true" in whole.text
+
+
+def test_a_provider_that_cannot_relay_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="cannot be put behind the timing proxy"):
+        relaying(object(), "local")
