@@ -81,6 +81,10 @@ def test_the_report_has_an_agent_section_and_the_summary_its_figures(tmp_path: P
     assert "pass@1 against median time-to-solve" in html
     doc = json.loads((out / "summary.json").read_text())
     assert doc["agents"][0]["amdahl_share"] == pytest.approx(0.8)
+    md = (out / "summary.md").read_text()
+    # 3 of 4 solved; the walls of the solved are 10, 20 and 30 s; 80 / 15 / 5 of 100 s
+    assert "## Agents" in md and "| fast | 3/4 (75.0%" in md and "| 80% / 15% / 5% |" in md
+    assert "- fast: 15 s 25.0%, 60 s 75.0%" in md and "| 20 s [10 s–30 s] |" in md
 
 
 def test_a_run_without_agents_has_no_agent_section(tmp_path: Path) -> None:
