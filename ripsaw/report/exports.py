@@ -144,6 +144,13 @@ def _agent_markdown(summary: Summary) -> list[str]:
             f"| {m.combo} | {m.solved}/{m.attempts} ({fmt.pct_ci(m.pass_at_1)}) | {fmt.secs_ci(m.time_to_solve)} "
             f"| {split} | {turns} | {fmt.usd(m.cost_per_solved)} | {stops} |"
         )
+    if summary.agent_projections:
+        rows += ["", "PROJECTIONS (every model call re-timed on a hardware profile; commands as measured):", ""]
+        rows += [
+            f"- {p.combo} on {p.profile.name} ({p.profile.summary}): median wall {fmt.secs(p.measured_wall_s)} "
+            f"-> {fmt.secs(p.projected_wall_s)} projected ({p.speedup or 0:.1f}x sooner)"
+            for p in summary.agent_projections
+        ]
     marks = [m for m in summary.agents if m.marks]
     if marks:
         rows += ["", "Pass rate at each budget mark (the workspace as it stood then, judged afterwards):", ""]
