@@ -19,6 +19,7 @@ from ripsaw.analysis.agents import AgentMetrics, agent_metrics
 from ripsaw.analysis.budgets import BudgetAnalysis
 from ripsaw.analysis.compare import ALPHA, Comparison, DetectableDifference, compare, detectable_difference
 from ripsaw.analysis.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboMetrics, run_metrics
+from ripsaw.analysis.nodes import NodeBreakdown, node_breakdown
 from ripsaw.analysis.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
 from ripsaw.analysis.run_budgets import budget_json, function_level, run_budgets
 from ripsaw.analysis.runs import Run, RunSet
@@ -43,6 +44,7 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     detectable: DetectableDifference | None = None  # beside the headline: what a gap of this run's size means
     agents: list[AgentMetrics] = field(default_factory=list)  # per combo with agent attempts (ripsaw.analysis.agents)
+    nodes: NodeBreakdown | None = None  # latency by cluster node, when attempts ran on several (analysis.nodes)
     _budgets: dict[str, BudgetAnalysis] | None = field(default=None, init=False, repr=False)
 
     def measured_budgets(self) -> dict[str, BudgetAnalysis]:
@@ -103,6 +105,7 @@ class Summary:
             "warnings": list(self.warnings),
             "schedule": self.schedule(),
             "agents": [m.to_dict() for m in self.agents],
+            "nodes": self.nodes.to_dict() if self.nodes else None,
         }
 
 
@@ -187,6 +190,9 @@ def summarize(
         for m in summary.agents
         if m.tampered
     ]
+    summary.nodes = node_breakdown(runset.attempts)
+    if summary.nodes is not None:
+        summary.warnings += summary.nodes.warnings
     summary.headline = headline(combos, summary.frontier(f"{LATENCY_P50.key}_vs_pass_rate"), summary.comparison)
     summary.detectable = _detectable(combos, comparisons, alpha)
     return summary

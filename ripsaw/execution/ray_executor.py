@@ -9,6 +9,9 @@ back; it alone appends to the store (the executor seam's guarantees are in execu
 - Limits: the driver is the only dispatcher, so counting a combo's attempts in flight holds its max_concurrency
   across the whole cluster exactly; a unit never waits inside a call for a slot held elsewhere. What the cluster
   adds before an attempt starts (scheduling, the hand-over) is each attempt's `placement.dispatch_s`.
+- Fair placement: units go out in the runner's interleaved order (combos alternating task by task), each to the
+  idle worker on the node that has had the fewest of its combo's attempts per worker, so no combo gathers on one
+  node; the report breaks latency down by node and flags a combo that still did (ripsaw.analysis.nodes).
 - A worker process or a whole node lost mid-attempt: the unit goes back to the front of the queue and runs on
   a fresh actor (on a node that is still there); its lost run was never recorded, so nothing is duplicated.
   After MAX_LOSSES losses of one unit it is recorded as an infra error (retried on resume), not looped forever.
@@ -125,6 +128,7 @@ class _Worker:
 @dataclass(slots=True)
 class _Slot:
     actor: Any
+    cpus: float  # what it holds of its node (the spare worker holds none)
     facts: dict[str, Any] | None = None  # from ready(); None until the actor is up
 
 
@@ -161,13 +165,15 @@ class RayExecutor:
         pending = collections.deque(batch.units)
         losses: collections.Counter[str] = collections.Counter()
         per_combo: collections.Counter[str] = collections.Counter()
+        handed: collections.Counter[tuple[str, str]] = collections.Counter()  # (combo, node) -> attempts given
         slots: list[_Slot] = []
         idle: list[_Slot] = []
         waiting: dict[asyncio.Future[Any], tuple[str, _Slot, AttemptUnit | None]] = {}
         in_flight: dict[asyncio.Future[Any], Any] = {}  # a running attempt's future -> its ObjectRef
 
-        def spawn() -> None:
-            slot = _Slot(worker_cls.options(**options).remote(config_ref, limiters))
+        def spawn(cpus: float = 1) -> None:
+            actor = worker_cls.options(**{**options, "num_cpus": cpus}).remote(config_ref, limiters)
+            slot = _Slot(actor, cpus)
             slots.append(slot)
             waiting[asyncio.wrap_future(slot.actor.ready.remote().future())] = ("ready", slot, None)
 
@@ -187,7 +193,23 @@ class RayExecutor:
                     self.requeued += 1
                     pending.appendleft(unit)  # first in line again, on another worker
             if pending:
-                spawn()  # keep the pool's size; Ray places it on a node that is still there
+                spawn(slot.cpus)  # keep the pool's size; Ray places it on a node that is still there
+
+        def pick(unit: AttemptUnit) -> _Slot:
+            """The idle worker on the node that has had the fewest of this combo's attempts per worker there: each
+            combo spreads over the nodes alike, so a slower node slows every combo the same (analysis.nodes)."""
+            workers = collections.Counter(s.facts["node_id"] for s in slots if s.facts is not None)
+
+            def load(slot: _Slot) -> float:
+                assert slot.facts is not None  # idle workers are up
+                node = slot.facts["node_id"]
+                return handed[unit.combo, node] / workers[node]
+
+            slot = min(reversed(idle), key=load)  # on a tie, the worker idle the shortest (as a stack would)
+            idle.remove(slot)
+            assert slot.facts is not None
+            handed[unit.combo, slot.facts["node_id"]] += 1
+            return slot
 
         def next_unit() -> AttemptUnit | None:
             for i, unit in enumerate(pending):
@@ -199,12 +221,17 @@ class RayExecutor:
         try:
             for _ in range(max(1, min(batch.concurrency, len(pending)))):
                 spawn()
+            if len(pending) > batch.concurrency:
+                # One worker more than can run at once (holding no CPU: the driver never runs more than the
+                # concurrency): a worker that just finished is then never the only choice, so a combo held at its
+                # limit still moves between nodes. At most one node runs one attempt over its CPUs at a time.
+                spawn(0)
             while pending or any(kind == "run" for kind, _, _ in waiting.values()):
-                while idle and pending and batch.may_start():
+                while idle and pending and len(in_flight) < batch.concurrency and batch.may_start():
                     unit = next_unit()
                     if unit is None:
                         break  # every pending unit's combo is at its limit: wait for one to finish
-                    slot = idle.pop()
+                    slot = pick(unit)
                     per_combo[unit.combo] += 1
                     ref = slot.actor.run.remote(unit, time.time())
                     future = asyncio.wrap_future(ref.future())
