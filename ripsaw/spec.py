@@ -254,6 +254,7 @@ _TASKS: dict[str, _Key] = {
     "subset": _Key(STR, (nonblank,)),
     "fields": _Key(STR_TABLE),
     "data_files": _Key(STR, (nonblank,)),
+    "repo_cache": _Key(STR, (nonblank,)),
 }
 
 _RUN: dict[str, _Key] = {

@@ -231,7 +231,7 @@ MALFORMED = {
         COMBO + '[tasks]\nsource = "humanevl"\n',
         "tasks.source",
         "unknown task source 'humanevl'; did you mean 'humaneval'? "
-        "(use humaneval, jsonl:PATH, hf:DATASET, repo:PATH, mbpp, humaneval+, livecodebench)",
+        "(use humaneval, jsonl:PATH, hf:DATASET, repo:PATH, swebench:DATASET, mbpp, humaneval+, livecodebench)",
     ),
     "argument to a bare source": (
         COMBO + '[tasks]\nsource = "humaneval:extra"\n',

@@ -6,7 +6,6 @@ SUMMARY_SCHEMA_VERSION (bump it when a field changes meaning or disappears; addi
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections import defaultdict
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from ripsaw.analysis.nodes import NodeBreakdown, node_breakdown
 from ripsaw.analysis.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
 from ripsaw.analysis.run_budgets import budget_json, function_level, run_budgets
 from ripsaw.analysis.runs import Run, RunSet
+from ripsaw.names import utc_now
 from ripsaw.records import Attempt
 
 SUMMARY_SCHEMA = "ripsaw.summary"
@@ -181,7 +181,7 @@ def summarize(
         seed=seed,
         resamples=resamples,
         latency_slo_override=latency_slo_s,
-        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        generated_at=utc_now(),
         warnings=warnings,
     )
     summary.agents = [m for c in combos if (m := agent_metrics(c.name, by_combo[c.name])) is not None]

@@ -23,13 +23,17 @@ def command() -> None:
               help="Runs of the solution: a test that passes in some and fails in others is flaky.")  # fmt: skip
 @click.option("-j", "--jobs", default=2, show_default=True, type=click.IntRange(1, 32),
               help="Tasks validated at once.")  # fmt: skip
+@click.option("--repo-cache", type=click.Path(exists=True, file_okay=False),
+              help="swebench: a directory of repository clones to make workspaces from.")  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def validate_command(source: str, ids: tuple[str, ...], runs: int, jobs: int, no_progress: bool, as_json: bool) -> None:
-    """Prove every repository task of SOURCE (`repo:PATH`, or a directory of task directories) sound, in Docker:
-    the untouched workspace fails every fail_to_pass test and passes every pass_to_pass test; the task's
-    solution/solve.sh passes them all, --runs times (a flaky test is named). A task without [ripsaw] test ids is
-    checked by its tests/test.sh reward instead.
+def validate_command(
+    source: str, ids: tuple[str, ...], runs: int, jobs: int, repo_cache: str | None, no_progress: bool, as_json: bool
+) -> None:
+    """Prove every repository task of SOURCE (`repo:PATH`, `swebench:DATASET`, or a directory of task directories)
+    sound, in Docker: the untouched workspace fails every fail_to_pass test and passes every pass_to_pass test; the
+    task's solution/solve.sh (for swebench: the gold patch) passes them all, --runs times (a flaky test is named).
+    A task without [ripsaw] test ids is checked by its tests/test.sh reward instead.
 
     Exit status: 0 every task is valid, 1 a task is not (one line per problem), 2 the tasks cannot be loaded.
     """
@@ -39,7 +43,7 @@ def validate_command(source: str, ids: tuple[str, ...], runs: int, jobs: int, no
     from ripsaw.types import TasksSpec
     from ripsaw.verdict.repo import RepoJudge, validate_all
 
-    spec = TasksSpec(source=source if ":" in source else f"repo:{source}", ids=ids)
+    spec = TasksSpec(source=source if ":" in source else f"repo:{source}", ids=ids, repo_cache=repo_cache)
     tasks = load_tasks(spec)
     if not tasks or not all(isinstance(t.tests, RepoTests) for t in tasks):
         raise ConfigError(f"{source}: validate checks repository tasks (repo:PATH); this source has other tasks")

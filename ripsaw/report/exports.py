@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ripsaw.analysis import format as fmt
-from ripsaw.analysis.metrics import priced
+from ripsaw.analysis.metrics import one_source, priced
 from ripsaw.analysis.summary import Summary
 from ripsaw.records import Attempt, Outcome
 from ripsaw.report.table import markdown
@@ -62,7 +62,7 @@ def attempt_row(a: Attempt) -> dict[str, Any]:
         "prompt_tokens": _sum([c.usage.prompt_tokens for c in a.calls]),
         "completion_tokens": _sum([c.usage.completion_tokens for c in a.calls]),
         "reasoning_tokens": _sum([c.usage.reasoning_tokens for c in a.calls]),
-        "token_source": (sources.pop() if len(sources) == 1 else "mixed") if sources else None,
+        "token_source": one_source(sources),
         "cost_usd": a.cost_usd,
         "sandbox_kind": sb.kind if sb else None,
         "sandbox_status": sb.status if sb else None,

@@ -6,9 +6,11 @@ Sources, by the `tasks.source` string (each is a TaskSource in SOURCES; entry-po
     jsonl:PATH                   a hand-written suite (schema in tasks/README.md); PATH relative to the spec file
     hf:DATASET                   a Hugging Face dataset in a preset's column layout (ripsaw.tasks.hf)
     repo:PATH                    repository tasks in the Harbor layout, for agents (ripsaw.tasks.repo)
+    swebench:DATASET             SWE-bench-format instances as repository tasks (ripsaw.tasks.swebench)
     mbpp | humaneval+ | livecodebench   the same presets with their usual hub dataset
 
-Then the selection: explicit `ids` (in the order given), a seeded shuffle, a `limit`.
+Then the selection: explicit `ids` (in the order given), a seeded shuffle, a `limit`; then the source's own
+`prepare` step, for the selected tasks only.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ripsaw.errors import ConfigError, SpecError
 from ripsaw.registry import Registry
 from ripsaw.tasks.base import TaskSource
 from ripsaw.tasks.hf import PRESETS
+from ripsaw.tasks.swebench import SOURCE as SWEBENCH
 from ripsaw.tasks.task import CallCase, CallTests, CheckTests, IOCase, IOTests, RepoTests, Task, Tests, suite_hash
 from ripsaw.types import EvalSpec, TasksSpec
 
@@ -76,6 +79,7 @@ SOURCES: Registry[TaskSource] = Registry(
             example="repo:tasks/repo",
             argument_is_dir=True,
         ),
+        "swebench": SWEBENCH,
         **{name: _preset(name) for name in PRESETS},  # each Hugging Face preset is a source of its own
     },
 )
@@ -105,8 +109,10 @@ def load_tasks(spec: TasksSpec, base_dir: Path | None = None) -> list[Task]:
     source, _ = source_of(spec.source)
     table = {k: v for k, v in dataclasses.asdict(spec).items() if v not in (None, {}, ())}
     source.check(source_of(spec.source)[1], table, base_dir or Path.cwd())
-    spec = dataclasses.replace(spec, source=table["source"], data_files=table.get("data_files"))
-    return select(source.load(source_of(spec.source)[1], spec, base_dir), spec)
+    spec = dataclasses.replace(
+        spec, source=table["source"], data_files=table.get("data_files"), repo_cache=table.get("repo_cache")
+    )
+    return source.finish(select(source.load(source_of(spec.source)[1], spec, base_dir), spec), spec, base_dir)
 
 
 def load_spec_tasks(spec: EvalSpec) -> list[Task]:

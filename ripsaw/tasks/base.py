@@ -37,6 +37,9 @@ class TaskSource:
     argument_is_dir: bool = False  # the same, for a directory
     hf_options: bool = False  # accepts the HF_OPTIONS keys
     preset: str | None = None  # the Hugging Face column layout it stands for (a preset name such as "mbpp")
+    # "module:function", a Loader-like (selected tasks, spec, base dir) -> tasks run after the selection: work
+    # that only the tasks a run uses should pay for (writing task directories, finding images).
+    prepare: str | None = None
 
     @property
     def form(self) -> str:
@@ -58,6 +61,8 @@ class TaskSource:
             tasks["source"] = f"{self.name}:{resolve_file(argument, base, 'tasks.source')}"
         elif self.argument_is_dir:
             tasks["source"] = f"{self.name}:{resolve_dir(argument, base, 'tasks.source')}"
+        if "repo_cache" in tasks:
+            raise InvalidKey("tasks.repo_cache", f"applies to the 'swebench:' source only (source is {source!r})")
         for key in HF_OPTIONS:
             if key in tasks and not self.hf_options:
                 raise InvalidKey(f"tasks.{key}", f"applies to 'hf:' and preset sources only (source is {source!r})")
@@ -71,6 +76,16 @@ class TaskSource:
         module, _, attr = self.loader.partition(":")
         loader: Loader = getattr(importlib.import_module(module), attr)
         return loader(argument, spec, base_dir)
+
+    def finish(self, tasks: list[Task], spec: TasksSpec, base_dir: Path | None) -> list[Task]:
+        """The selected tasks, made ready by `prepare` when the source has one."""
+        if self.prepare is None:
+            return tasks
+        module, _, attr = self.prepare.partition(":")
+        prepare: Callable[[list[Task], TasksSpec, Path | None], list[Task]] = getattr(
+            importlib.import_module(module), attr
+        )
+        return prepare(tasks, spec, base_dir)
 
 
 def resolve_dir(name: str, base: Path, key: str) -> str:
