@@ -166,6 +166,7 @@ def summarize(
         for r in runset.runs
         if r.duplicates
     ]
+    warnings += [w for r in runset.runs if (w := _images_warning(r))]
     if len({r.ripsaw_version for r in runset.runs}) > 1:
         warnings.append("runs were made by different ripsaw versions")
     if runset.mixed_suites:
@@ -196,6 +197,18 @@ def summarize(
     summary.headline = headline(combos, summary.frontier(f"{LATENCY_P50.key}_vs_pass_rate"), summary.comparison)
     summary.detectable = _detectable(combos, comparisons, alpha)
     return summary
+
+
+def _images_warning(run: Run) -> str | None:
+    """A cluster run whose nodes ran different sandbox, workspace or task images (the manifest's executor facts)."""
+    executor = run.manifest.get("executor") or {}
+    differ = executor.get("images_differ") or (["sandbox image"] if executor.get("sandbox_images_differ") else [])
+    if not differ:
+        return None
+    return (
+        f"run {run.run_id}: the cluster's nodes ran different images ({'; '.join(differ)}): a verdict may depend on "
+        "the node it was scored on"
+    )
 
 
 def _detectable(combos: list[ComboMetrics], comparisons: list[Comparison], alpha: float) -> DetectableDifference | None:

@@ -66,7 +66,8 @@ async def test_same_attempts_and_verdicts_as_local_then_resume(
     assert len({a.placement.node_id for a in attempts if a.placement}) == 2  # both nodes ran attempts
     manifest = RunStore(tmp_path / "ray").manifest()
     assert manifest["executor"]["name"] == "ray" and len(manifest["executor"]["nodes"]) == 2
-    assert manifest["executor"]["sandbox_images_differ"] is False
+    assert manifest["executor"]["sandbox_images_differ"] is False and manifest["executor"]["images_differ"] == []
+    assert all(n["sandbox"]["kind"] == "process" for n in manifest["executor"]["nodes"].values())
 
     # Resume: the last three records never made it (the run was stopped); only those run again.
     path = tmp_path / "ray" / ATTEMPTS
