@@ -51,7 +51,7 @@ from ripsaw.providers.streaming import (
     finish_call,
     is_number,
 )
-from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, tokenizer_for
+from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, ready, tokenizer_for
 from ripsaw.records import ModelCall, Usage
 from ripsaw.types import Clock, ComboSpec, Prompt, Reasoning, RequestParams, ToolCall
 
@@ -225,12 +225,12 @@ class NativeProvider:
 
     async def start(self, run_dir: Path | None = None) -> None:
         """Nothing to launch; the tokenizer (if any) is loaded now, off the event loop."""
-        await self._ready()
+        await ready(self.tokenizer)
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
         if prompt.mode != "chat":
             raise ConfigError(f"provider {self.name!r} takes chat prompts only (prompt_mode = 'chat')")
-        await self._ready()
+        await ready(self.tokenizer)
         # Streaming is how calls are timed; extra_body may add fields, not turn it off.
         body = json.dumps({**self.body(prompt, params), "stream": True}).encode()
         reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns)
@@ -239,7 +239,7 @@ class NativeProvider:
     async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
         """A request another client built (a scaffold behind the timing proxy, ripsaw.agents.proxy), sent as it is
         to `path` and timed and counted like `complete`; `prompt` only feeds the token estimate without usage."""
-        await self._ready()
+        await ready(self.tokenizer)
         reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns, tap=tap)
         return await self._result(prompt, reply, retries, cut=None if finished else "budget")
 
@@ -271,11 +271,6 @@ class NativeProvider:
                 continue
             out[theirs] = list(value) if isinstance(value, tuple) else value
         return out
-
-    async def _ready(self) -> None:
-        load = getattr(self.tokenizer, "load", None)
-        if load is not None:
-            await asyncio.to_thread(load)
 
     async def _result(self, prompt: Prompt, reply: TypedReply, retries: int, cut: str | None) -> ModelCall:
         if reply.model is not None and self._server_model is None:

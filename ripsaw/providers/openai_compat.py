@@ -42,7 +42,7 @@ from ripsaw.providers.streaming import (
     finish_call,
     is_number,
 )
-from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, tokenizer_for
+from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, ready, tokenizer_for
 from ripsaw.records import ModelCall, Usage
 from ripsaw.types import Clock, ComboSpec, Message, Prompt, RequestParams, ToolCall, ToolResult
 
@@ -212,10 +212,10 @@ class OpenAICompatProvider:
     async def start(self, run_dir: Path | None = None) -> None:
         """Nothing to launch: a remote endpoint is either there or each attempt's retries find out. The tokenizer
         is loaded now, off the event loop, so no stream is stalled by it later."""
-        await self._ready()
+        await ready(self.tokenizer)
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
-        await self._ready()
+        await ready(self.tokenizer)
         path, body = self._request(prompt, params)
         chat = prompt.mode == "chat"
         reply, retries, finished = await self._client.call(path, body, lambda: _ChatReply(chat), deadline_ns)
@@ -225,7 +225,7 @@ class OpenAICompatProvider:
         """A chat-completions request another client built (a scaffold behind the timing proxy,
         ripsaw.agents.proxy), sent as it is and timed and counted like `complete`; `prompt` only feeds the token
         estimate without usage."""
-        await self._ready()
+        await ready(self.tokenizer)
         reply, retries, finished = await self._client.call(
             self.path, body, lambda: _ChatReply(True), deadline_ns, tap=tap
         )
@@ -249,11 +249,6 @@ class OpenAICompatProvider:
         return facts
 
     # -- one call ------------------------------------------------------------------------------------------
-
-    async def _ready(self) -> None:
-        load = getattr(self.tokenizer, "load", None)
-        if load is not None:
-            await asyncio.to_thread(load)
 
     def _request(self, prompt: Prompt, params: RequestParams) -> tuple[str, bytes]:
         """The endpoint path and the JSON body for one call."""
