@@ -42,7 +42,8 @@ def machine() -> str:
 
 @dataclass(slots=True)
 class ServerProcess:
-    """`python -m tests.refserver` started in a child process; its log is read after it stops."""
+    """`python -m tests.refserver` started in a child process (SCHED_BATCH: its wake-ups never preempt the client
+    it serves); its log is read after it stops."""
 
     log: Path
     base_url: str = ""
@@ -51,7 +52,7 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         self.log.unlink(missing_ok=True)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.refserver", "--port", "0", "--log", str(self.log)],
+            [sys.executable, "-m", "tests.refserver", "--port", "0", "--log", str(self.log), "--batch"],
             cwd=REPO,
             stdout=subprocess.PIPE,
             text=True,
@@ -83,9 +84,10 @@ class ServerProcess:
 class Sent:
     """One request as the server saw it, and every data event it sent back, from its log."""
 
-    t_recv_ns: int
+    t_recv_ns: int  # the request's last byte reached the server's socket (the kernel's timestamp)
     body: dict[str, Any]
     chunks: list[tuple[str, int, int]] = field(default_factory=list)  # (kind, tokens, t_ns)
+    t_read_ns: int = 0  # when the server's loop read it: later by however long the server waited to run
 
 
 def read_log(path: Path) -> dict[str, Sent]:
@@ -96,7 +98,8 @@ def read_log(path: Path) -> dict[str, Sent]:
         for line in f:
             record = json.loads(line)
             if record["type"] == "request":
-                by_index[record["request"]] = Sent(record["t_ns"], record["body"] or {})
+                t_ns = record["t_ns"]
+                by_index[record["request"]] = Sent(t_ns, record["body"] or {}, t_read_ns=record.get("t_read_ns", t_ns))
             else:
                 by_index[record["request"]].chunks.append((record["kind"], record["tokens"], record["t_ns"]))
     tagged = {}

@@ -432,6 +432,7 @@ class Row:
     queue_p50_ms: float | None
     queue_max_ms: float | None
     leave_ms: float | None  # worst spread of the server's arrivals of the requests started together
+    server_late_ms: float  # the longest the server's loop read a request after it arrived (kernel stamp)
     tokens_ok: bool
     ttft_ok: bool
     speed_ok: bool | None
@@ -502,6 +503,7 @@ def summarize(cell: Cell, run: CellRun, ms: list[Measured], sent: dict[str, Sent
     leave = None
     if cell.streams > 1:
         leave = max(max(sent[t].t_recv_ns for t in r) - min(sent[t].t_recv_ns for t in r) for r in run.rounds) / 1e6
+    late = max(sent[t].t_read_ns - sent[t].t_recv_ns for r in run.rounds for t in r) / 1e6
     worst = max(ms, key=lambda m: abs(m.speed / m.speed_true - 1) if m.speed and m.speed_true else 0)
     jitter = [abs(x) for m in ms for x in m.jitter_s]
     if not jitter:
@@ -528,6 +530,7 @@ def summarize(cell: Cell, run: CellRun, ms: list[Measured], sent: dict[str, Sent
         queue_p50_ms=statistics.median(queues) * 1e3 if queues else None,
         queue_max_ms=max(queues) * 1e3 if queues else None,
         leave_ms=leave,
+        server_late_ms=late,
         tokens_ok=tokens_ok,
         ttft_ok=ttft_ok,
         speed_ok=None if target is None or speed_err is None else abs(speed_err) <= target,
@@ -554,7 +557,7 @@ def _ms(x: float | None, fmt: str = ".2f") -> str:
 
 def print_table(rows: list[Row]) -> None:
     headers = ["cell", "str", "R", "N", "k", "flags", "TTFT true", "TTFT err", "TTFAT err", "speed true",
-               "speed err% worst", "E2E err", "tokens", "n1", "queue p50/max", "leave", "jitter p99",
+               "speed err% worst", "E2E err", "tokens", "n1", "queue p50/max", "leave", "srv late", "jitter p99",
                "srv pace p50/p99", "CPU cli/srv", "wait cli/srv", "tok", "TTFT", "speed", "leave"]  # fmt: skip
     body = []
     for i, r in enumerate(rows):
@@ -565,7 +568,8 @@ def print_table(rows: list[Row]) -> None:
             f"{r.ttft_true_ms:.2f}", f"{r.ttft_err_ms:+.3f}", _ms(r.ttfat_err_ms, "+.3f"),
             _ms(r.speed_true, ".1f"), "" if r.speed_err is None else f"{r.speed_err * 100:+.3f}",
             f"{r.e2e_err_ms:+.3f}", tokens, r.n_first,
-            f"{_ms(r.queue_p50_ms)}/{_ms(r.queue_max_ms)}", _ms(r.leave_ms), f"{r.jitter_p99_ms:.3f}",
+            f"{_ms(r.queue_p50_ms)}/{_ms(r.queue_max_ms)}", _ms(r.leave_ms), f"{r.server_late_ms:.2f}",
+            f"{r.jitter_p99_ms:.3f}",
             f"{r.pacing_p50_ms:.2f}/{r.pacing_p99_ms:.2f}",
             "" if math.isnan(r.client_cpu) else f"{r.client_cpu * 100:.0f}/{r.server_cpu * 100:.0f}%",
             "" if math.isnan(r.client_cpu) else f"{r.client_wait_ms:.0f}/{r.server_wait_ms:.0f}",
@@ -574,9 +578,10 @@ def print_table(rows: list[Row]) -> None:
     print(table(headers, body))
     print("times in ms; speeds in tok/s; TTFT/speed/E2E err = the call furthest from the truth (signed), the verdict;")
     print("n1 = first token chunk's tokens, true/measured (worst call); queue = the client's wait before the wire;")
-    print("leave = spread of the server's arrivals of requests started together (worst round); jitter = client minus")
-    print("server offset of each token event from the first; srv pace = server send - due; wait = ms runnable without")
-    print("a core (the host's other load); CPU = share of one core")
+    print("leave = spread of the server's arrivals of requests started together (worst round; arrival = the kernel's")
+    print("receive timestamp); srv late = the longest the server's loop read a request after it arrived; jitter =")
+    print("client minus server offset of each token event from the first; srv pace = server send - due;")
+    print("wait = ms runnable without a core (the host's other load); CPU = share of one core")
     for i, r in enumerate(rows):
         for note in r.notes:
             print(f"  note {i + 1:02d}: {note}")
@@ -653,6 +658,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated groups: first, grid, n1, tokens, wire, reason, ttft, native")
     parser.add_argument("--json", type=Path, help="also write every cell's numbers here")
+    parser.add_argument("--streams", type=int, help="only the cells of this many concurrent streams (1 or 16)")
     parser.add_argument("--pin", action="store_true", help="server on one core, client on another (quiet hosts)")
     parser.add_argument("--first-call", help=argparse.SUPPRESS)  # the child process of the first-call cell
     args = parser.parse_args()
@@ -663,6 +669,8 @@ def main() -> None:
     if args.only:
         groups = set(args.only.split(","))
         selected = [c for c in selected if c.group in groups]
+    if args.streams:
+        selected = [c for c in selected if c.streams == args.streams]
 
     print(f"fidelity · {machine()}")
     tokens = code_tokens()

@@ -6,7 +6,6 @@ so a reader can tell which rows were measured under the same conditions.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from ripsaw.analysis.metrics import ComboMetrics
 from ripsaw.analysis.pareto import LATENCY_P50, PASS_RATE, Frontier
 from ripsaw.analysis.runs import Run, RunSet, combo_names
 from ripsaw.analysis.summary import Summary
+from ripsaw.names import utc_now
 from ripsaw.report import plots
 
 LEADERBOARD_SCHEMA = "ripsaw.leaderboard"
@@ -150,7 +150,7 @@ def build(summary: Summary, out: Path, *, allowed_mismatches: Sequence[str] = ()
     front = summary.frontier(f"{LATENCY_P50.key}_vs_{PASS_RATE.key}")
     table = rows(summary, front)
     plot = plots.render("pareto", "pass@1 vs task latency p50", plots.pareto(front))
-    generated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    generated = utc_now()
     suites = sorted({str(r["task_suite_hash"]) for r in table})
     doc = {
         "schema": LEADERBOARD_SCHEMA,

@@ -117,6 +117,29 @@ PromptMode = Literal["complete", "chat"]
 
 
 @dataclass(frozen=True, slots=True)
+class PriceCard:
+    """USD per million tokens; cached input (read from the server's prompt cache) at its own rate when known."""
+
+    in_per_mtok: float = 0.0
+    out_per_mtok: float = 0.0
+    cached_in_per_mtok: float | None = None  # None: cached input is priced as any input
+
+    @property
+    def free(self) -> bool:
+        return self.in_per_mtok == 0 and self.out_per_mtok == 0 and not self.cached_in_per_mtok
+
+    def cost_usd(self, prompt: int | None, completion: int | None, cached: int | None) -> float | None:
+        """One call's cost; None where a price meets an unknown count (not a number to stand behind)."""
+        if self.free:
+            return 0.0
+        if prompt is None or completion is None:
+            return None
+        hit = min(cached or 0, prompt)
+        cached_rate = self.in_per_mtok if self.cached_in_per_mtok is None else self.cached_in_per_mtok
+        return ((prompt - hit) * self.in_per_mtok + hit * cached_rate + completion * self.out_per_mtok) / 1e6
+
+
+@dataclass(frozen=True, slots=True)
 class ComboSpec:
     name: str
     provider: str  # registry name: "openai", "llamacpp"
@@ -140,6 +163,10 @@ class ComboSpec:
     strategy: str | None = None  # a solver name (ripsaw.solvers); overrides run.strategy
     prompt: str | None = None  # a chat prompt preset (ripsaw.solvers.prompts.PROMPTS); overrides run.prompt
     tool_mode: str | None = None  # an agent's tool mode ("native" | "text"); overrides run.tool_mode
+
+    @property
+    def prices(self) -> PriceCard:
+        return PriceCard(self.price_in_per_mtok, self.price_out_per_mtok, self.price_cached_in_per_mtok)
 
 
 @dataclass(frozen=True, slots=True)

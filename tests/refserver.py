@@ -15,15 +15,16 @@ scripted reply, so a client of a subprocess server can script each request itsel
 
 Schedule: the first token is due `ttft_s` after the request arrived, token i is due `i / rate` later (an absolute
 schedule: a late wake-up never delays the tokens after it), and a chunk of `tokens_per_chunk` tokens goes out when
-its LAST token is due, as a real server sends what it has generated so far. A request's arrival is the instant the
-socket read that delivered its last byte returned (stamped in the protocol's `data_received`, before the handler
-task runs), so a busy server loop does not move it. Sleeps wake up to ~1 ms late (the event loop waits in whole
+its LAST token is due, as a real server sends what it has generated so far. A request's arrival is the instant its
+last byte reached the server's socket: the kernel's receive timestamp (SO_TIMESTAMPNS, on Linux), so neither a busy
+server loop nor a server process waiting for a core moves it (elsewhere: the socket read, stamped in the protocol's
+`data_received` before the handler task runs). Sleeps wake up to ~1 ms late (the event loop waits in whole
 milliseconds), so the last `spin_s` before a due time is busy-waited (yielding to other streams and to the OS);
 in-process fixtures set `spin_s=0` to spare the CPU.
 
 Use in-process (`with RefServer(script) as server:` runs it on a background thread) or as a process:
 
-    python -m tests.refserver --port 0 --log sends.jsonl [--script replies.json]
+    python -m tests.refserver --port 0 --log sends.jsonl [--script replies.json] [--batch]
 
 which prints `refserver listening on http://127.0.0.1:PORT/v1` and logs every request and every data event as a
 JSONL line (`{"type": "request", ...}` / `{"type": "chunk", ...}`; the Authorization header is redacted).
@@ -41,6 +42,7 @@ import re
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -113,7 +115,7 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]  # lower-cased names
     body: Any  # parsed JSON, or None
-    t_ns: int  # perf_counter_ns when the socket read that delivered the request's last byte returned
+    t_ns: int  # perf_counter_ns when the request's last byte reached the server's socket (see _ArrivalStamps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,17 +164,59 @@ def _split_points(event: bytes) -> list[int]:
     return sorted({inside, len(event) - 1})
 
 
+# The kernel's receive timestamp of the data a read returns (CLOCK_REALTIME), where the socket offers it: Linux
+# (35 in asm-generic, x86 and arm; Python names the constant only from 3.14).
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
+_STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 0
+
+
 class _ArrivalStamps(asyncio.StreamReaderProtocol):
-    """Stamps every socket read as it happens: the handler task may run much later when the loop is busy (16
-    streams at once), and a request stamped then would look as if the client had sent it late."""
+    """Stamps every socket read with the instant its data reached this socket: the kernel's receive timestamp
+    (SO_TIMESTAMPNS) where it has one, else the instant the loop performed the read. The loop's instant can be
+    late by however long this process waited to run: milliseconds on a shared 2-core host, where 16 requests
+    sent within 0.3 ms were stamped up to 10 ms apart (`t_read_ns` in the log keeps it, to show that)."""
 
     def __init__(self, reader: asyncio.StreamReader, connected: Callable[..., Any]) -> None:
         super().__init__(reader, connected)
-        self.last_read_ns = 0
+        self.last_read_ns = 0  # the kernel's arrival of the latest read's data (perf_counter_ns)
+        self.last_loop_ns = 0  # when this loop performed that read
+        self.kernel_ns: int | None = None  # set by _StampedSocket just before data_received
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        sock = getattr(transport, "_sock", None)  # asyncio's selector transport reads with sock.recv
+        if isinstance(sock, socket.socket) and _SO_TIMESTAMPNS is not None and _STAMP_SPACE:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+            except OSError:
+                return
+            transport._sock = _StampedSocket(sock, self)  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
-        self.last_read_ns = time.perf_counter_ns()
+        self.last_loop_ns = time.perf_counter_ns()
+        self.last_read_ns = self.kernel_ns if self.kernel_ns is not None else self.last_loop_ns
+        self.kernel_ns = None
         super().data_received(data)
+
+
+class _StampedSocket:
+    """A connection's socket as its transport reads it: each `recv` is a `recvmsg` that also takes the kernel's
+    receive timestamp of the data (CLOCK_REALTIME), handed to the protocol on perf_counter_ns's clock (both
+    clocks are slewed alike, so their offset read at that moment converts it). Everything else is the socket."""
+
+    def __init__(self, sock: socket.socket, protocol: _ArrivalStamps) -> None:
+        self._sock, self._protocol = sock, protocol
+
+    def recv(self, size: int) -> bytes:
+        data, ancillary, _, _ = self._sock.recvmsg(size, _STAMP_SPACE)
+        for level, kind, raw in ancillary:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(raw) >= 16:
+                sec, nsec = struct.unpack("qq", raw[:16])
+                self._protocol.kernel_ns = sec * 1_000_000_000 + nsec - (time.time_ns() - time.perf_counter_ns())
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
 
 
 def _prompt_words(body: dict[str, Any]) -> int:
@@ -305,7 +349,8 @@ class RefServer:
                 headers[name.strip().lower()] = value.strip()
         raw = await reader.readexactly(int(headers.get("content-length", "0")))
         # The read that completed the request is the latest one: a client sends nothing more before the reply.
-        t_recv = writer.transport.get_protocol().last_read_ns  # type: ignore[attr-defined]
+        stamps: _ArrivalStamps = writer.transport.get_protocol()  # type: ignore[assignment]
+        t_recv, t_read = stamps.last_read_ns, stamps.last_loop_ns
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -321,6 +366,7 @@ class RefServer:
                 "method": method,
                 "path": path,
                 "t_ns": t_recv,
+                "t_read_ns": t_read,
                 "headers": {k: ("<redacted>" if k in _KEY_HEADERS else v) for k, v in headers.items()},
                 "body": body,
             }
@@ -892,7 +938,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--script", type=Path, help="JSON file: one Reply object or a list of them")
     parser.add_argument("--api-key", help="require this bearer key")
     parser.add_argument("--spin-s", type=float, default=0.0015, help="busy-wait this long before each due time")
+    parser.add_argument("--batch", action="store_true", help="run as SCHED_BATCH (Linux): see below")
     args = parser.parse_args(argv)
+    if args.batch and hasattr(os, "SCHED_BATCH"):
+        # A stand-in for a remote endpoint must not take the client's core at the client's own instants. On one
+        # host each request the client writes wakes this process, and the scheduler may preempt the client for
+        # it in the middle of a burst: 16 requests written in 0.25 ms then reached the socket 2-10 ms apart. A
+        # SCHED_BATCH process never preempts on wake-up (it runs on an idle core or at the next tick) and keeps
+        # its fair share of CPU; the client, woken by our writes, still preempts us, so it reads tokens at once.
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     script: Script = (Reply(),)
     if args.script:
         spec = json.loads(args.script.read_text())

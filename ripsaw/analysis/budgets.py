@@ -32,9 +32,10 @@ from typing import Any, Literal
 
 from scipy.stats import norm
 
-from ripsaw.analysis.metrics import CONFIDENCE, Estimate, proportion
+from ripsaw.analysis.metrics import CONFIDENCE, Estimate, finite, proportion
 from ripsaw.analysis.pareto import Axis, Frontier, frontier
 from ripsaw.records import Attempt, Outcome, Turn, single_turn
+from ripsaw.types import PriceCard
 
 TimeBasis = Literal["wall", "model"]
 BASES: tuple[TimeBasis, ...] = ("wall", "model")
@@ -44,7 +45,7 @@ DEFAULT_MARKS_S = (5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 # Seconds a turn's model call takes on some other hardware (ripsaw.analysis.projection); None keeps the recorded times.
 Retime = Callable[[Turn], float]
-Prices = Mapping[str, tuple[float, float]]  # combo -> (USD per million input tokens, per million output tokens)
+Prices = Mapping[str, PriceCard]  # combo -> its prices
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ def timeline(
     *,
     max_budget_s: float,
     retime: Retime | None = None,
-    price: tuple[float, float] | None = None,
+    price: PriceCard | None = None,
 ) -> Timeline:
     """The attempt's candidates on one basis; with `retime`, each call re-timed and the times re-accumulated
     (sandbox time stays as measured on the wall basis; harness overhead between turns is left out)."""
@@ -119,23 +120,17 @@ def timeline(
             t += turn.model_time_s
             at = turn.model_elapsed_s if turn.submitted_at_s is not None else None
         if turn.call is not None:
-            spend.append((start, _cost(turn, price)))
+            # Cached input is priced at its own rate, as the attempt's cost was (agent loops resend long prefixes).
+            call = attempt.calls[turn.call] if turn.call < len(attempt.calls) else None
+            cached = call.usage.cached_tokens if call is not None else None
+            cost = None if price is None else price.cost_usd(turn.prompt_tokens, turn.completion_tokens, cached)
+            spend.append((start, cost))
         if at is not None:
             candidates.append(Candidate(at, turn.hidden_outcome is Outcome.PASSED))
     horizon = math.inf
     if budget_stopped(attempt):
         horizon = max_budget_s if retime is None and basis == "wall" else t
     return Timeline(attempt.combo, attempt.task_id, attempt.sample, tuple(candidates), horizon, tuple(spend))
-
-
-def _cost(turn: Turn, price: tuple[float, float] | None) -> float | None:
-    if price is None:
-        return None
-    if price == (0.0, 0.0):
-        return 0.0
-    if turn.prompt_tokens is None or turn.completion_tokens is None:
-        return None
-    return (turn.prompt_tokens * price[0] + turn.completion_tokens * price[1]) / 1e6
 
 
 def timelines(
@@ -200,7 +195,7 @@ class BudgetCurve:
             "basis": self.basis,
             "projection": self.projection,
             "max_budget_s": self.max_budget_s,
-            "exact_until_s": _json_float(self.exact_until_s),
+            "exact_until_s": finite(self.exact_until_s),
             "n": self.n,
             "steps": [{"budget_s": s.budget_s, "passed": s.passed, "n": s.n, "rate": s.rate} for s in self.steps],
         }
@@ -559,7 +554,3 @@ def analyze(
                 "candidates only; the budget stopped some loops there, so more time could have added candidates"
             )
     return BudgetAnalysis(max_budget_s, marks, views, projection, notes)
-
-
-def _json_float(x: float) -> float | None:
-    return x if math.isfinite(x) else None

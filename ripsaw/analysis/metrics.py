@@ -60,7 +60,7 @@ class Estimate:
     def of(
         cls, value: float | None, lo: float | None = None, hi: float | None = None, *, n: int, method: str
     ) -> Estimate:
-        return cls(_finite(value), _finite(lo), _finite(hi), n, method)
+        return cls(finite(value), finite(lo), finite(hi), n, method)
 
     @property
     def has_interval(self) -> bool:
@@ -79,11 +79,23 @@ class Estimate:
         return {"value": self.value, "lo": self.lo, "hi": self.hi, "n": self.n, "method": self.method}
 
 
-def _finite(x: float | None) -> float | None:
+def finite(x: float | None) -> float | None:
+    """x, or None where JSON has no number for it (None, NaN, ±inf)."""
     if x is None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (linear interpolation), None of nothing: a point figure, without an interval."""
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else None
+
+
+def one_source(sources: Iterable[str]) -> str | None:
+    """Where a set of token counts came from: the one source, "mixed", or None when nothing was counted."""
+    found = sorted(set(sources))
+    return None if not found else found[0] if len(found) == 1 else "mixed"
 
 
 # -- proportions ----------------------------------------------------------------------------------------
@@ -219,7 +231,7 @@ class Tokens:
     @property
     def source(self) -> str | None:
         """The one source of every count, "mixed", or None when nothing was counted."""
-        return None if not self.sources else self.sources[0] if len(self.sources) == 1 else "mixed"
+        return one_source(self.sources)
 
     @property
     def approximate(self) -> bool:
@@ -403,7 +415,7 @@ def combo_metrics(
         warnings.append("no streaming timings (TTFT and output speed unknown): the endpoint did not stream")
     queues = [q for q in (call.timing.queue_s for call in calls) if q is not None]
     if queues and ttfts:
-        queue_p95, ttft_p50 = float(np.percentile(queues, 95)), float(np.median(ttfts))
+        queue_p95, ttft_p50 = quantile(queues, 95) or 0.0, quantile(ttfts, 50) or 0.0
         if queue_p95 > max(_QUEUE_NOTE_S, _QUEUE_NOTE_SHARE * ttft_p50):
             limits = [f"{meta[k]} {k}" for k in ("rpm", "tpm") if meta.get(k)]
             why = f"the combo's {' and '.join(limits)} limit, " if limits else ""

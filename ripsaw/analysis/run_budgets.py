@@ -14,6 +14,7 @@ from ripsaw.analysis.projection import HardwareProfile, project
 from ripsaw.analysis.runs import Run
 from ripsaw.errors import ConfigError
 from ripsaw.records import Attempt
+from ripsaw.types import PriceCard
 
 
 def max_budget_s(run: Run) -> float:
@@ -24,10 +25,15 @@ def max_budget_s(run: Run) -> float:
 
 
 def prices(run: Run) -> Prices:
-    out: dict[str, tuple[float, float]] = {}
+    out: dict[str, PriceCard] = {}
     for c in run.manifest.get("combos") or []:
         if isinstance(c, dict) and "name" in c:
-            out[str(c["name"])] = (float(c.get("price_in_per_mtok") or 0), float(c.get("price_out_per_mtok") or 0))
+            cached = c.get("price_cached_in_per_mtok")
+            out[str(c["name"])] = PriceCard(
+                float(c.get("price_in_per_mtok") or 0),
+                float(c.get("price_out_per_mtok") or 0),
+                None if cached is None else float(cached),
+            )
     return out
 
 

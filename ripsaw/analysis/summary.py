@@ -6,22 +6,23 @@ SUMMARY_SCHEMA_VERSION (bump it when a field changes meaning or disappears; addi
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ripsaw import __version__
 from ripsaw.analysis import format as fmt
-from ripsaw.analysis.agents import AgentMetrics, agent_metrics
+from ripsaw.analysis.agents import AgentMetrics, AgentProjection, agent_metrics, project
 from ripsaw.analysis.budgets import BudgetAnalysis
 from ripsaw.analysis.compare import ALPHA, Comparison, DetectableDifference, compare, detectable_difference
 from ripsaw.analysis.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboMetrics, run_metrics
 from ripsaw.analysis.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
+from ripsaw.analysis.projection import HardwareProfile
 from ripsaw.analysis.run_budgets import budget_json, function_level, run_budgets
 from ripsaw.analysis.runs import Run, RunSet
+from ripsaw.names import utc_now
 from ripsaw.records import Attempt
 
 SUMMARY_SCHEMA = "ripsaw.summary"
@@ -43,6 +44,9 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     detectable: DetectableDifference | None = None  # beside the headline: what a gap of this run's size means
     agents: list[AgentMetrics] = field(default_factory=list)  # per combo with agent attempts (ripsaw.analysis.agents)
+    # Hardware what-ifs asked for (`ripsaw report --profile`): labelled projections, never measurements.
+    profiles: list[HardwareProfile] = field(default_factory=list)
+    agent_projections: list[AgentProjection] = field(default_factory=list)  # per agent combo and profile
     _budgets: dict[str, BudgetAnalysis] | None = field(default=None, init=False, repr=False)
 
     def measured_budgets(self) -> dict[str, BudgetAnalysis]:
@@ -103,6 +107,7 @@ class Summary:
             "warnings": list(self.warnings),
             "schedule": self.schedule(),
             "agents": [m.to_dict() for m in self.agents],
+            "agent_projections": [p.to_dict() for p in self.agent_projections],
         }
 
 
@@ -140,6 +145,7 @@ def summarize(
     alpha: float = ALPHA,
     seed: int = DEFAULT_SEED,
     resamples: int = BOOTSTRAP_RESAMPLES,
+    profiles: Sequence[HardwareProfile] = (),
 ) -> Summary:
     combos: list[ComboMetrics] = []
     for run in runset.runs:
@@ -178,10 +184,14 @@ def summarize(
         seed=seed,
         resamples=resamples,
         latency_slo_override=latency_slo_s,
-        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        generated_at=utc_now(),
         warnings=warnings,
     )
     summary.agents = [m for c in combos if (m := agent_metrics(c.name, by_combo[c.name])) is not None]
+    summary.profiles = list(profiles)
+    summary.agent_projections = [
+        p for m in summary.agents for profile in profiles if (p := project(m.combo, by_combo[m.combo], profile))
+    ]
     summary.warnings += [
         f"{m.combo}: {m.tampered} agent verdict(s) tampered with (a hidden test that must fail passed): scored failed"
         for m in summary.agents

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
 import signal
 import sys
 from collections.abc import Coroutine
@@ -15,6 +14,7 @@ import click
 
 from ripsaw.execution.executor import EXECUTORS
 from ripsaw.execution.runner import RunResult, default_run_id, run_eval
+from ripsaw.names import local_stamp
 from ripsaw.shipped import QUICKSTART, shipped_file
 from ripsaw.spec import load_spec
 
@@ -94,7 +94,7 @@ def command(
         return
     base = output_dir or Path(spec.run.output_dir)
     if fresh:
-        name = f"{name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        name = f"{name}-{local_stamp()}"
     run_dir = base / name
     click.echo(f"run directory: {run_dir}", err=True)
     try:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
-import re
 from pathlib import Path
 
 import click
@@ -21,6 +19,7 @@ from ripsaw.execution.sweep import (
     run_sweep,
     write_sweep,
 )
+from ripsaw.names import local_stamp, slug
 from ripsaw.spec import load_spec
 
 
@@ -125,8 +124,7 @@ def command(
             on_level=progress,
         )
     )
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", combo.name).strip("-") or "combo"
-    run_dir = Path(spec.run.output_dir) / f"sweep-{slug}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    run_dir = Path(spec.run.output_dir) / f"sweep-{slug(combo.name, 'combo')}-{local_stamp()}"
     path = write_sweep(result, run_dir)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ripsaw.execution.attempt import AttemptConfig
 from ripsaw.records import Attempt
@@ -56,6 +56,31 @@ class Executor(Protocol):
     async def aclose(self) -> None: ...
 
 
+T = TypeVar("T")
+
+
+async def closed_loop(
+    items: Sequence[T],
+    concurrency: int,
+    handle: Callable[[T], Awaitable[None]],
+    may_start: Callable[[], bool] = lambda: True,
+) -> None:
+    """`concurrency` workers, each taking the next item as soon as its previous one ended, in order, until the
+    items run out or `may_start()` is False: `concurrency` in flight at every moment but the last. The local
+    executor runs attempts this way and `ripsaw sweep` its load levels."""
+    pending = iter(items)
+
+    async def worker() -> None:
+        for item in pending:  # one shared iterator: each item goes to exactly one worker
+            if not may_start():
+                return
+            await handle(item)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(max(1, min(concurrency, len(items)))):
+            group.create_task(worker())
+
+
 class LocalExecutor:
     """Attempts as asyncio tasks in the driver, on its live providers and sandbox. Each endpoint's limit is held
     by its provider's own semaphore around the call."""
@@ -66,17 +91,10 @@ class LocalExecutor:
         pass  # nothing to configure: the factory signature is the registry's
 
     async def map(self, batch: Batch, on_done: Callable[[Attempt], None]) -> None:
-        queue: asyncio.Queue[AttemptUnit] = asyncio.Queue()
-        for unit in batch.units:
-            queue.put_nowait(unit)
+        async def one(unit: AttemptUnit) -> None:
+            on_done(await batch.run(unit))
 
-        async def worker() -> None:
-            while not queue.empty() and batch.may_start():
-                on_done(await batch.run(queue.get_nowait()))
-
-        async with asyncio.TaskGroup() as group:
-            for _ in range(max(1, min(batch.concurrency, len(batch.units)))):
-                group.create_task(worker())
+        await closed_loop(batch.units, batch.concurrency, one, batch.may_start)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import datetime as dt
 import random
 import sys
 import time
@@ -28,6 +27,7 @@ from ripsaw.execution.attempt import AttemptConfig, AttemptRuntime, run_limits
 from ripsaw.execution.executor import Batch, Executor, LocalExecutor, create_executor
 from ripsaw.execution.store import MANIFEST_SCHEMA_VERSION, RunStore
 from ripsaw.host import fingerprint
+from ripsaw.names import utc_now
 from ripsaw.providers import create_providers
 from ripsaw.providers.base import Provider
 from ripsaw.providers.ratelimit import limited, limiter_for
@@ -92,10 +92,6 @@ def _combo_manifest(combo: ComboSpec, run: RunSpec) -> dict[str, Any]:
     }
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 def _open_manifest(store: RunStore, spec: EvalSpec, run_id: str, tasks: list[Task], sandbox: Sandbox) -> dict[str, Any]:
     suite = {
         "source": spec.tasks.source,
@@ -136,10 +132,10 @@ def _open_manifest(store: RunStore, spec: EvalSpec, run_id: str, tasks: list[Tas
                 "timing_definitions": TIMING_DEFINITIONS_VERSION,
                 "results_schema": RESULTS_SCHEMA_VERSION,
             },
-            "started_at": _now(),
+            "started_at": utc_now(),
             "sessions": [],
         }
-    manifest["sessions"].append({"started_at": _now(), "ripsaw_version": __version__, "host": fingerprint()})
+    manifest["sessions"].append({"started_at": utc_now(), "ripsaw_version": __version__, "host": fingerprint()})
     manifest["status"] = "running"
     manifest["ended_at"] = None
     store.write_manifest(manifest)
@@ -210,7 +206,7 @@ async def run_eval(
         finally:
             manifest["executor"] = executor.describe()
             manifest["status"] = result.status
-            manifest["ended_at"] = _now()
+            manifest["ended_at"] = utc_now()
             manifest["sessions"][-1].update(ended_at=manifest["ended_at"], status=result.status)
             store.write_manifest(manifest)
     return result

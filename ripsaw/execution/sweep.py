@@ -21,9 +21,7 @@ after the last level. Prompts are the spec's tasks in order, cycled; the combo's
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import datetime as dt
 import itertools
 import json
 import time
@@ -32,11 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ripsaw import __version__
+from ripsaw.analysis.metrics import one_source, quantile
 from ripsaw.errors import ConfigError, ProviderError
+from ripsaw.execution.executor import closed_loop
 from ripsaw.host import fingerprint
+from ripsaw.names import utc_now
 from ripsaw.providers import create_provider
 from ripsaw.providers.base import Provider
 from ripsaw.solvers.base import prompt_preset, request_params
@@ -158,7 +157,7 @@ async def run_sweep(
         planned_levels=list(levels),
         requests_per_level=requests_per_level,
         min_gain=min_gain,
-        started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        started_at=utc_now(),
         host=fingerprint(),
     )
     # The combo's own concurrency cap would flatten every level above it into the same load.
@@ -225,30 +224,16 @@ async def _level(
 
     warm = batch(n_warm, 0, True)
     measured = batch(n_measured, n_warm, False)
-    await _closed_loop(provider, combo, preset, warm, concurrency)
+
+    async def send(item: tuple[SweepRequest, Task]) -> None:
+        await _one(provider, combo, preset, item[1], item[0])
+
+    await closed_loop(warm, concurrency, send)
     t0 = clock()
-    await _closed_loop(provider, combo, preset, measured, concurrency)
+    await closed_loop(measured, concurrency, send)
     wall_s = (clock() - t0) / 1e9
     result.requests += [r for r, _ in warm + measured]
     return _summarize(concurrency, [r for r, _ in measured], n_warm, wall_s)
-
-
-async def _closed_loop(
-    provider: Provider,
-    combo: ComboSpec,
-    preset: PromptPreset,
-    queue: list[tuple[SweepRequest, Task]],
-    concurrency: int,
-) -> None:
-    pending = iter(queue)
-
-    async def worker() -> None:
-        for record, task in pending:  # a shared iterator: each item goes to exactly one worker
-            await _one(provider, combo, preset, task, record)
-
-    async with asyncio.TaskGroup() as group:
-        for _ in range(min(concurrency, len(queue))):
-            group.create_task(worker())
 
 
 async def _one(provider: Provider, combo: ComboSpec, preset: PromptPreset, task: Task, record: SweepRequest) -> None:
@@ -264,10 +249,6 @@ async def _one(provider: Provider, combo: ComboSpec, preset: PromptPreset, task:
     record.completion_tokens = usage.completion_tokens
     record.token_source = usage.source
     record.output_speed = timing.output_speed(usage.completion_tokens)
-
-
-def _quantile(values: list[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
 
 
 def _summarize(concurrency: int, measured: list[SweepRequest], n_warm: int, wall_s: float) -> SweepLevel:
@@ -286,15 +267,15 @@ def _summarize(concurrency: int, measured: list[SweepRequest], n_warm: int, wall
         wall_s=wall_s,
         completion_tokens=tokens,
         throughput_tok_s=tokens / wall_s if wall_s > 0 else 0.0,
-        output_speed_median=_quantile(speeds, 50),
-        ttft_p50_s=_quantile(ttfts, 50),
-        ttft_p90_s=_quantile(ttfts, 90),
-        ttft_p99_s=_quantile(ttfts, 99),
-        e2e_p50_s=_quantile(e2es, 50),
-        token_source=sources.pop() if len(sources) == 1 else ("mixed" if sources else "none"),
+        output_speed_median=quantile(speeds, 50),
+        ttft_p50_s=quantile(ttfts, 50),
+        ttft_p90_s=quantile(ttfts, 90),
+        ttft_p99_s=quantile(ttfts, 99),
+        e2e_p50_s=quantile(e2es, 50),
+        token_source=one_source(sources) or "none",
         gain=None,
-        queue_p50_s=_quantile(queues, 50),
-        queue_p99_s=_quantile(queues, 99),
+        queue_p50_s=quantile(queues, 50),
+        queue_p99_s=quantile(queues, 99),
     )
 
 

@@ -48,19 +48,15 @@ from ripsaw.providers.streaming import (
     StreamingClient,
     Tap,
     Timeline,
-    count_usage,
-    first_chunk_tokens,
+    finish_call,
+    is_number,
 )
-from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, tokenizer_for
+from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, ready, tokenizer_for
 from ripsaw.records import ModelCall, Usage
 from ripsaw.types import Clock, ComboSpec, Prompt, Reasoning, RequestParams, ToolCall
 
 # The request fields Ripsaw fills from a combo's params, which `drop_params` may leave out.
 PARAM_FIELDS = ("temperature", "max_tokens", "top_p", "stop", "seed")
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def _drop_params(v: Any) -> str | None:
@@ -71,8 +67,8 @@ def _drop_params(v: Any) -> str | None:
 
 # combo.options every native provider understands (each sets the constructor argument of the same name).
 OPTIONS: dict[str, Callable[[Any], str | None]] = {
-    "connect_timeout_s": lambda v: None if _is_number(v) and v > 0 else "expected a number of seconds > 0",
-    "read_timeout_s": lambda v: None if _is_number(v) and v > 0 else "expected a number of seconds > 0",
+    "connect_timeout_s": lambda v: None if is_number(v) and v > 0 else "expected a number of seconds > 0",
+    "read_timeout_s": lambda v: None if is_number(v) and v > 0 else "expected a number of seconds > 0",
     "max_retries": lambda v: (
         None if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else "expected an integer >= 0"
     ),
@@ -229,12 +225,12 @@ class NativeProvider:
 
     async def start(self, run_dir: Path | None = None) -> None:
         """Nothing to launch; the tokenizer (if any) is loaded now, off the event loop."""
-        await self._ready()
+        await ready(self.tokenizer)
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
         if prompt.mode != "chat":
             raise ConfigError(f"provider {self.name!r} takes chat prompts only (prompt_mode = 'chat')")
-        await self._ready()
+        await ready(self.tokenizer)
         # Streaming is how calls are timed; extra_body may add fields, not turn it off.
         body = json.dumps({**self.body(prompt, params), "stream": True}).encode()
         reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns)
@@ -243,7 +239,7 @@ class NativeProvider:
     async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
         """A request another client built (a scaffold behind the timing proxy, ripsaw.agents.proxy), sent as it is
         to `path` and timed and counted like `complete`; `prompt` only feeds the token estimate without usage."""
-        await self._ready()
+        await ready(self.tokenizer)
         reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns, tap=tap)
         return await self._result(prompt, reply, retries, cut=None if finished else "budget")
 
@@ -276,34 +272,21 @@ class NativeProvider:
             out[theirs] = list(value) if isinstance(value, tuple) else value
         return out
 
-    async def _ready(self) -> None:
-        load = getattr(self.tokenizer, "load", None)
-        if load is not None:
-            await asyncio.to_thread(load)
-
     async def _result(self, prompt: Prompt, reply: TypedReply, retries: int, cut: str | None) -> ModelCall:
-        text, reasoning = "".join(reply.content), "".join(reply.reasoning)
-        calls = reply.tool_calls()
-        # Without server usage, the tool calls' names and arguments are output tokens too.
-        answer = text + "".join(c.name + c.arguments for c in calls)
-        usage = await count_usage(reply.usage, prompt, answer, reasoning, self.tokenizer)
-        timing = reply.timeline.timing
-        timing.chunks = len(timing.chunk_ns)
-        n_first = await first_chunk_tokens(reply.timeline, usage, self.tokenizer)
-        if n_first is not None:
-            timing.n_first, timing.n_first_source = n_first
         if reply.model is not None and self._server_model is None:
             self._server_model = reply.model
-        return ModelCall(
-            text=text,
-            reasoning=reasoning,
+        return await finish_call(
+            reply.timeline,
+            prompt,
+            text="".join(reply.content),
+            reasoning="".join(reply.reasoning),
+            tool_calls=reply.tool_calls(),
+            server_usage=reply.usage,
+            tokenizer=self.tokenizer,
             finish_reason=reply.finish_reason,
-            usage=usage,
-            timing=timing,
+            server_model=reply.model,
             retries=retries,
             cut=cut,
-            server_model=reply.model,
-            tool_calls=calls,
             reasoning_items=reply.reasoning_items,
         )
 

@@ -38,11 +38,11 @@ from ripsaw.providers.streaming import (
     StreamingClient,
     Tap,
     Timeline,
-    count_usage,
     error_message,
-    first_chunk_tokens,
+    finish_call,
+    is_number,
 )
-from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, tokenizer_for
+from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, ready, tokenizer_for
 from ripsaw.records import ModelCall, Usage
 from ripsaw.types import Clock, ComboSpec, Message, Prompt, RequestParams, ToolCall, ToolResult
 
@@ -50,9 +50,9 @@ from ripsaw.types import Clock, ComboSpec, Message, Prompt, RequestParams, ToolC
 _SERVER_HEADERS = ("server", "openai-version")
 # combo.options this provider understands (each sets the constructor argument of the same name): key -> problem.
 _OPTIONS: dict[str, Callable[[Any], str | None]] = {
-    "connect_timeout_s": lambda v: None if _is_number(v) and v > 0 else "expected a number of seconds > 0",
-    "read_timeout_s": lambda v: None if _is_number(v) and v > 0 else "expected a number of seconds > 0",
-    "max_retries": lambda v: None if _is_number(v) and isinstance(v, int) and v >= 0 else "expected an integer >= 0",
+    "connect_timeout_s": lambda v: None if is_number(v) and v > 0 else "expected a number of seconds > 0",
+    "read_timeout_s": lambda v: None if is_number(v) and v > 0 else "expected a number of seconds > 0",
+    "max_retries": lambda v: None if is_number(v) and isinstance(v, int) and v >= 0 else "expected an integer >= 0",
     "tokenizer": lambda v: (
         None if v in ("auto", "none", *ENCODING_NAMES) else f"expected one of auto, none, {', '.join(ENCODING_NAMES)}"
     ),
@@ -212,10 +212,10 @@ class OpenAICompatProvider:
     async def start(self, run_dir: Path | None = None) -> None:
         """Nothing to launch: a remote endpoint is either there or each attempt's retries find out. The tokenizer
         is loaded now, off the event loop, so no stream is stalled by it later."""
-        await self._ready()
+        await ready(self.tokenizer)
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
-        await self._ready()
+        await ready(self.tokenizer)
         path, body = self._request(prompt, params)
         chat = prompt.mode == "chat"
         reply, retries, finished = await self._client.call(path, body, lambda: _ChatReply(chat), deadline_ns)
@@ -225,7 +225,7 @@ class OpenAICompatProvider:
         """A chat-completions request another client built (a scaffold behind the timing proxy,
         ripsaw.agents.proxy), sent as it is and timed and counted like `complete`; `prompt` only feeds the token
         estimate without usage."""
-        await self._ready()
+        await ready(self.tokenizer)
         reply, retries, finished = await self._client.call(
             self.path, body, lambda: _ChatReply(True), deadline_ns, tap=tap
         )
@@ -249,11 +249,6 @@ class OpenAICompatProvider:
         return facts
 
     # -- one call ------------------------------------------------------------------------------------------
-
-    async def _ready(self) -> None:
-        load = getattr(self.tokenizer, "load", None)
-        if load is not None:
-            await asyncio.to_thread(load)
 
     def _request(self, prompt: Prompt, params: RequestParams) -> tuple[str, bytes]:
         """The endpoint path and the JSON body for one call."""
@@ -285,28 +280,20 @@ class OpenAICompatProvider:
         return path, json.dumps(body).encode()
 
     async def _result(self, prompt: Prompt, reply: _ChatReply, retries: int, cut: str | None) -> ModelCall:
-        text, reasoning = "".join(reply.content), "".join(reply.reasoning)
-        calls = reply.tool_calls()
-        # Without server usage, the tool calls' names and arguments are output tokens too.
-        answer = text + "".join(c.name + c.arguments for c in calls)
-        usage = await count_usage(_server_usage(reply.usage), prompt, answer, reasoning, self.tokenizer)
-        timing = reply.timeline.timing
-        timing.chunks = len(timing.chunk_ns)
-        n_first = await first_chunk_tokens(reply.timeline, usage, self.tokenizer)
-        if n_first is not None:
-            timing.n_first, timing.n_first_source = n_first
         if reply.model is not None and self._server_model is None:
             self._server_model = reply.model
-        return ModelCall(
-            text=text,
-            reasoning=reasoning,
+        return await finish_call(
+            reply.timeline,
+            prompt,
+            text="".join(reply.content),
+            reasoning="".join(reply.reasoning),
+            tool_calls=reply.tool_calls(),
+            server_usage=_server_usage(reply.usage),
+            tokenizer=self.tokenizer,
             finish_reason=reply.finish_reason,
-            usage=usage,
-            timing=timing,
+            server_model=reply.model,
             retries=retries,
             cut=cut,
-            server_model=reply.model,
-            tool_calls=calls,
         )
 
 
@@ -342,10 +329,6 @@ def _server_usage(usage: dict[str, Any] | None) -> Usage | None:
         source="server",
         cached_tokens=cached if isinstance(cached, int) and not isinstance(cached, bool) else None,
     )
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def from_combo(combo: ComboSpec) -> OpenAICompatProvider:

@@ -84,13 +84,12 @@ from httpx_sse import EventSource, ServerSentEvent
 
 from ripsaw import __version__
 from ripsaw.errors import ConfigError, ProviderError, RequestRejected
-from ripsaw.records import CallTiming, TokenSource, Usage
+from ripsaw.records import CallTiming, ModelCall, TokenSource, Usage
 from ripsaw.tokens import estimate_tokens
-from ripsaw.types import Clock
+from ripsaw.types import Clock, Prompt, Reasoning, ToolCall
 
 if typing.TYPE_CHECKING:
     from ripsaw.providers.tokenizers import Tokenizer
-    from ripsaw.types import Prompt
 
 Sleep = Callable[[float], Awaitable[object]]
 TokenKind = Literal["content", "reasoning", "tool"]
@@ -101,8 +100,11 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 MAX_RETRY_AFTER_S = 120.0
 _ERROR_BODY_BYTES = 4096
 _ERROR_MESSAGE_CHARS = 300
-# The longest a request waits for the others started with it; a bound, reached only by a pathological send path.
-_MAX_HOLD_S = 0.01
+# The longest a request waits for the others started with it: a bound for a pathological send path, far above the
+# real one. Preparing a request is ~0.3-0.6 ms of Python, so the first of 16 started together waits 5-10 ms for the
+# 16th, and several times that when the host's other load takes the core; a bound of 10 ms released the first ones
+# alone in those rounds (a 2-5 ms spread at the server). The wait is queueing (`queue_ns`), never TTFT.
+_MAX_HOLD_S = 0.1
 # Reading stops (TCP pushes back) while this much received data waits for the parser.
 _READ_BUFFER_BYTES = 1 << 20
 
@@ -711,6 +713,49 @@ async def first_chunk_tokens(
     chars = sum(map(len, timeline.texts))
     share = round(n * len(first) / chars) if chars else 1
     return max(1, min(n, share)), "estimated"
+
+
+async def finish_call(
+    timeline: Timeline,
+    prompt: Prompt,
+    *,
+    text: str,
+    reasoning: str,
+    tool_calls: list[ToolCall],
+    server_usage: Usage | None,
+    tokenizer: Tokenizer | None,
+    finish_reason: str | None,
+    server_model: str | None,
+    retries: int,
+    cut: str | None,
+    reasoning_items: list[Reasoning] | None = None,
+) -> ModelCall:
+    """One try's events made a ModelCall, the same way for every API: counts, n_first, the timing."""
+    # Without server usage, the tool calls' names and arguments are output tokens too.
+    answer = text + "".join(c.name + c.arguments for c in tool_calls)
+    usage = await count_usage(server_usage, prompt, answer, reasoning, tokenizer)
+    timing = timeline.timing
+    timing.chunks = len(timing.chunk_ns)
+    n_first = await first_chunk_tokens(timeline, usage, tokenizer)
+    if n_first is not None:
+        timing.n_first, timing.n_first_source = n_first
+    return ModelCall(
+        text=text,
+        reasoning=reasoning,
+        finish_reason=finish_reason,
+        usage=usage,
+        timing=timing,
+        retries=retries,
+        cut=cut,
+        server_model=server_model,
+        tool_calls=tool_calls,
+        reasoning_items=reasoning_items or [],
+    )
+
+
+def is_number(v: Any) -> bool:
+    """A JSON number (a bool is not one), for validating combo options."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 # -- retries and error messages --------------------------------------------------------------------------------

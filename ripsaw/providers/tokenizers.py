@@ -15,6 +15,7 @@ Without a tokenizer, counts fall back to `ripsaw.tokens.estimate_tokens`, marked
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import gzip
@@ -93,10 +94,17 @@ class Tiktoken:
     def __init__(self, encoding: str) -> None:
         self.encoding_name = encoding
         self.name = f"tiktoken {encoding}"
+        self._loaded: tiktoken.Encoding | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
 
     def load(self) -> tiktoken.Encoding:
         """The encoding, read and checked on first use (~0.5 s for o200k_base, then cached per process)."""
-        return _encoding(self.encoding_name)
+        if self._loaded is None:
+            self._loaded = _encoding(self.encoding_name)
+        return self._loaded
 
     def encode(self, text: str) -> list[int]:
         # Special-token text in a reply is text: counted as the model would have produced it, never refused.
@@ -115,6 +123,14 @@ class Tiktoken:
             return len(self.encode(prompt.text))
         body = sum(_TOKENS_PER_MESSAGE + len(self.encode(m.role)) + len(self.encode(m.text)) for m in prompt.messages)
         return body + _TOKENS_REPLY_PRIMING
+
+
+async def ready(tokenizer: Tokenizer | None) -> None:
+    """Load `tokenizer` off the event loop if it is not loaded yet. Only then: a trip through the thread pool on
+    every call would resume calls started together at different instants (each when its thread finished), so
+    they would reach the wire one by one instead of together."""
+    if isinstance(tokenizer, Tiktoken) and not tokenizer.loaded:
+        await asyncio.to_thread(tokenizer.load)
 
 
 def tokenizer_for(model: str, choice: str = "auto") -> Tiktoken | None:

@@ -16,7 +16,6 @@ drawn on a measured figure.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from ripsaw.analysis.budgets import BASIS_LABELS, BasisView, BudgetAnalysis
 from ripsaw.analysis.projection import HardwareProfile
 from ripsaw.analysis.run_budgets import budget_json, function_level, run_budgets
 from ripsaw.analysis.runs import Run
+from ripsaw.names import slug
 from ripsaw.records import Attempt, single_turn
 from ripsaw.report import charts as interactive
 from ripsaw.report import plots
@@ -88,13 +88,9 @@ def sections(
 # -- figures ----------------------------------------------------------------------------------------------
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "run"
-
-
 def plot_name(run: Run, analysis: BudgetAnalysis, kind: str) -> str:
     which = "measured" if analysis.projection is None else f"projection-{analysis.projection['name']}"
-    return _slug(f"budget-{kind}-{run.run_id}-{which}")
+    return slug(f"budget-{kind}-{run.run_id}-{which}")
 
 
 def budget_figures(run: Run, analyses: Sequence[BudgetAnalysis]) -> list[plots.Plot]:

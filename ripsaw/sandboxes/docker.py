@@ -37,14 +37,13 @@ import docker.types
 
 from ripsaw.errors import PrerequisiteError, SandboxInfraError
 from ripsaw.records import SandboxRun
-from ripsaw.sandboxes import image, wire
+from ripsaw.sandboxes import image, output, wire
 from ripsaw.sandboxes.base import Limits, SandboxJob, SandboxResult
 
 KIND = "docker"
 WORKDIR = "/work"
 ENGINE_ATTEMPTS = 3  # tries per run when the engine faults, each with a fresh container
 ENGINE_BACKOFF_S = (0.5, 2.0)
-STORED_TEXT_CHARS = 4096  # stdout/stderr kept in the SandboxRun record (the tail: where tracebacks end)
 # Labels on every container. ripsaw.owner says which live process may remove it: "<host>/<pid>/<start>".
 LABEL_RUN, LABEL_ATTEMPT, LABEL_OWNER = "ripsaw.run", "ripsaw.attempt", "ripsaw.owner"
 _FRAME_HEADER = struct.Struct(">BxxxL")  # the engine's stdout/stderr multiplexing header
@@ -245,7 +244,7 @@ class DockerSandbox:
         """Send the job to a started container, collect its output, classify; always removes the container."""
         nonce = wire.new_nonce()
         payload = wire.encode_job(job, nonce)
-        out_cap, err_cap = wire.stdout_cap(job), job.limits.output_bytes
+        out_cap, err_cap = wire.stdout_cap(job), output.stderr_cap(job.limits)
         n = len(job.inputs)
         t0 = time.monotonic()
         deadline = t0 + job.limits.timeout_s
@@ -365,8 +364,8 @@ def _classify(
         status=status,  # type: ignore[arg-type]
         exit_code=exit_code,
         duration_s=duration,
-        stdout=_tail(stream.stdout),
-        stderr=_tail(stream.stderr),
+        stdout=output.stored(stream.stdout),
+        stderr=output.stored(stream.stderr),
         detail=detail,
     )
     return SandboxResult(run=run, records=records)
@@ -376,11 +375,6 @@ def _exit_detail(code: int | None) -> str:
     if code is not None and code > 128:
         return f"exited with code {code} (signal {code - 128})"
     return f"exited with code {code}"
-
-
-def _tail(data: bytearray) -> str:
-    text = bytes(data[-STORED_TEXT_CHARS * 4 :]).decode("utf-8", "replace")
-    return text[-STORED_TEXT_CHARS:]
 
 
 def _infra_result(job: SandboxJob, detail: str, duration: float) -> SandboxResult:

@@ -17,12 +17,12 @@ byte once the job is forked. Per job:
                    └─ driver: an unprivileged user in a user namespace of its own, no capabilities,
                               no new privileges, no namespaces left to create -> driver.main()
 
-The waiter sends one JSON line on the channel: {"exit": CODE} (a signal death as 128 + N, as a shell
-reports it) or {"setup_error": TEXT} when the sandbox could not be set up (never the candidate's doing:
-the pipe for it is closed before candidate code runs). Nothing the candidate does reaches the server or
-the channel. When the host goes away, the control socket ends, the server exits and every job dies with
-it (each waiter and each init asks the kernel for SIGKILL when its parent dies; a dying PID 1 takes its
-whole pid namespace).
+The waiter sends one JSON line on the channel: {"exit": CODE} (a signal death as -N: PID 1 passes the driver's
+exact wait status on a pipe of its own, so an exit code of 137 is not read as a SIGKILL) or {"setup_error":
+TEXT} when the sandbox could not be set up (never the candidate's doing: the pipe for it is closed before
+candidate code runs). Nothing the candidate does reaches the server or the channel. When the host goes away,
+the control socket ends, the server exits and every job dies with it (each waiter and each init asks the
+kernel for SIGKILL when its parent dies; a dying PID 1 takes its whole pid namespace).
 
 Linux only; stdlib only (ctypes for the system calls Python 3.11's os module lacks).
 """
@@ -99,12 +99,6 @@ def _write(path, text):
         os.close(fd)
 
 
-def _shell_code(status):
-    """A wait status as a shell reports it: the exit code, or 128 + N for a death by signal N."""
-    code = os.waitstatus_to_exitcode(status)
-    return code if code >= 0 else 128 - code
-
-
 def _die_with_parent(lifeline=None):
     """SIGKILL when the parent goes; `lifeline` (a pipe only the parent writes) catches a parent already gone."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -121,13 +115,16 @@ def waiter(request, stdio, channel, candidate_uid, driver):
         _unshare(JOB_NAMESPACES, "mount, pid, net, ipc, uts")
         setup_r, setup_w = os.pipe()
         life_r, life_w = os.pipe()
+        status_r, status_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(setup_r)
             os.close(life_w)
-            init(request, stdio, setup_w, life_r, candidate_uid, driver)
+            os.close(status_r)
+            init(request, stdio, setup_w, life_r, status_w, candidate_uid, driver)
         os.close(setup_w)
         os.close(life_r)
+        os.close(status_w)
         for fd in stdio:
             os.close(fd)
         pidfd = os.pidfd_open(pid)
@@ -139,14 +136,19 @@ def waiter(request, stdio, channel, candidate_uid, driver):
         # Returns once the job's whole pid namespace is gone: the kernel reaps it before its PID 1.
         _, status = os.waitpid(pid, 0)
         problem = os.read(setup_r, 4096).decode(errors="replace")
-        report = {"setup_error": problem} if problem else {"exit": _shell_code(status)}
+        # The driver's own wait status, as PID 1 saw it: an exit code is never mistaken for a signal death
+        # (a candidate's os._exit(137) is not a SIGKILL). Without it, PID 1 itself was killed: its status.
+        told = os.read(status_r, 64)
+        if told:
+            status = int(told)
+        report = {"setup_error": problem} if problem else {"exit": os.waitstatus_to_exitcode(status)}
     except (OSError, SetupError) as e:
         report = {"setup_error": f"waiter: {e}"}
     os.write(channel, (json.dumps(report) + "\n").encode())
     os._exit(0)
 
 
-def init(request, stdio, setup_w, life_r, candidate_uid, driver):
+def init(request, stdio, setup_w, life_r, status_w, candidate_uid, driver):
     """PID 1 of the job: gives it a fresh scratch disk and /proc, starts the driver, reaps, exits with it."""
     try:
         _die_with_parent(life_r)
@@ -174,7 +176,8 @@ def init(request, stdio, setup_w, life_r, candidate_uid, driver):
     while True:  # orphans of the candidate land here; the driver's end is the job's end
         pid, status = os.wait()
         if pid == child:
-            os._exit(_shell_code(status))
+            os.write(status_w, str(status).encode())
+            os._exit(0)
 
 
 def candidate(stdio, setup_w, candidate_uid, driver):

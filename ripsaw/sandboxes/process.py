@@ -54,7 +54,7 @@ from typing import Any, Protocol
 
 from ripsaw.errors import ConfigError, PrerequisiteError
 from ripsaw.records import SandboxRun
-from ripsaw.sandboxes import forkserver, wire
+from ripsaw.sandboxes import forkserver, output, wire
 from ripsaw.sandboxes.base import Limits, SandboxJob, SandboxResult
 
 __all__ = ["ProcessSandbox"]
@@ -67,8 +67,6 @@ _TOOLS = ("unshare", "mount", "umount", "pivot_root", "env")
 _DEVICES = ("null", "zero", "random", "urandom")
 # Whom the candidate runs as on the host when Ripsaw runs as root ("nobody"): never the host's root.
 _CANDIDATE_UID = 65534
-_STDERR_CAP = 256 * 1024
-_KEEP_TEXT = 8 * 1024  # of each stream, kept in the SandboxRun for reports and repair feedback
 _START_TIMEOUT_S = 20.0
 _STOP_TIMEOUT_S = 5.0
 _SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"  # where unshare, mount and pivot_root live
@@ -384,7 +382,7 @@ class _ProcessSession:
 
 @dataclass(frozen=True, slots=True)
 class _End:
-    returncode: int  # a signal death as -N (direct child) or 128 + N (reported by the job's PID 1)
+    returncode: int  # an exit code, or -N for a death by signal N (either way of starting a job)
     problem: str = ""  # the sandbox failed (not the candidate): an infrastructure error
 
 
@@ -522,7 +520,7 @@ async def _run(start: _Starter, payload: bytes, job: SandboxJob) -> tuple[Sandbo
 
     started = time.perf_counter()
     out = _Output("output", wire.stdout_cap(job), overflowed)
-    err = _Output("stderr", _STDERR_CAP, overflowed)
+    err = _Output("stderr", output.stderr_cap(limits), overflowed)
     # The files belong to the transports once connected, which close them.
     files = [open(out_r, "rb", buffering=0), open(err_r, "rb", buffering=0), open(stdin_w, "wb", buffering=0)]  # noqa: SIM115
     try:
@@ -575,8 +573,8 @@ async def _run(start: _Starter, payload: bytes, job: SandboxJob) -> tuple[Sandbo
         status=status,
         exit_code=end.returncode,
         duration_s=duration,
-        stdout=stdout[:_KEEP_TEXT].decode("utf-8", "replace"),
-        stderr=stderr[-_KEEP_TEXT:].decode("utf-8", "replace"),
+        stdout=output.stored(stdout),
+        stderr=output.stored(stderr),
         detail=detail,
     )
     return run, stdout
@@ -590,8 +588,7 @@ def _classify(returncode: int, timed_out: bool, overflow: str, limits: Limits) -
         return "timeout", f"wall clock limit of {limits.timeout_s:g} s"
     if returncode == 0:
         return "ok", ""
-    # The namespace prelude reports a driver killed by signal N as 128 + N; a direct child reports -N.
-    sig = -returncode if returncode < 0 else returncode - 128 if returncode > 128 else 0
+    sig = -returncode if returncode < 0 else 0
     if returncode == wire.MEMORY_EXIT_CODE:
         return "resource_limit", f"out of memory ({limits.memory_mb} MiB)"
     if sig == signal.SIGXCPU or sig == signal.SIGKILL:

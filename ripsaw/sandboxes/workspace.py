@@ -36,7 +36,7 @@ import docker.errors
 import docker.types
 
 from ripsaw.errors import PrerequisiteError, SandboxInfraError
-from ripsaw.sandboxes import image
+from ripsaw.sandboxes import image, output
 from ripsaw.sandboxes.docker import LABEL_ATTEMPT, LABEL_OWNER, LABEL_RUN, owner_label, reap_leftovers
 from ripsaw.tasks.task import RepoTests
 
@@ -50,7 +50,6 @@ _GIT_ENV = (
 _GIT = "git -c core.fsmonitor=false -c core.hooksPath=/dev/null -c core.untrackedCache=false -c safe.directory='*'"
 _EXCLUDES = "':(exclude,glob)**/__pycache__/**' ':(exclude,glob)**/*.pyc' ':(exclude,glob)**/.pytest_cache/**'"
 TASK_REPO_PREFIX = "ripsaw-task-"
-OUTPUT_HEAD = OUTPUT_TAIL = 4000  # characters of a command's output an observation keeps, from each end
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +173,8 @@ class Box:
             f"timeout -k 2 {max(0.05, timeout_s):.3f} bash -c {shlex.quote(command)} >{out} 2>&1 </dev/null; rc=$?; "
             f"n=$(wc -c <{out}); echo {nonce} $rc $n; "
             + (
-                f"if [ $n -le {OUTPUT_HEAD + OUTPUT_TAIL} ]; then cat {out}; "
-                f"else head -c {OUTPUT_HEAD} {out}; echo; echo {nonce}; tail -c {OUTPUT_TAIL} {out}; fi; "
+                f"if [ $n -le {output.HEAD + output.TAIL} ]; then cat {out}; "
+                f"else head -c {output.HEAD} {out}; echo; echo {nonce}; tail -c {output.TAIL} {out}; fi; "
                 if cap_output
                 else f"cat {out}; "
             )
@@ -200,9 +199,9 @@ class Box:
         rc, n = int(parts[1]), int(parts[2])
         # timeout(1) exits 124 (TERM worked) or 137 (it had to KILL); a command exiting so early was not cut.
         timed_out = rc in (124, 137) and duration >= timeout_s
-        if cap_output and n > OUTPUT_HEAD + OUTPUT_TAIL:
+        if cap_output and n > output.HEAD + output.TAIL:
             first, _, last = body.partition(f"\n{nonce}\n")
-            body = f"{first}\n[... {n - OUTPUT_HEAD - OUTPUT_TAIL} characters left out ...]\n{last}"
+            body = first + output.left_out(n - output.HEAD - output.TAIL) + last
         return ExecResult(None if timed_out else rc, body, n, duration, timed_out)
 
     def _exec(self, wrapper: str, user: str, workdir: str, env: dict[str, str]) -> bytes:

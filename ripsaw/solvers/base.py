@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from ripsaw.errors import ConfigError, InfraError
+from ripsaw.names import utc_now
 from ripsaw.providers.base import Provider
 from ripsaw.records import Attempt, ModelCall, Outcome, attempt_key
 from ripsaw.sandboxes.base import Sandbox, SandboxSession
@@ -87,16 +87,8 @@ def cost_usd(combo: ComboSpec, calls: list[ModelCall]) -> float | None:
 
 def call_cost_usd(combo: ComboSpec, call: ModelCall) -> float | None:
     """One call's cost: uncached input, cached input (at the cached rate when the combo has one) and output."""
-    cached_price = combo.price_cached_in_per_mtok
-    if combo.price_in_per_mtok == 0 and combo.price_out_per_mtok == 0 and not cached_price:
-        return 0.0
     usage = call.usage
-    if usage.prompt_tokens is None or usage.completion_tokens is None:
-        return None
-    cached = min(usage.cached_tokens or 0, usage.prompt_tokens)
-    in_price = combo.price_in_per_mtok if cached_price is None else cached_price
-    total = (usage.prompt_tokens - cached) * combo.price_in_per_mtok + cached * in_price
-    return (total + usage.completion_tokens * combo.price_out_per_mtok) / 1e6
+    return combo.prices.cost_usd(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
 
 
 async def close_session(session_task: asyncio.Task[SandboxSession]) -> None:
@@ -132,5 +124,5 @@ def new_attempt(run_id: str, combo: ComboSpec, unit: AttemptUnit, *, strategy: s
         provider=combo.provider,
         strategy=strategy,
         prompt_mode=combo.prompt_mode,
-        started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        started_at=utc_now(),
     )

@@ -25,6 +25,7 @@ from ripsaw.analysis.budgets import (
 from ripsaw.analysis.projection import HardwareProfile, load_profiles, project
 from ripsaw.errors import ConfigError
 from ripsaw.records import Attempt, CallTiming, ModelCall, Outcome, StopReason, Turn, Usage
+from ripsaw.types import PriceCard
 
 P, F = Outcome.PASSED, Outcome.FAILED
 
@@ -197,7 +198,7 @@ def test_infra_errors_are_left_out() -> None:
 
 
 def test_spend_by_budget_and_per_budget_frontier() -> None:
-    prices = {"fast": (1.0, 2.0), "slow": (10.0, 20.0)}
+    prices = {"fast": PriceCard(1.0, 2.0), "slow": PriceCard(10.0, 20.0)}
     analysis = analyze(FAST + SLOW, 10.0, prices=prices, marks=(1.0, 5.0))
     # A call is paid for once sent: fast's second call goes out at 1.5 s. One call = 100 in + 10 out tokens.
     fast_call, slow_call = (100 * 1.0 + 10 * 2.0) / 1e6, (100 * 10.0 + 10 * 20.0) / 1e6
@@ -210,6 +211,17 @@ def test_spend_by_budget_and_per_budget_frontier() -> None:
     assert [p.name for p in late.members] == ["fast", "slow"]
     unpriced = analyze(FAST, 10.0).views["wall"].frontiers
     assert unpriced == []
+
+
+def test_spend_prices_cached_input_at_its_rate() -> None:
+    one = attempt("c", "a", [turn(0, 0.0, 1.0, 0.0, P)], "public_pass")
+    one.calls = [ModelCall(text="x", usage=Usage(100, 10, cached_tokens=80), timing=CallTiming())]
+    card = PriceCard(in_per_mtok=1.0, out_per_mtok=2.0, cached_in_per_mtok=0.1)
+    (line,) = timelines([one], "wall", max_budget_s=10.0, prices={"c": card})["c"]
+    assert line.spend == ((0.0, pytest.approx((20 * 1.0 + 80 * 0.1 + 10 * 2.0) / 1e6)),)
+    uncached = PriceCard(in_per_mtok=1.0, out_per_mtok=2.0)
+    (line,) = timelines([one], "wall", max_budget_s=10.0, prices={"c": uncached})["c"]
+    assert line.spend == ((0.0, pytest.approx((100 * 1.0 + 10 * 2.0) / 1e6)),)
 
 
 def test_projection_retimes_each_call_and_keeps_sandbox_time() -> None:

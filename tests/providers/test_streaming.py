@@ -102,6 +102,33 @@ async def test_calls_started_together_all_pass_the_gate(
     assert provider._client._gate.preparing == 0
 
 
+async def test_sixteen_calls_started_together_leave_after_the_last_one_started(
+    refserver: RefServer, make: Callable[..., OpenAICompatProvider]
+) -> None:
+    """The burst the bench times, with a model whose tokenizer Ripsaw loads: every call is wire-stamped, none is
+    left counted as preparing, and no request reached the wire before every call of the burst had started (its
+    t_queued). How close together they leave is bench/fidelity.py's to measure."""
+    reads: dict[asyncio.Task[Any] | None, list[int]] = {}
+
+    def clock() -> int:  # each call's clock reads, in order, by the task that made them
+        t = time.perf_counter_ns()
+        reads.setdefault(asyncio.current_task(), []).append(t)
+        return t
+
+    refserver.script = [Reply(text=WORDS[:4], rate=2000.0)]
+    provider = make(model="gpt-4o", max_concurrency=16, clock=clock)
+    await provider.start()
+    tasks = [asyncio.ensure_future(provider.complete(CHAT, PARAMS, None)) for _ in range(16)]
+    calls = await asyncio.gather(*tasks)
+    queued = [reads[task][0] for task in tasks]  # the first clock read of a call without deadline: t_queued
+    sent = []
+    for call, t_queued in zip(calls, queued, strict=True):
+        assert call.text == "".join(WORDS[:4]) and call.timing.t_send_wire and call.timing.queue_ns is not None
+        sent.append(t_queued + call.timing.queue_ns)
+    assert min(sent) >= max(queued)
+    assert len(refserver.requests) == 16 and provider._client._gate.preparing == 0
+
+
 async def test_the_gate_holds_every_request_until_the_last_one_is_ready() -> None:
     gate = DepartureGate()
     sent: list[str] = []

@@ -16,7 +16,7 @@ import pytest
 from ripsaw.errors import ConfigError
 from ripsaw.providers import create_provider
 from ripsaw.providers.openai_compat import OpenAICompatProvider
-from ripsaw.providers.tokenizers import Tiktoken, _ranks, tokenizer_for
+from ripsaw.providers.tokenizers import Tiktoken, _ranks, ready, tokenizer_for
 from ripsaw.types import ComboSpec, Message, Prompt, RequestParams
 from tests.refserver import RefServer, Reply
 
@@ -107,3 +107,15 @@ async def test_without_usage_an_openai_model_is_counted_by_its_tokenizer(refserv
     # OpenAI's chat format: 3 tokens per message, its role and content, 3 to prime the reply
     assert call.usage.prompt_tokens == 3 + 1 + 4 + 3 + 1 + 3 + 3
     assert (call.timing.n_first, call.timing.n_first_source) == (8, "tokenizer")
+
+
+async def test_a_loaded_tokenizer_is_ready_without_leaving_the_event_loop() -> None:
+    """Loading goes to a thread once; after that a call must not: resuming from the thread pool at different
+    instants is what split calls started together into ones that left alone and the rest."""
+    tokenizer = Tiktoken("o200k_base")
+    await ready(tokenizer)
+    assert tokenizer.loaded
+    pending = ready(tokenizer)
+    with pytest.raises(StopIteration):  # finished in one step: it never suspended
+        pending.send(None)
+    await ready(None)

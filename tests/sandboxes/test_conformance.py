@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import ripsaw
-from ripsaw.sandboxes import wire
+from ripsaw.sandboxes import output, wire
 from ripsaw.sandboxes.base import Sandbox, SandboxJob
 from tests.sandboxes.conftest import LoopbackServer, run_job
 
@@ -102,6 +102,19 @@ async def test_output_beyond_the_cap_is_a_resource_limit(sandbox: Sandbox) -> No
     result = await run_job(sandbox, code, [[]], timeout_s=20.0)
     assert result.run.status == "resource_limit", result.run
     assert len(result.run.stderr) <= 64 * 1024  # only a bounded tail is kept
+
+
+async def test_one_output_policy_for_every_backend(sandbox: Sandbox) -> None:
+    # What a record keeps decides repair feedback: the same job must leave the same text on every backend.
+    code = (
+        "import os, sys\ndef f():\n    sys.stderr.write('START' + 'x' * 20000 + 'END')\n    sys.stderr.flush()\n"
+        "    os._exit(5)\n"
+    )
+    result = await run_job(sandbox, code, [[]])
+    assert result.run.status == "crashed", result.run
+    expected = output.stored(("START" + "x" * 20000 + "END").encode())
+    assert result.run.stderr == expected
+    assert "bytes left out" in expected and len(expected) < output.HEAD + output.TAIL + 100
 
 
 async def test_memory_limit(sandbox: Sandbox) -> None:

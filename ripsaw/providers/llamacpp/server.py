@@ -61,6 +61,7 @@ from typing import Any
 import httpx
 
 from ripsaw.errors import ComboFailed, ConfigError, PrerequisiteError, ProviderError, RipsawError
+from ripsaw.names import slug
 from ripsaw.providers.llamacpp import models
 from ripsaw.providers.llamacpp.build import crash_message, inspect_build
 from ripsaw.records import ModelCall
@@ -311,7 +312,7 @@ class LlamaCppProvider:
             log_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ProviderError(f"combo {self.name!r}: options.log_dir: cannot create {log_dir}: {e}") from e
-        self._log_path = log_dir / f"llamacpp-{_slug(self.name)}.log"
+        self._log_path = log_dir / f"llamacpp-{slug(self.name, 'combo')}.log"
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
 
         started = time.monotonic()
@@ -498,10 +499,6 @@ class LlamaCppProvider:
             "max_concurrency": 1,
             "token_counts": "model tokenizer on the returned text (the server streams no usage)",
         }
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-") or "combo"
 
 
 class _ServerTokenizer:
