@@ -313,7 +313,6 @@ class Workspace:
     kind: str  # "image" (a prebuilt SWE-bench image) or "repo-cache"
     image: str = ""  # the prebuilt image's name
     image_id: str = ""  # and id: a rebuilt image is another task
-    clone: str = ""  # the repository cache's clone
 
 
 def _task(inst: Instance, workspace: Workspace | None, task_dir: str) -> Task:
@@ -398,11 +397,12 @@ def materialize(inst: Instance, repo_cache: Path | None, images: _PrebuiltImages
     """The instance as a task whose directory exists (written now unless an identical one is cached)."""
     names = prebuilt_images(inst.instance_id)
     image, image_id = next(((n, i) for n in names if (i := images.image_id(n)) is not None), (names[0], None))
-    clone = find_clone(repo_cache, inst) if repo_cache is not None else None
+    # A prebuilt image wins: it holds the repository's dependencies, which a bare clone does not.
+    clone = find_clone(repo_cache, inst) if image_id is None and repo_cache is not None else None
     if image_id is not None:
         workspace = Workspace("image", image=image, image_id=image_id)
     elif clone is not None:
-        workspace = Workspace("repo-cache", clone=str(clone))
+        workspace = Workspace("repo-cache")
     else:
         raise ConfigError(_no_workspace(inst, repo_cache, images.reason))
     key = content_key(inst, workspace)
@@ -486,13 +486,10 @@ def _write(inst: Instance, ws: Workspace, clone: Path | None, images: _PrebuiltI
         hidden = patched_files(inst.test_patch, f"{inst.where}: test_patch")
         if clone is not None:
             contents = _hidden_from_clone(inst, clone, hidden)
-        else:
-            contents = images.hidden_from_image(inst, ws.image, hidden)
-        if ws.kind == "repo-cache":
-            assert clone is not None
             _export_tree(clone, inst.base_commit, env / "repo")
             (env / "Dockerfile").write_text(_REPO_CACHE_DOCKERFILE, encoding="utf-8")
         else:
+            contents = images.hidden_from_image(inst, ws.image, hidden)
             (env / "Dockerfile").write_text(_IMAGE_DOCKERFILE.format(image=ws.image), encoding="utf-8")
         for rel, data in contents.items():
             if PurePosixPath(rel).name == "test.sh":

@@ -167,5 +167,8 @@ def test_a_prebuilt_image_is_the_workspace_when_the_engine_has_it(
     d = Path(task.tests.dir)
     assert (d / "tests" / "tests" / "test_upper.py").read_text() == fx.TEST_NEW_FILE  # read from the image
     assert not (d / "environment" / "repo").exists()
+    # with a repository cache too, the image still wins: it holds the repository's dependencies
+    [both] = load_tasks(TasksSpec(source=f"swebench:{prebuilt.jsonl}", repo_cache=str(prebuilt.cache)))
+    assert both.metadata["workspace"] == "image" and both.tests == task.tests
     done = _validate(env, prebuilt.jsonl, "--runs", "1")
     assert done.returncode == 0, done.stdout + done.stderr
