@@ -33,6 +33,7 @@ from ripsaw.solvers.base import AttemptContext, AttemptUnit, new_attempt
 from ripsaw.tasks.task import RepoTests, Task
 from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
 from ripsaw.verdict import Judge
+from ripsaw.verdict.judgebox import JudgeBox
 from ripsaw.verdict.repo import RepoJudge
 
 
@@ -47,6 +48,13 @@ class Judges:
     _judges: dict[str, Judge | RepoJudge] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _workspaces: Workspaces | None = None
+    _box: JudgeBox | None = None
+
+    def box(self) -> JudgeBox:
+        """The judge sandbox the tasks' own test code runs in (started on first use, closed with the judges)."""
+        if self._box is None:
+            self._box = JudgeBox()
+        return self._box
 
     def workspaces(self) -> Workspaces:
         if self._workspaces is None:
@@ -67,6 +75,7 @@ class Judges:
                     timeout_floor_s=self.run.test_timeout_s,
                     timeout_factor=self.run.timeout_factor,
                     limits=self.limits,
+                    box=self.box(),
                 )
                 await judge.prepare()
                 self._judges[task.id] = judge
@@ -80,6 +89,9 @@ class Judges:
         return {"workspace_image_id": base.id, "task_images": self._workspaces.images.built()}
 
     def close(self) -> None:
+        if self._box is not None:
+            self._box.close()
+            self._box = None
         if self._workspaces is not None:
             self._workspaces.close()
             self._workspaces = None
