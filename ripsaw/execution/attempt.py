@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ripsaw.errors import ComboFailed, ConfigError
 from ripsaw.host import placement
@@ -79,6 +80,13 @@ class Judges:
                 await judge.prepare()
                 self._judges[task.id] = judge
             return self._judges[task.id]
+
+    def images(self) -> dict[str, Any]:
+        """The images repository tasks ran on here: the workspace base and each task's image (ids); {} before any."""
+        if self._workspaces is None:
+            return {}
+        base = self._workspaces.images.base()
+        return {"workspace_image_id": base.id, "task_images": self._workspaces.images.built()}
 
     def close(self) -> None:
         if self._box is not None:
@@ -233,6 +241,20 @@ async def run_attempt(
     """Run one attempt in this process from plain config: what a distributed executor's worker calls."""
     runtime = runtime_for(config, executor=executor, limiters=limiters)
     return await runtime.run(unit, node_id=node_id, dispatch_s=dispatch_s)
+
+
+def runtime_images() -> dict[str, Any]:
+    """The images this process's runtimes ran attempts on, for the manifest: the sandbox image and, for repository
+    tasks, the workspace base and each task's image (ids). What a cluster compares across its nodes."""
+    out: dict[str, Any] = {}
+    for runtime in _RUNTIMES.values():
+        image_id = runtime.sandbox.describe().get("image_id")
+        if image_id:
+            out["sandbox_image_id"] = image_id
+        built = runtime.judges.images()
+        out.setdefault("task_images", {}).update(built.pop("task_images", {}))
+        out.update(built)
+    return out
 
 
 async def close_runtimes() -> None:

@@ -215,6 +215,8 @@ async def run_eval(
             raise
         finally:
             manifest["executor"] = executor.describe()
+            for line in manifest["executor"].get("images_differ", []):
+                print(f"ripsaw: warning: the cluster's nodes ran different images, {line}", file=sys.stderr)
             manifest["status"] = result.status
             manifest["ended_at"] = utc_now()
             manifest["sessions"][-1].update(ended_at=manifest["ended_at"], status=result.status)
