@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ripsaw import __version__
 from ripsaw.analysis import format as fmt
-from ripsaw.analysis.agents import AgentMetrics, agent_metrics
+from ripsaw.analysis.agents import AgentMetrics, AgentProjection, agent_metrics, project
 from ripsaw.analysis.budgets import BudgetAnalysis
 from ripsaw.analysis.compare import ALPHA, Comparison, DetectableDifference, compare, detectable_difference
 from ripsaw.analysis.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboMetrics, run_metrics
+from ripsaw.analysis.nodes import NodeBreakdown, node_breakdown
 from ripsaw.analysis.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
+from ripsaw.analysis.projection import HardwareProfile
 from ripsaw.analysis.run_budgets import budget_json, function_level, run_budgets
 from ripsaw.analysis.runs import Run, RunSet
 from ripsaw.names import utc_now
@@ -43,6 +45,10 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     detectable: DetectableDifference | None = None  # beside the headline: what a gap of this run's size means
     agents: list[AgentMetrics] = field(default_factory=list)  # per combo with agent attempts (ripsaw.analysis.agents)
+    nodes: NodeBreakdown | None = None  # latency by cluster node, when attempts ran on several (analysis.nodes)
+    # Hardware what-ifs asked for (`ripsaw report --profile`): labelled projections, never measurements.
+    profiles: list[HardwareProfile] = field(default_factory=list)
+    agent_projections: list[AgentProjection] = field(default_factory=list)  # per agent combo and profile
     _budgets: dict[str, BudgetAnalysis] | None = field(default=None, init=False, repr=False)
 
     def measured_budgets(self) -> dict[str, BudgetAnalysis]:
@@ -103,6 +109,8 @@ class Summary:
             "warnings": list(self.warnings),
             "schedule": self.schedule(),
             "agents": [m.to_dict() for m in self.agents],
+            "nodes": self.nodes.to_dict() if self.nodes else None,
+            "agent_projections": [p.to_dict() for p in self.agent_projections],
         }
 
 
@@ -140,6 +148,7 @@ def summarize(
     alpha: float = ALPHA,
     seed: int = DEFAULT_SEED,
     resamples: int = BOOTSTRAP_RESAMPLES,
+    profiles: Sequence[HardwareProfile] = (),
 ) -> Summary:
     combos: list[ComboMetrics] = []
     for run in runset.runs:
@@ -163,6 +172,7 @@ def summarize(
         for r in runset.runs
         if r.duplicates
     ]
+    warnings += [w for r in runset.runs if (w := _images_warning(r))]
     if len({r.ripsaw_version for r in runset.runs}) > 1:
         warnings.append("runs were made by different ripsaw versions")
     if runset.mixed_suites:
@@ -182,14 +192,33 @@ def summarize(
         warnings=warnings,
     )
     summary.agents = [m for c in combos if (m := agent_metrics(c.name, by_combo[c.name])) is not None]
+    summary.profiles = list(profiles)
+    summary.agent_projections = [
+        p for m in summary.agents for profile in profiles if (p := project(m.combo, by_combo[m.combo], profile))
+    ]
     summary.warnings += [
         f"{m.combo}: {m.tampered} agent verdict(s) tampered with (a hidden test that must fail passed): scored failed"
         for m in summary.agents
         if m.tampered
     ]
+    summary.nodes = node_breakdown(runset.attempts)
+    if summary.nodes is not None:
+        summary.warnings += summary.nodes.warnings
     summary.headline = headline(combos, summary.frontier(f"{LATENCY_P50.key}_vs_pass_rate"), summary.comparison)
     summary.detectable = _detectable(combos, comparisons, alpha)
     return summary
+
+
+def _images_warning(run: Run) -> str | None:
+    """A cluster run whose nodes ran different sandbox, workspace or task images (the manifest's executor facts)."""
+    executor = run.manifest.get("executor") or {}
+    differ = executor.get("images_differ") or (["sandbox image"] if executor.get("sandbox_images_differ") else [])
+    if not differ:
+        return None
+    return (
+        f"run {run.run_id}: the cluster's nodes ran different images ({'; '.join(differ)}): a verdict may depend on "
+        "the node it was scored on"
+    )
 
 
 def _detectable(combos: list[ComboMetrics], comparisons: list[Comparison], alpha: float) -> DetectableDifference | None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ripsaw.cli import options
 from ripsaw.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -113,17 +114,6 @@ def _show_agents(attempts: Sequence[Attempt], profiles: Sequence[HardwareProfile
         click.echo(json.dumps({"agents": out}, indent=2, sort_keys=True))
 
 
-def _list_profiles(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if not value or ctx.resilient_parsing:
-        return
-    from ripsaw.analysis.projection import load_profiles
-
-    files = ctx.params.get("profile_files") or ()
-    for p in load_profiles(*files).values():
-        click.echo(f"{p.name:<24} {p.summary:<32} {p.source}")
-    ctx.exit()
-
-
 @click.command("budget")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option(
@@ -135,29 +125,7 @@ def _list_profiles(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     help="Budgets for the table (repeatable; default 5, 10, 30, 60, 120, 300, 600 s below the run's budget, "
     "and the budget itself).",
 )
-@click.option(
-    "--profile",
-    "profile_names",
-    multiple=True,
-    metavar="NAME",
-    help="Also project the run onto this hardware profile (repeatable). Projections are labelled as such.",
-)
-@click.option(
-    "--profiles",
-    "profile_files",
-    type=click.Path(path_type=Path, dir_okay=False),
-    multiple=True,
-    is_eager=True,
-    metavar="FILE",
-    help="Extra hardware profiles (TOML, same format as the shipped file).",
-)
-@click.option(
-    "--list-profiles",
-    is_flag=True,
-    expose_value=False,
-    callback=_list_profiles,
-    help="List the known hardware profiles and exit.",
-)
+@options.profiles
 @click.option("--json", "as_json", is_flag=True, help="Print the analyses as JSON.")
 def command(
     run_dir: Path, at: tuple[float, ...], profile_names: tuple[str, ...], profile_files: tuple[Path, ...], as_json: bool

@@ -48,12 +48,15 @@ def show_report(
     html: bool = True,
     latency_slo_s: float | None = None,
     seed: int | None = None,
+    profile_names: Sequence[str] = (),
+    profile_files: Sequence[Path] = (),
 ) -> Summary:
     """Print the table (or summary.json with as_json) and write the report files into `out`.
 
     `out` defaults to the run directory itself when there is one run; combining runs needs an explicit `out`.
     """
     from ripsaw.analysis.metrics import DEFAULT_SEED
+    from ripsaw.analysis.projection import load_profiles, pick
     from ripsaw.analysis.runs import load_runs
     from ripsaw.analysis.summary import summarize
     from ripsaw.report.exports import summary_json
@@ -63,7 +66,13 @@ def show_report(
         if len(run_dirs) > 1:
             raise ConfigError("combining several runs needs --out DIR for the combined report")
         out = Path(run_dirs[0])
-    summary = summarize(load_runs(run_dirs), latency_slo_s=latency_slo_s, seed=DEFAULT_SEED if seed is None else seed)
+    profiles = pick(load_profiles(*profile_files), profile_names) if profile_names else []
+    summary = summarize(
+        load_runs(run_dirs),
+        latency_slo_s=latency_slo_s,
+        seed=DEFAULT_SEED if seed is None else seed,
+        profiles=profiles,
+    )
     click.echo(summary_json(summary) if as_json else _text(summary), nl=not as_json)
     if write_files:
         assert out is not None
@@ -85,6 +94,7 @@ def show_report(
 @click.option("--no-html", is_flag=True, help="Write the exports (CSV, Parquet, JSON, Markdown) but not report.html.")
 @options.latency_slo
 @click.option("--seed", type=int, help="Seed of the bootstrap intervals (default 0: reports are reproducible).")
+@options.profiles
 def command(
     run_dirs: tuple[Path, ...],
     as_json: bool,
@@ -92,11 +102,25 @@ def command(
     no_html: bool,
     latency_slo_s: float | None,
     seed: int | None,
+    profile_names: tuple[str, ...],
+    profile_files: tuple[Path, ...],
 ) -> None:
     """Report on one run directory, or combine several scored on the same task suite.
 
     Prints per combo: attempts, pass@1 with a 95% Wilson interval, p50/p90 task latency, median TTFT, median
     output speed, tokens, cost and outcome counts; writes report.html (Pareto plots, per-task matrix,
     manifest), attempts.csv, attempts.parquet, summary.json and summary.md.
+
+    With --profile, the time-budget curves and the agents' wall times are also re-timed on a hardware profile:
+    PROJECTIONS, labelled and kept apart from what was measured.
     """
-    show_report(run_dirs, as_json=as_json, out=out, html=not no_html, latency_slo_s=latency_slo_s, seed=seed)
+    show_report(
+        run_dirs,
+        as_json=as_json,
+        out=out,
+        html=not no_html,
+        latency_slo_s=latency_slo_s,
+        seed=seed,
+        profile_names=profile_names,
+        profile_files=profile_files,
+    )

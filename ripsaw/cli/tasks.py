@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -70,3 +71,65 @@ def validate_command(
         click.echo(f"{len(results) - len(bad)} of {len(results)} task(s) valid ({total:.1f} s of validation)")
     if bad:
         sys.exit(1)
+
+
+@command.command("forge")
+@click.argument("requirement", metavar="PACKAGE==VERSION")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory the task directories are written into (one per kept mutation).")  # fmt: skip
+@click.option("--n", "n", default=20, show_default=True, type=click.IntRange(1, 500), help="Tasks wanted.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same tasks (byte for byte).")
+@click.option("--max-tries", default=0, type=click.IntRange(0, 10000),
+              help="Mutations tried at most (default: 8 per task wanted).")  # fmt: skip
+@click.option("--tests", "tests_dir", default=None, help="The sdist's test directory (default: found).")
+@click.option("--index-url", default="https://pypi.org/simple", show_default=True,
+              help="A PyPI-style simple index (JSON API) the sdist comes from.")  # fmt: skip
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def forge_command(
+    requirement: str,
+    out: Path,
+    n: int,
+    seed: int,
+    max_tries: int,
+    tests_dir: str | None,
+    index_url: str,
+    no_progress: bool,
+    as_json: bool,
+) -> None:
+    """Make repository tasks from a real package: download its sdist, run its tests in a workspace box, inject one
+    small bug (a mutation of a function the tests use) per task, keep the mutations some tests catch, and write
+    each as a task directory under --out (instruction from the failing test, hidden tests, solution).
+
+    Check the result with `ripsaw tasks validate OUT`. Exit status: 0 done (even with fewer than --n tasks; the
+    summary says how many), 2 bad input or nothing to forge from.
+    """
+    from ripsaw.tasks.forge import ForgeOptions, forge
+
+    opts = ForgeOptions(n=n, seed=seed, max_tries=max_tries, index_url=index_url)
+    bar = tqdm(total=n, desc=f"forge {requirement}", unit="task", disable=no_progress or as_json, file=sys.stderr)
+
+    def progress(kept: int, tried: int) -> None:
+        bar.n = kept
+        bar.set_postfix(tried=tried, refresh=False)
+        bar.refresh()
+
+    def log(line: str) -> None:
+        if not no_progress:
+            tqdm.write(line, file=sys.stderr)
+
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        result = asyncio.run(forge(requirement, out, opts, tests_dir=tests_dir, log=log, progress=progress))
+    finally:
+        bar.close()
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    rejected = ", ".join(f"{v} {k}" for k, v in sorted(result.rejected.items())) or "none"
+    click.echo(
+        f"{requirement}: {len(result.kept)} task(s) kept of {result.tried} mutation(s) tried "
+        f"({result.candidates} candidates; rejected: {rejected}); {result.tests_passing} of "
+        f"{result.tests_collected} tests pass offline, the suite takes {result.suite_s:.1f} s; "
+        f"{result.duration_s:.0f} s in all; written to {out}"
+    )

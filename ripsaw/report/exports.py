@@ -117,6 +117,8 @@ def summary_markdown(summary: Summary) -> str:
             f"- Frontier ({front.x.label} vs {front.y.label}): {names}"
             + (f"; not distinguishable: {close}" if close else "")
         )
+    if summary.agents:
+        lines += ["", "## Agents", "", *_agent_markdown(summary)]
     if summary.comparisons:
         lines += ["", "## Paired comparisons", ""]
         lines += [f"- {c.sentence}" for c in summary.comparisons]
@@ -124,6 +126,38 @@ def summary_markdown(summary: Summary) -> str:
         lines += ["", "## Warnings", ""]
         lines += [f"- {w}" for w in summary.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _agent_markdown(summary: Summary) -> list[str]:
+    """Per combo with agent attempts: solved, time to solve, where the time went, what a solve cost."""
+    rows = [
+        "| combo | solved | time to solve (p50) | model / tools / Ripsaw | turns per solve | cost per solve | stops |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in summary.agents:
+        split = (
+            " / ".join(fmt.pct(x / m.wall_s, 0) for x in (m.model_s, m.tool_s, m.overhead_s)) if m.wall_s else fmt.DASH
+        )
+        turns = fmt.DASH if m.turns_per_solved is None else f"{m.turns_per_solved:.1f}"
+        stops = ", ".join(f"{reason} {n}" for reason, n in m.stop_reasons.items())
+        rows.append(
+            f"| {m.combo} | {m.solved}/{m.attempts} ({fmt.pct_ci(m.pass_at_1)}) | {fmt.secs_ci(m.time_to_solve)} "
+            f"| {split} | {turns} | {fmt.usd(m.cost_per_solved)} | {stops} |"
+        )
+    if summary.agent_projections:
+        rows += ["", "PROJECTIONS (every model call re-timed on a hardware profile; commands as measured):", ""]
+        rows += [
+            f"- {p.combo} on {p.profile.name} ({p.profile.summary}): median wall {fmt.secs(p.measured_wall_s)} "
+            f"-> {fmt.secs(p.projected_wall_s)} projected ({p.speedup or 0:.1f}x sooner)"
+            for p in summary.agent_projections
+        ]
+    marks = [m for m in summary.agents if m.marks]
+    if marks:
+        rows += ["", "Pass rate at each budget mark (the workspace as it stood then, judged afterwards):", ""]
+        rows += [
+            f"- {m.combo}: " + ", ".join(f"{fmt.secs(r.budget_s)} {fmt.pct(r.rate)}" for r in m.marks) for m in marks
+        ]
+    return rows
 
 
 def write_exports(summary: Summary, out: Path) -> list[Path]:

@@ -15,7 +15,7 @@ def write_report(summary: Summary, out: Path, *, html: bool = True) -> list[Path
     """Write the exports and, unless html=False, report.html with each figure as PNG and SVG files beside it."""
     written = write_exports(summary, out)
     if html:
-        budgets = sections(summary.runset.runs, measured=summary.measured_budgets())
+        budgets = sections(summary.runset.runs, summary.profiles, measured=summary.measured_budgets())
         for p in [*report_figures(summary), *(plot for section in budgets for plot in section.figures)]:
             for path, data in ((out / f"{p.name}.png", p.png), (out / f"{p.name}.svg", p.svg.encode("utf-8"))):
                 path.write_bytes(data)

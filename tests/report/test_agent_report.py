@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ripsaw.analysis.agents import agent_metrics, project, projected_wall_s
-from ripsaw.analysis.projection import HardwareProfile
+from ripsaw.analysis.projection import HardwareProfile, load_profiles, pick
 from ripsaw.analysis.runs import load_runs
 from ripsaw.analysis.summary import summarize
 from ripsaw.execution.store import RunStore
@@ -81,6 +81,36 @@ def test_the_report_has_an_agent_section_and_the_summary_its_figures(tmp_path: P
     assert "pass@1 against median time-to-solve" in html
     doc = json.loads((out / "summary.json").read_text())
     assert doc["agents"][0]["amdahl_share"] == pytest.approx(0.8)
+    md = (out / "summary.md").read_text()
+    # 3 of 4 solved; the walls of the solved are 10, 20 and 30 s; 80 / 15 / 5 of 100 s
+    assert "## Agents" in md and "| fast | 3/4 (75.0%" in md and "| 80% / 15% / 5% |" in md
+    assert "- fast: 15 s 25.0%, 60 s 75.0%" in md and "| 20 s [10 s–30 s] |" in md
+
+
+def test_the_report_shows_agent_projections_labelled(tmp_path: Path) -> None:
+    run_dir = _agent_run(tmp_path)
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "ripsaw",
+        "report",
+        str(run_dir),
+        "--out",
+        str(out),
+        "--profile",
+        "fast-2000",
+        "--json",
+    ]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    [p] = json.loads(done.stdout)["agent_projections"]
+    expected = project("fast", _fast(), pick(load_profiles(), ["fast-2000"])[0])
+    assert expected is not None and p["label"] == "projection"
+    assert p["projected_wall_p50_s"] == pytest.approx(expected.projected_wall_s) and p["speedup"] > 1
+    html = (out / "report.html").read_text()
+    assert "PROJECTION: the same turns on other hardware" in html and "fast-2000" in html
+    assert "PROJECTIONS" in (out / "summary.md").read_text()
 
 
 def test_a_run_without_agents_has_no_agent_section(tmp_path: Path) -> None:

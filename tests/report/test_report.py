@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ripsaw.analysis.projection import load_profiles, pick
 from ripsaw.analysis.runs import load_runs
 from ripsaw.analysis.summary import summarize
 from ripsaw.errors import ConfigError
@@ -287,3 +288,16 @@ def test_headline_says_tied_when_the_fastest_combo_only_ties_on_pass_rate(tmp_pa
     )
     s = summarize(load_runs([run]))
     assert s.headline.startswith("quick dominates: fastest p50 task latency (1 s) and pass@1 tied with slow (50.0%)")
+
+
+def test_report_profile_adds_a_labelled_budget_projection(three_combo_run: Path, tmp_path: Path) -> None:
+    profile = pick(load_profiles(), ["fast-2000"])
+    s = summarize(load_runs([three_combo_run]), profiles=profile)
+    out = tmp_path / "out"
+    names = {p.name for p in write_report(s, out)}
+    assert any(n.startswith("budget-curves-synth-run-") and "measured" not in n for n in names), names
+    html = (out / "report.html").read_text()
+    assert '<span class="badge bad">PROJECTION</span> fast-2000' in html
+    plain = tmp_path / "plain"
+    write_report(summarize(load_runs([three_combo_run])), plain)
+    assert "PROJECTION</span>" not in (plain / "report.html").read_text()
