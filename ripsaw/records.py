@@ -68,7 +68,9 @@ class Usage:
 #   2: t_send = the request's last byte handed to the kernel (`t_send_wire`; the wait before it is `queue_ns`);
 #      events stamped in the event loop's socket read callback; output speed = (N - n_first) / span, n_first = the
 #      first token chunk's tokens (`n_first`, `n_first_source`). Records of version 1 have n_first None: 1.
-TIMING_DEFINITIONS_VERSION = 2
+#   3: as 2, but on Linux an event's arrival is the kernel's receive timestamp of the read that delivered it
+#      (when its last byte reached the socket), not the instant the event loop performed that read.
+TIMING_DEFINITIONS_VERSION = 3
 
 
 @dataclass(slots=True)

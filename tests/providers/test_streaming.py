@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -21,6 +24,8 @@ from ripsaw.providers.openai_compat import OpenAICompatProvider
 from ripsaw.providers.streaming import (
     DepartureGate,
     Timeline,
+    WireBackend,
+    WireStream,
     WireTicket,
     WireTransport,
     env_proxy,
@@ -175,6 +180,36 @@ async def test_a_request_cancelled_at_the_gate_is_never_sent() -> None:
 
 
 # -- TLS on the wire backend ---------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the kernel's receive timestamps (SO_TIMESTAMPNS) are Linux's")
+async def test_a_read_is_stamped_when_its_data_arrived_not_when_the_busy_loop_got_to_it() -> None:
+    """The data reaches the socket while the event loop is blocked (as it is when it parses other streams'
+    events); the read's stamp is the kernel's arrival, before the loop was free, not the instant it read."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    go = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            go.wait(5)
+            conn.sendall(b"hello")
+            conn.recv(1)  # until the client closes
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        stream = await WireBackend(time.perf_counter_ns).connect_tcp("127.0.0.1", listener.getsockname()[1])
+        go.set()
+        time.sleep(0.05)  # the loop is busy: the data arrives meanwhile
+        free = time.perf_counter_ns()
+        assert await stream.read(100) == b"hello"
+        assert isinstance(stream, WireStream) and stream.last_read_ns is not None and stream.last_read_ns < free
+        await stream.aclose()
+    finally:
+        go.set()
+        await asyncio.to_thread(server.join, 5)  # the loop must run to close the connection
+        listener.close()
 
 
 async def test_tls_endpoints_are_stamped_at_the_wire_too() -> None:
