@@ -8,6 +8,9 @@
    attempt for each and their ratio; cluster start-up is reported apart, not counted.
 2. Throughput from 1 to 2 worker nodes (2 CPUs each, so 2 then 4 attempts at once) when the endpoint is the
    bottleneck (every reply starts `--slow-ttft` seconds late): attempts per second, and the speed-up.
+3. On the two worker nodes: a combo at rpm = 300 (a request every 0.2 s), every attempt ready at once: the gaps
+   between requests as the endpoint logged them; and two combos held at 1 and 3 attempts at once: how each
+   spread over the nodes.
 
 Needs Ray (`pip install "ripsaw[ray]"`); run from the repository root.
 """
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import statistics
 import sys
 import tempfile
 import time
@@ -29,9 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ripsaw.execution.executor import Executor, LocalExecutor
 from ripsaw.execution.ray_executor import RayExecutor
 from ripsaw.execution.runner import run_eval
+from ripsaw.execution.store import RunStore
 from ripsaw.types import EvalSpec
 from tests.refserver import RefServer
 from tests.support.ray_cluster import ray_spec, scripted
+from tests.support.starter import arrival_gaps_s
 
 
 async def _timed(spec: EvalSpec, run_dir: Path, executor: Executor) -> float:
@@ -81,6 +88,31 @@ def main() -> None:
             print(
                 f"throughput, endpoint ttft {args.slow_ttft} s: 1 worker node {n / one_s:.2f} attempts/s, "
                 f"2 worker nodes {n / two_s:.2f} attempts/s ({one_s / two_s:.2f}x)"
+            )
+
+            server.reset(scripted(ttft_s=0.02, rate=None))
+            (tmp / "paced").mkdir()
+            paced = ray_spec(tmp / "paced", {"ref": (server.base_url, 4)}, limit=args.tasks, combo_extra="rpm = 300\n")
+            asyncio.run(_timed(paced, tmp / "paced-run", RayExecutor(paced.run)))
+            gaps = sorted(arrival_gaps_s(server))
+            print(
+                f"rpm 300 across 2 worker nodes ({len(gaps) + 1} requests): gap between requests at the endpoint "
+                f"min {gaps[0] * 1e3:.0f} ms, p10 {gaps[len(gaps) // 10] * 1e3:.0f} ms, median "
+                f"{statistics.median(gaps) * 1e3:.0f} ms (the pacer's interval: 200 ms)"
+            )
+
+            server.reset(scripted(ttft_s=0.2, rate=None))
+            with RefServer(spin_s=0) as other:
+                other.script = scripted(ttft_s=0.2, rate=None)
+                (tmp / "spread").mkdir()
+                combos = {"held-1": (server.base_url, 1), "held-3": (other.base_url, 3)}
+                spread = ray_spec(tmp / "spread", combos, limit=min(args.tasks, 16))
+                asyncio.run(_timed(spread, tmp / "spread-run", RayExecutor(spread.run)))
+            where = collections.Counter(
+                (a.combo, a.placement.node_id[:8]) for a in RunStore(tmp / "spread-run").attempts() if a.placement
+            )
+            print(
+                "attempts per combo and node: " + ", ".join(f"{c} on {n}: {k}" for (c, n), k in sorted(where.items()))
             )
         finally:
             ray.shutdown()

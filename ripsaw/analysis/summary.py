@@ -18,6 +18,7 @@ from ripsaw.analysis.agents import AgentMetrics, AgentProjection, agent_metrics,
 from ripsaw.analysis.budgets import BudgetAnalysis
 from ripsaw.analysis.compare import ALPHA, Comparison, DetectableDifference, compare, detectable_difference
 from ripsaw.analysis.metrics import BOOTSTRAP_RESAMPLES, CONFIDENCE, DEFAULT_SEED, ComboMetrics, run_metrics
+from ripsaw.analysis.nodes import NodeBreakdown, node_breakdown
 from ripsaw.analysis.pareto import LATENCY_P50, Frontier, Point, standard_frontiers
 from ripsaw.analysis.projection import HardwareProfile
 from ripsaw.analysis.run_budgets import budget_json, function_level, run_budgets
@@ -44,6 +45,7 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     detectable: DetectableDifference | None = None  # beside the headline: what a gap of this run's size means
     agents: list[AgentMetrics] = field(default_factory=list)  # per combo with agent attempts (ripsaw.analysis.agents)
+    nodes: NodeBreakdown | None = None  # latency by cluster node, when attempts ran on several (analysis.nodes)
     # Hardware what-ifs asked for (`ripsaw report --profile`): labelled projections, never measurements.
     profiles: list[HardwareProfile] = field(default_factory=list)
     agent_projections: list[AgentProjection] = field(default_factory=list)  # per agent combo and profile
@@ -107,6 +109,7 @@ class Summary:
             "warnings": list(self.warnings),
             "schedule": self.schedule(),
             "agents": [m.to_dict() for m in self.agents],
+            "nodes": self.nodes.to_dict() if self.nodes else None,
             "agent_projections": [p.to_dict() for p in self.agent_projections],
         }
 
@@ -169,6 +172,7 @@ def summarize(
         for r in runset.runs
         if r.duplicates
     ]
+    warnings += [w for r in runset.runs if (w := _images_warning(r))]
     if len({r.ripsaw_version for r in runset.runs}) > 1:
         warnings.append("runs were made by different ripsaw versions")
     if runset.mixed_suites:
@@ -197,9 +201,24 @@ def summarize(
         for m in summary.agents
         if m.tampered
     ]
+    summary.nodes = node_breakdown(runset.attempts)
+    if summary.nodes is not None:
+        summary.warnings += summary.nodes.warnings
     summary.headline = headline(combos, summary.frontier(f"{LATENCY_P50.key}_vs_pass_rate"), summary.comparison)
     summary.detectable = _detectable(combos, comparisons, alpha)
     return summary
+
+
+def _images_warning(run: Run) -> str | None:
+    """A cluster run whose nodes ran different sandbox, workspace or task images (the manifest's executor facts)."""
+    executor = run.manifest.get("executor") or {}
+    differ = executor.get("images_differ") or (["sandbox image"] if executor.get("sandbox_images_differ") else [])
+    if not differ:
+        return None
+    return (
+        f"run {run.run_id}: the cluster's nodes ran different images ({'; '.join(differ)}): a verdict may depend on "
+        "the node it was scored on"
+    )
 
 
 def _detectable(combos: list[ComboMetrics], comparisons: list[Comparison], alpha: float) -> DetectableDifference | None:

@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ripsaw.errors import ComboFailed, ConfigError
 from ripsaw.host import placement
@@ -32,6 +33,7 @@ from ripsaw.solvers.base import AttemptContext, AttemptUnit, new_attempt
 from ripsaw.tasks.task import RepoTests, Task
 from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
 from ripsaw.verdict import Judge
+from ripsaw.verdict.judgebox import JudgeBox
 from ripsaw.verdict.repo import RepoJudge
 
 
@@ -46,6 +48,13 @@ class Judges:
     _judges: dict[str, Judge | RepoJudge] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _workspaces: Workspaces | None = None
+    _box: JudgeBox | None = None
+
+    def box(self) -> JudgeBox:
+        """The judge sandbox the tasks' own test code runs in (started on first use, closed with the judges)."""
+        if self._box is None:
+            self._box = JudgeBox()
+        return self._box
 
     def workspaces(self) -> Workspaces:
         if self._workspaces is None:
@@ -66,12 +75,23 @@ class Judges:
                     timeout_floor_s=self.run.test_timeout_s,
                     timeout_factor=self.run.timeout_factor,
                     limits=self.limits,
+                    box=self.box(),
                 )
                 await judge.prepare()
                 self._judges[task.id] = judge
             return self._judges[task.id]
 
+    def images(self) -> dict[str, Any]:
+        """The images repository tasks ran on here: the workspace base and each task's image (ids); {} before any."""
+        if self._workspaces is None:
+            return {}
+        base = self._workspaces.images.base()
+        return {"workspace_image_id": base.id, "task_images": self._workspaces.images.built()}
+
     def close(self) -> None:
+        if self._box is not None:
+            self._box.close()
+            self._box = None
         if self._workspaces is not None:
             self._workspaces.close()
             self._workspaces = None
@@ -221,6 +241,20 @@ async def run_attempt(
     """Run one attempt in this process from plain config: what a distributed executor's worker calls."""
     runtime = runtime_for(config, executor=executor, limiters=limiters)
     return await runtime.run(unit, node_id=node_id, dispatch_s=dispatch_s)
+
+
+def runtime_images() -> dict[str, Any]:
+    """The images this process's runtimes ran attempts on, for the manifest: the sandbox image and, for repository
+    tasks, the workspace base and each task's image (ids). What a cluster compares across its nodes."""
+    out: dict[str, Any] = {}
+    for runtime in _RUNTIMES.values():
+        image_id = runtime.sandbox.describe().get("image_id")
+        if image_id:
+            out["sandbox_image_id"] = image_id
+        built = runtime.judges.images()
+        out.setdefault("task_images", {}).update(built.pop("task_images", {}))
+        out.update(built)
+    return out
 
 
 async def close_runtimes() -> None:

@@ -9,6 +9,10 @@ back; it alone appends to the store (the executor seam's guarantees are in execu
 - Limits: the driver is the only dispatcher, so counting a combo's attempts in flight holds its max_concurrency
   across the whole cluster exactly; a unit never waits inside a call for a slot held elsewhere. What the cluster
   adds before an attempt starts (scheduling, the hand-over) is each attempt's `placement.dispatch_s`.
+- Fair placement: units go out in the runner's interleaved order (combos alternating task by task), each to the
+  idle worker on the node that has had the fewest of its combo's attempts per worker, so no combo gathers on one
+  node (a spare worker holding no CPU makes sure there is a choice; it never adds an attempt at once); the
+  report breaks latency down by node and flags a combo that still did (ripsaw.analysis.nodes).
 - A worker process or a whole node lost mid-attempt: the unit goes back to the front of the queue and runs on
   a fresh actor (on a node that is still there); its lost run was never recorded, so nothing is duplicated.
   After MAX_LOSSES losses of one unit it is recorded as an infra error (retried on resume), not looped forever.
@@ -33,7 +37,7 @@ from typing import Any
 
 from ripsaw import __version__
 from ripsaw.errors import ConfigError, RipsawError
-from ripsaw.execution.attempt import AttemptConfig, close_runtimes, run_attempt, runtime_for
+from ripsaw.execution.attempt import AttemptConfig, close_runtimes, run_attempt, runtime_for, runtime_images
 from ripsaw.execution.executor import Batch
 from ripsaw.host import placement
 from ripsaw.providers.ratelimit import Pacer, RateLimiter
@@ -118,13 +122,17 @@ class _Worker:
             unit, self.config, executor="ray", node_id=node, dispatch_s=dispatch_s, limiters=self.limiters
         )
 
-    async def close(self) -> None:
+    async def close(self) -> dict[str, Any]:
+        """Close the runtime, and say which images its attempts ran on (read before the engine client closes)."""
+        images = runtime_images()
         await close_runtimes()
+        return images
 
 
 @dataclass(slots=True)
 class _Slot:
     actor: Any
+    cpus: float  # what it holds of its node (the spare worker holds none)
     facts: dict[str, Any] | None = None  # from ready(); None until the actor is up
 
 
@@ -161,13 +169,15 @@ class RayExecutor:
         pending = collections.deque(batch.units)
         losses: collections.Counter[str] = collections.Counter()
         per_combo: collections.Counter[str] = collections.Counter()
+        handed: collections.Counter[tuple[str, str]] = collections.Counter()  # (combo, node) -> attempts given
         slots: list[_Slot] = []
         idle: list[_Slot] = []
         waiting: dict[asyncio.Future[Any], tuple[str, _Slot, AttemptUnit | None]] = {}
         in_flight: dict[asyncio.Future[Any], Any] = {}  # a running attempt's future -> its ObjectRef
 
-        def spawn() -> None:
-            slot = _Slot(worker_cls.options(**options).remote(config_ref, limiters))
+        def spawn(cpus: float = 1) -> None:
+            actor = worker_cls.options(**{**options, "num_cpus": cpus}).remote(config_ref, limiters)
+            slot = _Slot(actor, cpus)
             slots.append(slot)
             waiting[asyncio.wrap_future(slot.actor.ready.remote().future())] = ("ready", slot, None)
 
@@ -187,7 +197,28 @@ class RayExecutor:
                     self.requeued += 1
                     pending.appendleft(unit)  # first in line again, on another worker
             if pending:
-                spawn()  # keep the pool's size; Ray places it on a node that is still there
+                spawn(slot.cpus)  # keep the pool's size; Ray places it on a node that is still there
+
+        def pick(unit: AttemptUnit) -> _Slot:
+            """The idle worker on the node that has had the fewest of this combo's attempts per worker there: each
+            combo spreads over the nodes alike, so a slower node slows every combo the same (analysis.nodes)."""
+            workers = collections.Counter(s.facts["node_id"] for s in slots if s.facts is not None)
+
+            def load(slot: _Slot) -> float:
+                assert slot.facts is not None  # idle workers are up
+                node = slot.facts["node_id"]
+                return handed[unit.combo, node] / workers[node]
+
+            slot = min(reversed(idle), key=load)  # on a tie, the worker idle the shortest (as a stack would)
+            idle.remove(slot)
+            assert slot.facts is not None
+            handed[unit.combo, slot.facts["node_id"]] += 1
+            return slot
+
+        def capacity() -> int:
+            """Attempts that may run at once: the concurrency, and no more than the workers holding a CPU are up (the
+            spare adds a choice of node, never an attempt more)."""
+            return min(batch.concurrency, sum(1 for s in slots if s.cpus > 0 and s.facts is not None))
 
         def next_unit() -> AttemptUnit | None:
             for i, unit in enumerate(pending):
@@ -199,12 +230,16 @@ class RayExecutor:
         try:
             for _ in range(max(1, min(batch.concurrency, len(pending)))):
                 spawn()
+            if len(pending) > batch.concurrency:
+                # One worker more than can run at once (holding no CPU: capacity() counts the others): a worker that
+                # just finished is then never the only choice, so a combo held at its limit still moves between nodes.
+                spawn(0)
             while pending or any(kind == "run" for kind, _, _ in waiting.values()):
-                while idle and pending and batch.may_start():
+                while idle and pending and len(in_flight) < capacity() and batch.may_start():
                     unit = next_unit()
                     if unit is None:
                         break  # every pending unit's combo is at its limit: wait for one to finish
-                    slot = idle.pop()
+                    slot = pick(unit)
                     per_combo[unit.combo] += 1
                     ref = slot.actor.run.remote(unit, time.time())
                     future = asyncio.wrap_future(ref.future())
@@ -280,26 +315,55 @@ class RayExecutor:
         """Every actor that came up closes its runtime (containers removed on its node), then every actor is
         killed: also when cancelled. One never placed (no node had a free CPU) has nothing to close, and would
         never answer."""
-        closing = [asyncio.wrap_future(s.actor.close.remote().future()) for s in slots if s.facts is not None]
+        up = [s for s in slots if s.facts is not None]
+        closing = [asyncio.wrap_future(s.actor.close.remote().future()) for s in up]
         if closing:
             with contextlib.suppress(Exception):
                 await asyncio.wait(closing, timeout=_CLOSE_TIMEOUT_S)
-        for future in closing:
-            if future.done() and not future.cancelled():
-                future.exception()  # a dead actor's close fails; nothing of it is left to close
+        for slot, future in zip(up, closing, strict=True):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                assert slot.facts is not None
+                self._note_images(slot.facts["node_id"], future.result())
+            # else: a dead actor's close fails; nothing of it is left to close (nor to tell)
         for slot in slots:
             with contextlib.suppress(Exception):
                 ray.kill(slot.actor)
 
+    def _note_images(self, node_id: str, images: dict[str, Any]) -> None:
+        node = self.nodes.setdefault(node_id, {})
+        if images.get("workspace_image_id"):
+            node["workspace_image_id"] = images["workspace_image_id"]
+        node.setdefault("task_images", {}).update(images.get("task_images", {}))
+
+    def image_mismatches(self) -> list[str]:
+        """What the nodes ran on differently: the sandbox image, the workspace base image, each task's image (a
+        task image is compared between the nodes that ran the task). One line each; [] when they all agree."""
+        out = []
+        by_node = {node_id[:8]: facts for node_id, facts in self.nodes.items()}
+
+        def differ(what: str, ids: dict[str, str]) -> None:
+            if len(set(ids.values())) > 1:
+                out.append(f"{what}: " + ", ".join(f"node {n} {i[:19]}" for n, i in sorted(ids.items())))
+
+        differ("sandbox image", {n: _image(f["sandbox"]) for n, f in by_node.items() if "sandbox" in f})
+        differ("workspace image", {n: f["workspace_image_id"] for n, f in by_node.items() if "workspace_image_id" in f})
+        for task in sorted({t for f in by_node.values() for t in f.get("task_images", {})}):
+            differ(
+                f"task {task} image",
+                {n: f["task_images"][task] for n, f in by_node.items() if task in f.get("task_images", {})},
+            )
+        return out
+
     def describe(self) -> dict[str, Any]:
-        images = {_image(n["sandbox"]) for n in self.nodes.values()}
-        cpus = {n["cpu_model"] for n in self.nodes.values()}
+        mismatches = self.image_mismatches()
+        cpus = {n.get("cpu_model") for n in self.nodes.values()}
         return {
             "name": self.name,
             "address": self.address,
             "nodes": self.nodes,
             "requeued": self.requeued,
-            "sandbox_images_differ": len(images) > 1,
+            "sandbox_images_differ": any(m.startswith("sandbox image") for m in mismatches),
+            "images_differ": mismatches,  # [] when every node ran the same sandbox, workspace and task images
             "cpu_models_differ": len(cpus) > 1,
         }
 

@@ -37,7 +37,7 @@ from ripsaw.sandboxes.base import Sandbox
 from ripsaw.solvers.base import AttemptUnit, prompt_preset
 from ripsaw.solvers.extract import EXTRACTION_RULES_VERSION
 from ripsaw.tasks import load_spec_tasks
-from ripsaw.tasks.task import RepoTests, Task, suite_hash
+from ripsaw.tasks.task import CheckTests, RepoTests, Task, suite_hash
 from ripsaw.types import Clock, ComboSpec, EvalSpec, RunSpec
 from ripsaw.verdict.repo import RepoJudge, ensure_valid
 
@@ -179,6 +179,9 @@ async def run_eval(
             clock=clock,
         )
         resources.callback(runtime.judges.close)
+        if "judge" not in manifest and any(isinstance(t.tests, CheckTests) for t in tasks):
+            manifest["judge"] = runtime.judges.box().describe()  # where the tasks' own test code ran
+            store.write_manifest(manifest)
         repo = [t for t in tasks if isinstance(t.tests, RepoTests)]
         if repo:
             if "workspace" not in manifest:
@@ -205,6 +208,8 @@ async def run_eval(
             raise
         finally:
             manifest["executor"] = executor.describe()
+            for line in manifest["executor"].get("images_differ", []):
+                print(f"ripsaw: warning: the cluster's nodes ran different images, {line}", file=sys.stderr)
             manifest["status"] = result.status
             manifest["ended_at"] = utc_now()
             manifest["sessions"][-1].update(ended_at=manifest["ended_at"], status=result.status)

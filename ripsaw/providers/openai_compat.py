@@ -317,14 +317,20 @@ def _chat_messages(message: Message) -> list[dict[str, Any]]:
 
 
 def _server_usage(usage: dict[str, Any] | None) -> Usage | None:
-    if usage is None or not isinstance(usage.get("completion_tokens"), int):
+    """The server's counts; a `usage` with the prompt's size alone (a local llama.cpp server's chat stream) keeps
+    it, and the output is counted by the tokenizer."""
+    if usage is None:
+        return None
+    prompt, completion = (n if is_number(n) and isinstance(n, int) else None for n in (
+        usage.get("prompt_tokens"), usage.get("completion_tokens")))  # fmt: skip
+    if prompt is None and completion is None:
         return None
     details = usage.get("completion_tokens_details")
     prompt_details = usage.get("prompt_tokens_details")
     cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None
     return Usage(
-        prompt_tokens=usage.get("prompt_tokens"),
-        completion_tokens=usage["completion_tokens"],
+        prompt_tokens=prompt,
+        completion_tokens=completion,
         reasoning_tokens=details.get("reasoning_tokens") if isinstance(details, dict) else None,
         source="server",
         cached_tokens=cached if isinstance(cached, int) and not isinstance(cached, bool) else None,

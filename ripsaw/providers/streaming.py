@@ -738,14 +738,16 @@ class Timeline:
 async def count_usage(
     server: Usage | None, prompt: Prompt, text: str, reasoning: str, tokenizer: Tokenizer | None
 ) -> Usage:
-    """The call's token counts: the server's when it sent them, else the model's tokenizer, else the estimate."""
+    """The call's token counts: the server's when it sent them, else the model's tokenizer, else the estimate
+    (a prompt size the server sent without an output count is kept)."""
     if server is not None and server.completion_tokens is not None:
         return server
+    known_prompt = server.prompt_tokens if server is not None else None
     if tokenizer is not None:
         answer, thinking = await tokenizer.count(text), await tokenizer.count(reasoning) if reasoning else 0
         if answer is not None and thinking is not None:
             return Usage(
-                prompt_tokens=await tokenizer.count_prompt(prompt),
+                prompt_tokens=known_prompt if known_prompt is not None else await tokenizer.count_prompt(prompt),
                 completion_tokens=answer + thinking,
                 reasoning_tokens=thinking,
                 source="tokenizer",
@@ -753,7 +755,7 @@ async def count_usage(
     prompt_text = prompt.text if prompt.mode == "complete" else "\n".join(m.text for m in prompt.messages)
     thinking = estimate_tokens(reasoning)
     return Usage(
-        prompt_tokens=estimate_tokens(prompt_text),
+        prompt_tokens=known_prompt if known_prompt is not None else estimate_tokens(prompt_text),
         completion_tokens=estimate_tokens(text) + thinking,
         reasoning_tokens=thinking,
         source="estimated",

@@ -21,6 +21,7 @@ import numpy as np
 
 from ripsaw import __version__
 from ripsaw.analysis import format as fmt
+from ripsaw.analysis import nodes
 from ripsaw.analysis.budgets import winner_changes
 from ripsaw.analysis.extraction import attempt_anchor, describe
 from ripsaw.analysis.metrics import Estimate, priced
@@ -60,6 +61,8 @@ def page_sections(summary: Summary, budgets: Sequence[BudgetSection]) -> list[Se
     out.append(Section("extraction", "Extraction", "_extraction.html.j2"))
     if len(summary.schedule()) > 1:
         out.append(Section("schedule", "When each combo ran", "_schedule.html.j2"))
+    if summary.nodes is not None:
+        out.append(Section("nodes", "Latency by node", "_nodes.html.j2"))
     out.append(Section("runs", "Runs", "_runs.html.j2"))
     return out
 
@@ -255,7 +258,11 @@ def _environment() -> jinja2.Environment:
         how=_how,
         outcomes_short=fmt.outcomes_short,
     )
-    env.globals.update(DASH=fmt.DASH, winner_changes=winner_changes)
+    env.globals.update(
+        DASH=fmt.DASH,
+        winner_changes=winner_changes,
+        NODE_RULE={"uneven_share": nodes.UNEVEN_SHARE, "nodes_differ": nodes.NODES_DIFFER},
+    )
     return env
 
 

@@ -84,9 +84,10 @@ def _as_root() -> bool:
 
 
 @functools.cache
-def _prelude() -> str:
+def _prelude(files: tuple[Path, ...]) -> str:
     """Shell run as PID 1 of the fork server's namespaces: build a read-only root on tmpfs, switch to it,
     become the fork server. Arguments: $1 the (host-empty) mount point for the new root, then the command.
+    `files` are copied to the new root's top level (the server's program and the modules it loads).
     """
     binds = ["/usr"]
     for prefix in sorted({os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}):
@@ -118,7 +119,7 @@ def _prelude() -> str:
         'cd "$R"',
         # One mkdir and one touch for everything: each command here costs a fork and an exec.
         f"mkdir -p dev proc work tmp .{forkserver.SCRATCH} {targets} && touch {devices}",
-        f"cp {q(str(wire.DRIVER_PATH))} driver.py && cp {q(str(_FORKSERVER_PATH))} forkserver.py",
+        f"cp {' '.join(q(str(path)) for path in files)} .",
         *links,
     ]
     # nosuid: a set-uid binary under /usr must not hand the candidate back the host identity it was denied.
@@ -172,9 +173,19 @@ class _ForkServer:
 
     Thread-safe: sessions of one sandbox may run on different event loops (each job's own descriptors
     travel with its request, so nothing else is shared).
+
+    `argv` is the server's program and its leading arguments, as paths in the new root where `files` are
+    copied; the control descriptor and the job uid follow. By default the candidates' fork server; the judge
+    sandbox (ripsaw.verdict.judgebox) starts its own server the same way.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        argv: tuple[str, ...] = ("/forkserver.py", "/driver.py"),
+        files: tuple[Path, ...] = (wire.DRIVER_PATH, _FORKSERVER_PATH),
+    ) -> None:
+        self._argv = argv
+        self._files = files
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
@@ -225,8 +236,8 @@ class _ForkServer:
         try:
             with theirs, tempfile.TemporaryFile() as log:
                 command = [
-                    *[_tool("unshare") or "unshare", *flags, "sh", "-c", _prelude(), "ripsaw-sandbox", root],
-                    *[_PYTHON, "-I", "-S", "/forkserver.py", "/driver.py", str(theirs.fileno())],
+                    *[_tool("unshare") or "unshare", *flags, "sh", "-c", _prelude(self._files), "ripsaw-sandbox", root],
+                    *[_PYTHON, "-I", "-S", *self._argv, str(theirs.fileno())],
                     str(_CANDIDATE_UID if as_root else 0),
                 ]
                 try:
@@ -366,12 +377,15 @@ class _ProcessSession:
         nonce = wire.new_nonce()
         payload = wire.encode_job(job, nonce, _rlimits(job.limits, namespaces))
         if namespaces:
-            run, stdout = await _run(functools.partial(_fork, self._sandbox._server, job.limits.disk_mb), payload, job)
+            start = functools.partial(_fork, self._sandbox._server, job.limits.disk_mb)
+            run, stdout = await _run(start, payload, job.limits, wire.stdout_cap(job))
         else:
             workdir = tempfile.mkdtemp(prefix="ripsaw-job-")
             try:
                 command = [_PYTHON, "-I", "-S", str(wire.DRIVER_PATH), workdir]
-                run, stdout = await _run(functools.partial(_spawn, command, workdir), payload, job)
+                run, stdout = await _run(
+                    functools.partial(_spawn, command, workdir), payload, job.limits, wire.stdout_cap(job)
+                )
             finally:
                 _remove_tree(workdir)
         return SandboxResult(run=run, records=wire.decode_records(stdout, nonce, len(job.inputs)))
@@ -504,9 +518,8 @@ class _Output(asyncio.Protocol):
 _Starter = Callable[[int, int, int], Awaitable[_Job]]
 
 
-async def _run(start: _Starter, payload: bytes, job: SandboxJob) -> tuple[SandboxRun, bytes]:
+async def _run(start: _Starter, payload: bytes, limits: Limits, stdout_cap: int) -> tuple[SandboxRun, bytes]:
     loop = asyncio.get_running_loop()
-    limits = job.limits
     (stdin_r, stdin_w), (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe(), os.pipe()
     transports: list[asyncio.BaseTransport] = []
     overflow: list[str] = []
@@ -519,7 +532,7 @@ async def _run(start: _Starter, payload: bytes, job: SandboxJob) -> tuple[Sandbo
                 running.stop()
 
     started = time.perf_counter()
-    out = _Output("output", wire.stdout_cap(job), overflowed)
+    out = _Output("output", stdout_cap, overflowed)
     err = _Output("stderr", output.stderr_cap(limits), overflowed)
     # The files belong to the transports once connected, which close them.
     files = [open(out_r, "rb", buffering=0), open(err_r, "rb", buffering=0), open(stdin_w, "wb", buffering=0)]  # noqa: SIM115

@@ -109,6 +109,10 @@ class TaskImages:
         """The id of the task's image, once `ensure` built it."""
         return self._built[task_id]
 
+    def built(self) -> dict[str, str]:
+        """Task id -> the id of its image, for every task `ensure` has seen so far."""
+        return dict(self._built)
+
     def _ensure(self, task_id: str, tests: RepoTests) -> str:
         tag = self.tag(task_id, tests)
         st = image.image_status(self.client, tag)

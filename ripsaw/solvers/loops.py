@@ -76,6 +76,7 @@ async def public_judge(ctx: AttemptContext) -> Judge | str:
             timeout_floor_s=ctx.run.test_timeout_s,
             timeout_factor=ctx.run.timeout_factor,
             limits=hidden.limits,
+            box=hidden.box,
         )
         _public_judges[hidden] = judge
     if isinstance(judge, str):

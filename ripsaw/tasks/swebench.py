@@ -19,10 +19,11 @@ the cache (RIPSAW_SWEBENCH_CACHE, default ~/.cache/ripsaw/swebench):
 
 The workspace comes from, in this order:
 
-1. a prebuilt per-instance image, named as the `swebench` package names them
-   (`sweb.eval.x86_64.<instance_id, "__" written "_1776_">:latest`; the repository at /testbed, its
-   dependencies in the conda environment `testbed`), when the Docker engine has it: the task image adds the
-   agent's user and puts the environment on PATH;
+1. a prebuilt per-instance image, named as the `swebench` package names them, when the Docker engine has it:
+   `sweb.eval.x86_64.<instance_id>:latest` (built by its harness), `swebench/sweb.eval.x86_64.<instance_id with
+   "__" written "_1776_">:latest` (pulled from Docker Hub) or `sweb.eval.x86_64.<the same>:latest` (that one
+   retagged). The repository is at /testbed and its dependencies in the conda environment `testbed`; the task
+   image adds the agent's user and puts the environment on PATH;
 2. a local repository cache (`tasks.repo_cache`, or `--repo-cache` for `ripsaw tasks validate`): a directory of
    clones, `<owner>__<name>`, `<owner>/<name>` or `<name>`, holding base_commit. The tree at base_commit goes
    into an image built FROM Ripsaw's workspace image (Python 3.11, git, pytest; nothing else is installed, so
@@ -61,6 +62,7 @@ from ripsaw.types import TasksSpec
 CACHE_ENV = "RIPSAW_SWEBENCH_CACHE"
 WORKDIR = "/testbed"  # where SWE-bench's images keep the repository; the repo-cache images use it too
 IMAGE_PREFIX = "sweb.eval.x86_64."
+HUB_NAMESPACE = "swebench"  # the Docker Hub namespace of the harness's published images
 # Bumped when what a task directory holds changes, so a cached one is rewritten.
 LAYOUT_VERSION = 1
 REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement", "patch", "test_patch")
@@ -311,7 +313,6 @@ class Workspace:
     kind: str  # "image" (a prebuilt SWE-bench image) or "repo-cache"
     image: str = ""  # the prebuilt image's name
     image_id: str = ""  # and id: a rebuilt image is another task
-    clone: str = ""  # the repository cache's clone
 
 
 def _task(inst: Instance, workspace: Workspace | None, task_dir: str) -> Task:
@@ -394,15 +395,16 @@ def cache_dir() -> Path:
 
 def materialize(inst: Instance, repo_cache: Path | None, images: _PrebuiltImages) -> Task:
     """The instance as a task whose directory exists (written now unless an identical one is cached)."""
-    image = prebuilt_image(inst.instance_id)
-    image_id = images.image_id(image)
-    clone = find_clone(repo_cache, inst) if repo_cache is not None else None
+    names = prebuilt_images(inst.instance_id)
+    image, image_id = next(((n, i) for n in names if (i := images.image_id(n)) is not None), (names[0], None))
+    # A prebuilt image wins: it holds the repository's dependencies, which a bare clone does not.
+    clone = find_clone(repo_cache, inst) if image_id is None and repo_cache is not None else None
     if image_id is not None:
         workspace = Workspace("image", image=image, image_id=image_id)
     elif clone is not None:
-        workspace = Workspace("repo-cache", clone=str(clone))
+        workspace = Workspace("repo-cache")
     else:
-        raise ConfigError(_no_workspace(inst, image, repo_cache, images.reason))
+        raise ConfigError(_no_workspace(inst, repo_cache, images.reason))
     key = content_key(inst, workspace)
     task_dir = cache_dir() / f"{inst.instance_id}-{key.removeprefix('sha256:')[:16]}"
     if not (task_dir / ".complete").is_file():
@@ -410,13 +412,17 @@ def materialize(inst: Instance, repo_cache: Path | None, images: _PrebuiltImages
     return _task(inst, workspace, str(task_dir))
 
 
-def prebuilt_image(instance_id: str) -> str:
-    """The `swebench` package's name for an instance's evaluation image."""
-    return f"{IMAGE_PREFIX}{instance_id.replace('__', '_1776_')}:latest".lower()
+def prebuilt_images(instance_id: str) -> list[str]:
+    """The names the `swebench` package gives an instance's evaluation image: as its harness builds it, as Docker
+    Hub serves it (where "__" may not appear), and that one without its namespace."""
+    local = f"{IMAGE_PREFIX}{instance_id}:latest".lower()
+    hub = local.replace("__", "_1776_")
+    return [local, f"{HUB_NAMESPACE}/{hub}", hub]
 
 
-def _no_workspace(inst: Instance, image: str, repo_cache: Path | None, engine: str | None) -> str:
-    have_image = f"no image {image}" + (f" ({engine})" if engine else "")
+def _no_workspace(inst: Instance, repo_cache: Path | None, engine: str | None) -> str:
+    names = " or ".join(prebuilt_images(inst.instance_id)[:2])
+    have_image = f"no image {names}" + (f" ({engine})" if engine else "")
     if repo_cache is None:
         have_cache = "no repository cache (tasks.repo_cache, or --repo-cache)"
     else:
@@ -480,13 +486,10 @@ def _write(inst: Instance, ws: Workspace, clone: Path | None, images: _PrebuiltI
         hidden = patched_files(inst.test_patch, f"{inst.where}: test_patch")
         if clone is not None:
             contents = _hidden_from_clone(inst, clone, hidden)
-        else:
-            contents = images.hidden_from_image(inst, ws.image, hidden)
-        if ws.kind == "repo-cache":
-            assert clone is not None
             _export_tree(clone, inst.base_commit, env / "repo")
             (env / "Dockerfile").write_text(_REPO_CACHE_DOCKERFILE, encoding="utf-8")
         else:
+            contents = images.hidden_from_image(inst, ws.image, hidden)
             (env / "Dockerfile").write_text(_IMAGE_DOCKERFILE.format(image=ws.image), encoding="utf-8")
         for rel, data in contents.items():
             if PurePosixPath(rel).name == "test.sh":

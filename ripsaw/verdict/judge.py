@@ -7,55 +7,55 @@ per input, one strictly encoded record of exact builtin values. Everything that 
 runs here, outside, on decoded values:
 
 - CheckTests (HumanEval-style `check(candidate)`): `prepare()` runs the task's test code once against the
-  canonical solution in a separate trusted subprocess, with a recording proxy standing in for the
-  candidate; it captures each call's arguments (snapshot-encoded before the call), in order, and the
-  reference time. The sandbox computes the candidate's results for those arguments. A replay then
-  runs the test code again with a fake candidate that checks each call's arguments against the
-  recording and answers with the candidate's decoded results (or raises the recorded builtin
-  exception). If the test code's calls diverge (they depend on earlier results), the new arguments go
-  to the sandbox in a further, bounded round.
+  canonical solution, with a recording proxy standing in for the candidate; it captures each call's
+  arguments (snapshot-encoded before the call), in order, and the reference time. The sandbox computes
+  the candidate's results for those arguments. A replay then runs the test code again with a fake
+  candidate that checks each call's arguments against the recording and answers with the candidate's
+  decoded results (or raises the recorded builtin exception). If the test code's calls diverge (they
+  depend on earlier results), the new arguments go to the sandbox in a further, bounded round.
 - CallTests: decoded results are compared with the expected values.
 - IOTests: captured stdout is compared line by line (trailing whitespace and blank lines ignored).
 
-The replay runs in the host process. That is safe because nothing the candidate controls executes in
-it: the test code and canonical solution are task data, and the fake candidate only hands them values
-built by our own decoder (None, bool, int, float, complex, str, bytes, list, tuple, dict, set,
-frozenset), whose comparisons cannot be overridden. Sizes are bounded by the sandbox's record cap.
-The replay is synchronous (no other coroutine runs meanwhile) and saves and restores the global
-`random` state it seeds, because some HumanEval tests draw unseeded random inputs.
+Task data is not trusted either: the recording and every replay run the task's test code and canonical
+solution in a judge sandbox of their own (ripsaw.verdict.judgebox: no network, no host environment, no host
+files, no privileges; the referee program, ripsaw/verdict/referee.py), never in Ripsaw's process and never
+where the candidate runs. The candidate's sandbox still never sees the tests; the judge sandbox sees only
+values the host copied out of the candidate's sandbox, decoded into exact builtin values (None, bool, int,
+float, complex, str, bytes, list, tuple, dict, set, frozenset) whose comparisons cannot be overridden. Each
+replay is a fresh process seeded like the recording, because some HumanEval tests draw unseeded random
+inputs. The host believes the referee's answer only in its strict shape; none, or a malformed one, is never
+a pass. Call- and output-style tests need no task code: they are compared here, on decoded values.
 """
 
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
 import json
-import os
-import random
-import sys
-import tempfile
-import traceback
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ripsaw.errors import ConfigError
+from ripsaw.errors import ConfigError, PrerequisiteError
 from ripsaw.records import Outcome, SandboxRun
 from ripsaw.sandboxes import wire
 from ripsaw.sandboxes.base import Limits, SandboxJob, SandboxResult, SandboxSession
 from ripsaw.tasks.task import CallTests, CheckTests, IOTests, Task, Tests
+from ripsaw.verdict import referee
+from ripsaw.verdict.judgebox import JudgeBox, JudgeRun, default_box, judge_limits
+from ripsaw.verdict.referee import cap as _cap
+from ripsaw.verdict.referee import interpret as _interpret
+from ripsaw.verdict.referee import show as _show
+from ripsaw.verdict.referee import show_args as _show_args
 
 __all__ = ["Judge", "Verdict"]
 
-FEEDBACK_CHARS = 2000
-_VALUE_CHARS = 300  # of one value inside feedback
 _SEED = 0
 _MAX_ROUNDS = 4  # sandbox runs per verdict when the test code's calls depend on the candidate's results
 _RECORD_TIMEOUT_S = 120.0
-_TEST_FILE = "<tests>"
-_NO_RECORD = "no valid result record (the program ended early, or its records were duplicated or malformed)"
+_NO_RECORD = referee.NO_RECORD
+_REPLAY_OUTCOMES = {Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.RESOURCE_LIMIT}
 
 
 @dataclass(slots=True)
@@ -118,283 +118,6 @@ def _machine_lock() -> _SharedExclusive:
     return _locks[loop]
 
 
-# ---------------------------------------------------------------------------------------------------
-# Recording (trusted subprocess) and replay (host) for CheckTests.
-
-# Runs in `python -I -c`, argv[1] = path of the driver (for the shared encoding). Job on stdin; the
-# result JSON goes to a private copy of stdout so the test code's own prints cannot corrupt it.
-_RECORDER = r"""
-import importlib.util, json, os, random, sys, time
-spec = importlib.util.spec_from_file_location("ripsaw_driver", sys.argv[1])
-drv = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(drv)
-out_fd = os.dup(1)
-os.dup2(2, 1)
-job = json.loads(sys.stdin.buffer.read())
-calls = []
-result = {"calls": calls, "error": None}
-try:
-    ref_ns = {"__name__": "__reference__"}
-    exec(compile(job["solution"], "<reference>", "exec"), ref_ns)
-    fn = drv.resolve_entry_point(ref_ns, job["entry_point"])
-
-    def candidate(*args, **kwargs):
-        if kwargs:
-            raise drv.Unencodable("kwargs", "the tests pass keyword arguments; only positional calls are recorded")
-        args_enc = drv.encode_value(list(args))
-        state = random.getstate()  # the reference's own random use must not shift the test code's stream
-        t0 = time.perf_counter()
-        try:
-            value = fn(*args)
-        except Exception as e:
-            calls.append({"args": args_enc, "elapsed_s": time.perf_counter() - t0,
-                          "out": {"raised": drv.builtin_exception_name(e), "message": drv.exception_message(e)}})
-            raise
-        finally:
-            random.setstate(state)
-        elapsed = time.perf_counter() - t0
-        out = {"value": drv.encode_value(value)}
-        changed = drv.args_after(args, args_enc)
-        if changed is not None:
-            out["args_after"] = changed
-        calls.append({"args": args_enc, "elapsed_s": elapsed, "out": out})
-        return value
-
-    ns = {k: v for k, v in ref_ns.items() if k != "__builtins__"}
-    ns.update({name: candidate for name in job["bindings"]})
-    random.seed(job["seed"])
-    exec(compile(job["tests"], "<tests>", "exec"), ns)
-    if callable(ns.get("check")):
-        ns["check"](candidate)
-except drv.Unencodable as e:
-    result["error"] = "cannot record: %s (%s)" % (e.reason, e.type_name)
-except BaseException as e:
-    result["error"] = "%s: %s" % (type(e).__name__, drv.exception_message(e))
-data = json.dumps(result).encode()
-view = memoryview(data)
-while view:
-    view = view[os.write(out_fd, view):]
-os._exit(0)
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    args: Any  # encoded positional-args list, as sent to the sandbox
-    key: str  # canonical JSON of args, for exact comparison (1 != 1.0 != True, -0.0 != 0.0)
-    out: dict[str, Any] | None = None  # a result record (the reference's, or the candidate's)
-
-
-def _key(encoded: Any) -> str:
-    return json.dumps(encoded, separators=(",", ":"))
-
-
-class _Diverged(BaseException):
-    """Raised into the test code when it makes a call the recording does not have (BaseException, so
-    `except Exception` in test code does not swallow it; a bare `except:` is caught by a flag instead)."""
-
-
-class _Unanswerable(BaseException):
-    """Raised into the test code when the candidate's record for this call cannot be turned into a value."""
-
-
-@dataclass(slots=True)
-class _Replay:
-    outcome: Outcome
-    detail: str = ""
-    feedback: str = ""
-    diverged_at: int | None = None
-    new_args: Any = None
-
-
-class _Program:
-    """The task's test code, compiled once, with the trusted reference namespace it runs in."""
-
-    def __init__(self, task: Task, tests: CheckTests) -> None:
-        if task.canonical_solution is None:
-            raise ConfigError(f"task {task.id}: check-style tests need a canonical solution to record calls")
-        self.task = task
-        self.solution = task.canonical_solution
-        self.source = (tests.setup + "\n" if tests.setup else "") + tests.code
-        self.lines = self.source.splitlines()
-        self.code = compile(self.source, _TEST_FILE, "exec")
-        ref_ns: dict[str, Any] = {"__name__": "__reference__"}
-        exec(compile(self.solution, "<reference>", "exec"), ref_ns)
-        self.helpers = {k: v for k, v in ref_ns.items() if k != "__builtins__"}
-        self.bindings = ["candidate"] + ([task.entry_point] if "." not in task.entry_point else [])
-
-    def replay(self, calls: list[_Call]) -> _Replay:
-        position = 0
-        diverged: list[Any] = []
-        raised: list[BaseException] = []
-        stop: list[_Replay] = []
-
-        def fake(*args: Any, **kwargs: Any) -> Any:
-            nonlocal position
-            encoded = wire.encode_value(list(args)) if not kwargs else None
-            if encoded is None or position >= len(calls) or _key(encoded) != calls[position].key:
-                diverged.append(encoded)
-                raise _Diverged
-            call, index = calls[position], position
-            position += 1
-            value, problem = _interpret(call.out, index, call.args)
-            if problem is None and call.out is not None and "args_after" in call.out:
-                problem = _mutate(args, call.out["args_after"], index, call.args)
-            if problem is not None:
-                stop.append(problem)
-                raise _Unanswerable
-            if isinstance(value, BaseException):
-                raised.append(value)
-                raise value
-            return value
-
-        ns = dict(self.helpers)
-        ns.update({name: fake for name in self.bindings})
-        state = random.getstate()
-        random.seed(_SEED)
-        try:
-            exec(self.code, ns)
-            if callable(ns.get("check")):
-                ns["check"](fake)
-        except _Diverged:
-            pass
-        except _Unanswerable:
-            pass
-        except BaseException as e:  # the test code failed; work out why
-            if diverged or stop:
-                pass
-            elif any(_caused_by(e, r) for r in raised):
-                exc = raised[0]
-                return _Replay(
-                    Outcome.ERROR,
-                    f"candidate raised {type(exc).__name__}",
-                    _feedback(calls, position - 1, f"raised {type(exc).__name__}: {exc}", self._where(e)),
-                )
-            elif isinstance(e, AssertionError):
-                return _Replay(Outcome.FAILED, "assertion failed", self._failure(calls, position, e))
-            else:
-                return _Replay(
-                    Outcome.FAILED, f"tests raised {type(e).__name__} on the results", self._failure(calls, position, e)
-                )
-        finally:
-            random.setstate(state)
-        if stop:
-            return stop[0]
-        if diverged:
-            return _Replay(Outcome.FAILED, "the tests' calls diverged", diverged_at=position, new_args=diverged[0])
-        return _Replay(Outcome.PASSED)
-
-    def _where(self, exc: BaseException) -> str:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == _TEST_FILE]
-        if not frames or frames[-1].lineno is None or not 0 < frames[-1].lineno <= len(self.lines):
-            return ""
-        return f"failing test line: {self.lines[frames[-1].lineno - 1].strip()}"
-
-    def _failure(self, calls: list[_Call], position: int, exc: BaseException) -> str:
-        message = f"{type(exc).__name__}: {exc}".rstrip(": ")
-        if position == 0:
-            return _cap(f"{message}\n{self._where(exc)}")
-        call = calls[position - 1]
-        value, _ = _interpret(call.out, position - 1, call.args)
-        return _feedback(calls, position - 1, f"returned {_show(value)}", f"{message}\n{self._where(exc)}")
-
-
-def _caused_by(exc: BaseException | None, cause: BaseException) -> bool:
-    seen = 0
-    while exc is not None and seen < 50:
-        if exc is cause:
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
-
-
-def _interpret(record: dict[str, Any] | None, index: int, args: Any) -> tuple[Any, _Replay | None]:
-    """A call record -> (value or exception to raise, None), or (None, the verdict it forces)."""
-    call = f"call {index + 1} with arguments {_show_args(args)}"
-    if record is None:
-        return None, _Replay(Outcome.ERROR, f"{call}: {_NO_RECORD}"[:300], _cap(f"{call}: {_NO_RECORD}"))
-    if record.get("phase") == "load":
-        text = f"{record.get('raised', 'Exception')}: {record.get('message', '')}"
-        return None, _Replay(
-            Outcome.ERROR, f"the code failed to load: {text}"[:300], _cap(f"loading the code raised {text}")
-        )
-    if "value" in record:
-        try:
-            return wire.decode_value(record["value"]), None
-        except wire.WireFormatError as e:
-            return None, _Replay(Outcome.ERROR, f"malformed result for {call}: {e}", f"{call}: malformed result")
-    if "unencodable" in record:
-        kind = str(record.get("unencodable"))[:80]
-        return None, _Replay(
-            Outcome.FAILED,
-            f"{call} returned an unsupported value ({kind})",
-            _cap(f"{call} returned a {kind}; results must be plain builtin values ({record.get('reason', '')})"),
-        )
-    if "raised" in record:
-        name = str(record["raised"])
-        message = str(record.get("message", ""))
-        if name == "MemoryError":
-            return None, _Replay(Outcome.RESOURCE_LIMIT, f"out of memory in {call}", f"{call} ran out of memory")
-        cls = getattr(builtins, name, None)
-        if isinstance(cls, type) and issubclass(cls, Exception):
-            return _exception(cls, message), None
-        return None, _Replay(Outcome.ERROR, f"{call} raised {name}"[:300], _cap(f"{call} raised {name}: {message}"))
-    return None, _Replay(Outcome.ERROR, f"malformed result for {call}", f"{call}: malformed result")
-
-
-def _mutate(args: tuple[Any, ...], encoded_after: Any, index: int, encoded_args: Any) -> _Replay | None:
-    """Repeat on the test code's own objects what the candidate did to its copies of the arguments."""
-    try:
-        after = wire.decode_value(encoded_after)
-    except wire.WireFormatError:
-        after = None
-    if type(after) is not list or len(after) != len(args):
-        call = f"call {index + 1} with arguments {_show_args(encoded_args)}"
-        return _Replay(Outcome.ERROR, f"malformed result for {call}", f"{call}: malformed result")
-    for old, new in zip(args, after, strict=True):
-        if type(old) is list and type(new) is list:
-            old[:] = new
-        elif (type(old) is dict and type(new) is dict) or (type(old) is set and type(new) is set):
-            old.clear()
-            old.update(new)
-    return None
-
-
-def _exception(cls: type[Exception], message: str) -> Exception:
-    try:
-        return cls(message)
-    except Exception:  # classes with other constructors (UnicodeDecodeError, ...)
-        return Exception(f"{cls.__name__}: {message}")
-
-
-# ---------------------------------------------------------------------------------------------------
-# Feedback text: deterministic and capped.
-
-
-def _cap(text: str, limit: int = FEEDBACK_CHARS) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 15] + " …[truncated]"
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 3] + "..."
-
-
-def _show_args(encoded_args: Any) -> str:
-    try:
-        args = wire.decode_value(encoded_args)
-    except wire.WireFormatError:
-        return "(...)"
-    inner = ", ".join(repr(a) for a in args) if isinstance(args, list) else repr(args)
-    return "(" + (inner if len(inner) <= _VALUE_CHARS else inner[: _VALUE_CHARS - 3] + "...") + ")"
-
-
-def _feedback(calls: list[_Call], index: int, what: str, extra: str = "") -> str:
-    return _cap(f"call {index + 1} with arguments {_show_args(calls[index].args)} {what}\n{extra}")
-
-
 def _normalize_output(text: str) -> list[str]:
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     while lines and not lines[-1]:
@@ -412,6 +135,67 @@ def _jsonish(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------------
+# CheckTests: the recording and the replays, as referee jobs in the judge sandbox.
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    args: Any  # encoded positional-args list, as sent to the sandbox
+    key: str  # canonical JSON of args, for exact comparison (1 != 1.0 != True, -0.0 != 0.0)
+    out: dict[str, Any] | None = None  # a result record (the reference's, or the candidate's)
+
+
+@dataclass(slots=True)
+class _Replay:
+    outcome: Outcome
+    detail: str = ""
+    feedback: str = ""
+    diverged_at: int | None = None
+    new_args: Any = None
+
+
+def _key(encoded: Any) -> str:
+    return referee.key(encoded)
+
+
+class _Program:
+    """The task's test code and canonical solution, as the referee receives them (never run on the host)."""
+
+    def __init__(self, task: Task, tests: CheckTests) -> None:
+        if task.canonical_solution is None:
+            raise ConfigError(f"task {task.id}: check-style tests need a canonical solution to record calls")
+        self.task = task
+        self.job = {
+            "solution": task.canonical_solution,
+            "entry_point": task.entry_point,
+            "tests": (tests.setup + "\n" if tests.setup else "") + tests.code,
+            "bindings": ["candidate"] + ([task.entry_point] if "." not in task.entry_point else []),
+            "seed": _SEED,
+        }
+
+
+def _replay_answer(answer: dict[str, Any] | None, calls: int) -> _Replay | None:
+    """The referee's replay answer in its strict shape, else None."""
+    if answer is None:
+        return None
+    try:
+        outcome = Outcome(answer["outcome"])
+        detail, feedback = answer["detail"], answer["feedback"]
+        diverged_at, new_args = answer["diverged_at"], answer["new_args"]
+    except (KeyError, ValueError, TypeError):
+        return None
+    if outcome not in _REPLAY_OUTCOMES or type(detail) is not str or type(feedback) is not str:
+        return None
+    if diverged_at is not None:
+        if type(diverged_at) is not int or not 0 <= diverged_at <= calls or outcome is not Outcome.FAILED:
+            return None
+        if new_args is not None:
+            try:
+                if type(wire.decode_value(new_args)) is not list:
+                    return None
+            except wire.WireFormatError:
+                return None
+    return _Replay(outcome, detail[:300], _cap(feedback), diverged_at, new_args)
 
 
 @dataclass(slots=True)
@@ -424,14 +208,23 @@ class Judge:
     """Judges candidates for one task against one test set; build once, `prepare()`, then `judge()` many times."""
 
     def __init__(
-        self, task: Task, tests: Tests, *, timeout_floor_s: float, timeout_factor: float, limits: Limits
+        self,
+        task: Task,
+        tests: Tests,
+        *,
+        timeout_floor_s: float,
+        timeout_factor: float,
+        limits: Limits,
+        box: JudgeBox | None = None,
     ) -> None:
+        """`box`: the judge sandbox the task's test code runs in (default: the one this process shares)."""
         self.task = task
         self.tests = tests
         self.timeout_floor_s = timeout_floor_s
         self.timeout_factor = timeout_factor
         self.limits = limits
         self._program = _Program(task, tests) if isinstance(tests, CheckTests) else None
+        self._box = box
         self._prepared: _Prepared | None = None
         self._prepare_lock = asyncio.Lock()
 
@@ -448,16 +241,76 @@ class Judge:
             if self._program is None:
                 self._prepared = _Prepared()
                 return
-            recorded = await _record(self._program)
+            recorded = await self._record(self._program)
             # The recording must replay cleanly with the reference's own results, or the tests are not
             # deterministic enough to judge anyone by (time, identity, unseeded state across calls).
-            check = self._program.replay(recorded.calls)
-            if check.outcome is not Outcome.PASSED:
+            check = await self._replay(self._program, recorded.calls, _RECORD_TIMEOUT_S)
+            if isinstance(check, Verdict) or check.outcome is not Outcome.PASSED:
                 raise ConfigError(
                     f"task {self.task.id}: its tests do not replay with the canonical solution's results "
                     f"({check.outcome.value}: {check.detail})"
                 )
             self._prepared = recorded
+
+    @property
+    def box(self) -> JudgeBox:
+        return self._box or default_box()
+
+    async def _referee(self, job: dict[str, Any], timeout_s: float) -> JudgeRun:
+        """One referee job in the judge sandbox (a replay goes to the task's worker), re-run with the machine to
+        itself if it timed out under load."""
+        limits = judge_limits(timeout_s)
+        run = self.box.replay if job["kind"] == "replay" else self.box.run
+        async with _machine_lock().shared():
+            done = await run(job, limits)
+        if done.run.status == "timeout":
+            async with _machine_lock().exclusive():
+                done = await run(job, limits)
+        return done
+
+    async def _record(self, program: _Program) -> _Prepared:
+        done = await self._referee({**program.job, "kind": "record"}, _RECORD_TIMEOUT_S)
+        task = self.task.id
+        if done.run.status == "infra_error":
+            raise PrerequisiteError(f"task {task}: the judge sandbox failed: {done.run.detail}")
+        if done.run.status == "timeout":
+            raise ConfigError(
+                f"task {task}: recording its tests with the canonical solution took over {_RECORD_TIMEOUT_S:g} s"
+            )
+        answer = done.answer
+        try:
+            assert answer is not None
+            error, raw = answer["error"], answer["calls"]
+            calls = [_Call(c["args"], _key(c["args"]), c["out"]) for c in raw]
+            reference_s = sum(float(c["elapsed_s"]) for c in raw)
+            assert error is None or type(error) is str
+        except (AssertionError, KeyError, TypeError, ValueError):
+            tail = "; ".join(filter(None, [done.run.detail, *done.run.stderr.strip().splitlines()[-1:]]))[:300]
+            raise ConfigError(f"task {task}: recording its tests failed: {tail or 'no valid answer'}") from None
+        if error:
+            raise ConfigError(f"task {task}: its tests fail with the canonical solution: {error}")
+        return _Prepared(calls=calls, reference_s=reference_s)
+
+    async def _replay(self, program: _Program, calls: list[_Call], timeout_s: float) -> _Replay | Verdict:
+        """The test code run on these results, in the judge sandbox: its replay, or the verdict its run forces."""
+        job = {**program.job, "kind": "replay", "calls": [{"args": c.args, "out": c.out} for c in calls]}
+        done = await self._referee(job, timeout_s)
+        run = done.run
+        if run.status == "ok":
+            replay = _replay_answer(done.answer, len(calls))
+            if replay is not None:
+                return replay
+        if run.status == "timeout":
+            detail = f"the tests ran over {timeout_s:g} s on the results"
+            return Verdict(Outcome.TIMEOUT, detail, None, _cap(detail))
+        if run.status == "resource_limit":
+            detail = f"the tests hit a limit on the results: {run.detail}"[:300]
+            return Verdict(Outcome.RESOURCE_LIMIT, detail, None, _cap(detail))
+        if run.status == "infra_error":
+            return Verdict(Outcome.INFRA_ERROR, f"the judge sandbox failed: {run.detail}"[:300])
+        tail = run.stderr.strip().splitlines()[-1:]
+        detail = "; ".join(["the tests ended without a verdict on the results", run.detail, *tail])[:300]
+        return Verdict(Outcome.ERROR, detail, None, _cap(detail))
 
     async def judge(self, code: str, session: SandboxSession) -> Verdict:
         await self.prepare()
@@ -504,7 +357,10 @@ class Judge:
             if (status := _status_verdict(run)) is not None:
                 return _finish(status, run, spent)
             script = [replace(c, out=r) for c, r in zip(script, result.records, strict=True)]
-            replay = self._program.replay(script)
+            answer = await self._replay(self._program, script, limits.timeout_s)
+            if isinstance(answer, Verdict):
+                return _finish(answer, run, spent)
+            replay = answer
             if replay.diverged_at is None:
                 return _finish(Verdict(replay.outcome, replay.detail, run, replay.feedback), run, spent)
             # Keep the calls before the divergence, put the new one in its place and the rest after it.
@@ -526,7 +382,9 @@ class Judge:
             value, problem = _interpret(record, i, inputs[i])
             if problem is not None:
                 return _finish(
-                    Verdict(problem.outcome, problem.detail, result.run, problem.feedback), result.run, spent
+                    Verdict(Outcome(problem.outcome), problem.detail, result.run, problem.feedback),
+                    result.run,
+                    spent,
                 )
             if isinstance(value, BaseException):
                 feedback = _cap(
@@ -608,47 +466,3 @@ def _finish(verdict: Verdict, run: SandboxRun | None, spent: list[float]) -> Ver
     verdict.run = run
     verdict.sandbox_time_s = sum(spent)
     return verdict
-
-
-async def _record(program: _Program) -> _Prepared:
-    payload = json.dumps(
-        {
-            "solution": program.solution,
-            "entry_point": program.task.entry_point,
-            "tests": program.source,
-            "bindings": program.bindings,
-            "seed": _SEED,
-        }
-    ).encode()
-    with tempfile.TemporaryDirectory(prefix="ripsaw-record-") as cwd:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-I",
-            "-c",
-            _RECORDER,
-            str(wire.DRIVER_PATH),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={"PATH": os.defpath, "LANG": "C.UTF-8"},
-            cwd=cwd,
-            start_new_session=True,
-        )
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(payload), timeout=_RECORD_TIMEOUT_S)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise ConfigError(
-                f"task {program.task.id}: recording its tests with the canonical solution took over "
-                f"{_RECORD_TIMEOUT_S:g} s"
-            ) from None
-    try:
-        data = json.loads(out)
-    except ValueError:
-        tail = err.decode(errors="replace").strip()[-300:]
-        raise ConfigError(f"task {program.task.id}: recording its tests failed: {tail}") from None
-    if data["error"]:
-        raise ConfigError(f"task {program.task.id}: its tests fail with the canonical solution: {data['error']}")
-    calls = [_Call(c["args"], _key(c["args"]), c["out"]) for c in data["calls"]]
-    return _Prepared(calls=calls, reference_s=sum(c["elapsed_s"] for c in data["calls"]))

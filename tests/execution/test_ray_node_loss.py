@@ -25,8 +25,9 @@ from tests.support.ray_cluster import WRONG, raw_ids, ray_executor, ray_spec, sc
 
 
 async def test_a_worker_node_lost_mid_attempt_reruns_it_once(refserver: RefServer, tmp_path: Path) -> None:
-    """Three workers (one on the head, two on the worker node) each mid-call when the worker node is killed: its
-    attempts run again on the head, and the file holds exactly one record per attempt, all scored."""
+    """Three attempts mid-call on four workers (one on the head, two on the worker node, and the spare one that
+    holds no CPU) when the worker node is killed: its attempts run again on the head, and the file holds exactly
+    one record per attempt, all scored."""
     cluster, worker = start_cluster(1, 2)
     try:
         refserver.script = scripted(ttft_s=1.5, rate=2000)
@@ -42,8 +43,10 @@ async def test_a_worker_node_lost_mid_attempt_reruns_it_once(refserver: RefServe
     finally:
         stop_cluster(cluster)
     assert result.status == "complete" and result.infra_errors == 0
-    assert executor.requeued >= 2  # the worker node's two attempts in flight
-    assert len(refserver.requests) >= 9 + 2  # and they were sent again
+    # The worker node's attempts in flight (at least one: the head holds at most its worker and the spare one) were
+    # sent again; a unit handed to a worker there as it died counts as re-queued too, before any request left
+    assert executor.requeued >= 1
+    assert len(refserver.requests) >= 9 + 1
     assert raw_ids(tmp_path / "run") == collections.Counter({f"ref::starter/{i}::0": 1 for i in range(9)})
     outcomes = {a.task_id: a.outcome for a in RunStore(tmp_path / "run").attempts()}
     assert outcomes == {f"starter/{i}": Outcome.FAILED if f"starter/{i}" in WRONG else Outcome.PASSED for i in range(9)}

@@ -21,7 +21,7 @@ from ripsaw.providers.llamacpp.server import (
     free_loopback_port,
     from_combo,
 )
-from ripsaw.types import ComboSpec, Prompt, RequestParams
+from ripsaw.types import ComboSpec, Message, Prompt, RequestParams
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -272,3 +272,29 @@ def test_server_does_not_outlive_ripsaw(ending: str) -> None:
         finally:
             if child.poll() is None:
                 child.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_a_chat_prompt_is_counted_as_the_model_read_it(tmp_path: Path) -> None:
+    """A chat prompt's size depends on the model's template; the server's own log says how many tokens it read
+    (a fresh context reads the whole prompt), and the recorded prompt_tokens must be that number."""
+    logs = tmp_path / "logs"
+    combo = ComboSpec(
+        name="qwen chat",
+        provider="llamacpp",
+        model="qwen2.5-coder-0.5b-instruct",
+        options={"threads": 2, "startup_timeout_s": 120, "log_dir": str(logs)},
+    )
+    provider = from_combo(combo)
+    prompt = Prompt(
+        mode="chat", messages=(Message(role="user", content="Write a Python function that adds two numbers."),)
+    )
+    try:
+        await provider.start()
+        call = await provider.complete(prompt, GREEDY, None)
+    finally:
+        await provider.aclose()
+    [read] = [int(n) for n in re.findall(r"prompt eval time = .*?/\s+(\d+) tokens", next(logs.iterdir()).read_text())]
+    assert call.usage.prompt_tokens == read
+    assert call.usage.completion_tokens is not None and call.usage.source == "tokenizer"

@@ -30,6 +30,7 @@ from ripsaw.sandboxes.docker import DockerSandbox
 from ripsaw.sandboxes.process import ProcessSandbox
 from ripsaw.tasks.task import CheckTests, Task
 from ripsaw.verdict import Judge, Verdict
+from ripsaw.verdict.judgebox import JudgeBox
 from tests.sandboxes.conftest import BACKENDS, RUN_ID, LoopbackServer, _descendants, assert_no_leftovers, require_docker
 
 P, F, E, T, R = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT, Outcome.RESOURCE_LIMIT
@@ -454,8 +455,8 @@ class Batch:
     leftovers: str | None  # why the post-batch leftover check failed, or None
 
 
-async def _judge_all(sb: Sandbox, world: World) -> dict[str, Verdict]:
-    judge = Judge(TASK, TASK.tests, timeout_floor_s=LIMITS.timeout_s, timeout_factor=10.0, limits=LIMITS)
+async def _judge_all(sb: Sandbox, world: World, box: JudgeBox) -> dict[str, Verdict]:
+    judge = Judge(TASK, TASK.tests, timeout_floor_s=LIMITS.timeout_s, timeout_factor=10.0, limits=LIMITS, box=box)
     await judge.prepare()
     gate = asyncio.Semaphore(CONCURRENCY)
 
@@ -496,9 +497,11 @@ def batch(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         tempfile.tempdir = str(jobs)
         before = _descendants()
         existing = {path for path in world.targets if path.exists()}
+        box = JudgeBox()  # the judge sandbox is checked for leftovers too, once closed
         try:
-            verdicts = asyncio.run(_judge_all(sb, world))
+            verdicts = asyncio.run(_judge_all(sb, world, box))
         finally:
+            box.close()
             world.collect_appeared(existing)
             tempfile.tempdir = saved_tmp
             if saved_env is None:

@@ -13,7 +13,7 @@ import pytest
 from ripsaw.errors import ConfigError, SpecError
 from ripsaw.spec import load_spec
 from ripsaw.tasks import RepoTests, load_tasks, suite_hash
-from ripsaw.tasks.swebench import CACHE_ENV, patched_files, prebuilt_image
+from ripsaw.tasks.swebench import CACHE_ENV, patched_files, prebuilt_images
 from ripsaw.types import TasksSpec
 from tests.tasks import swebench_fixture as fx
 
@@ -169,7 +169,8 @@ def test_no_workspace_names_the_image_and_the_clones_looked_for(tmp_path: Path) 
     empty.mkdir()
     with pytest.raises(ConfigError) as err:
         load_tasks(TasksSpec(source=f"swebench:{f.jsonl}", repo_cache=str(empty)))
-    assert "no image sweb.eval.x86_64.acme_1776_calc-7:latest" in str(err.value)
+    named = "no image sweb.eval.x86_64.acme__calc-7:latest or swebench/sweb.eval.x86_64.acme_1776_calc-7:latest"
+    assert named in str(err.value)
     assert f"no clone of acme/calc in {empty} (looked for {empty / 'acme__calc'}, {empty / 'acme/calc'}" in str(
         err.value
     )
@@ -185,8 +186,12 @@ def test_a_clone_without_the_base_commit_says_how_to_update_it(tmp_path: Path) -
 
 
 def test_prebuilt_image_names_follow_the_swebench_package() -> None:
-    assert prebuilt_image("astropy__astropy-12907") == "sweb.eval.x86_64.astropy_1776_astropy-12907:latest"
-    assert prebuilt_image("psf__requests-2317") == "sweb.eval.x86_64.psf_1776_requests-2317:latest"
+    assert prebuilt_images("astropy__astropy-12907") == [
+        "sweb.eval.x86_64.astropy__astropy-12907:latest",  # built locally by the harness
+        "swebench/sweb.eval.x86_64.astropy_1776_astropy-12907:latest",  # pulled from Docker Hub
+        "sweb.eval.x86_64.astropy_1776_astropy-12907:latest",
+    ]
+    assert prebuilt_images("Psf__Requests-2317")[0] == "sweb.eval.x86_64.psf__requests-2317:latest"
 
 
 def test_patched_files_follow_adds_renames_and_leave_deletions_out() -> None:

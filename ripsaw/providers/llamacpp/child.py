@@ -3,6 +3,11 @@
 It runs llama_cpp.server after tying its life to the parent, dropping the environment variables the server's
 settings would read, and (CONTEXT "fresh") making every generation start from an empty context, or (CONTEXT
 "reuse-prefix") leaving the library's reuse of the previous request's context on (see server.py for why).
+
+The library streams chat answers without `usage`, and a chat prompt's size depends on the model's template,
+which Ripsaw does not reproduce. So the child records how many tokens each generation was given (the prompt
+after the template, exactly what the model read) and adds `usage.prompt_tokens` to the stream's last chunk. The
+server runs one generation at a time, so the figure read at the last chunk is that request's.
 """
 
 from __future__ import annotations
@@ -36,14 +41,28 @@ def serve(argv: list[str]) -> None:
         if key.upper() in names:
             del os.environ[key]
 
+    import llama_cpp.llama_chat_format as chat_format
+
     generate = Llama.generate
+    prompt_size = [0]  # of the generation in progress
 
-    def fresh_generate(self: Llama, *args: Any, **kwargs: Any) -> Any:
-        self.reset()
-        return generate(self, *args, **kwargs)
+    def counted_generate(self: Llama, tokens: Any, *args: Any, **kwargs: Any) -> Any:
+        prompt_size[0] = len(tokens)
+        if context == "fresh":
+            self.reset()
+        return generate(self, tokens, *args, **kwargs)
 
-    if context == "fresh":
-        setattr(Llama, "generate", fresh_generate)  # noqa: B010 (an assignment would upset type checkers)
+    to_chat = chat_format._convert_text_completion_chunks_to_chat
+
+    def with_prompt_usage(chunks: Any) -> Any:
+        for chunk in to_chat(chunks):
+            last: dict[str, Any] = dict(chunk)  # a plain dict: the library's TypedDict has no `usage`
+            if any(c.get("finish_reason") is not None for c in last.get("choices") or []):
+                last["usage"] = {"prompt_tokens": prompt_size[0]}
+            yield last
+
+    setattr(Llama, "generate", counted_generate)  # noqa: B010 (an assignment would upset type checkers)
+    setattr(chat_format, "_convert_text_completion_chunks_to_chat", with_prompt_usage)  # noqa: B010
     sys.argv = ["llama_cpp.server", *server_args]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 

@@ -517,7 +517,8 @@ class _ServerTokenizer:
         return None if counted is None else max(0, counted - self._provider._bos_tokens)
 
     async def count_prompt(self, prompt: Prompt) -> int | None:
-        # A chat prompt goes through the server's template, which we do not reproduce: its size stays unknown.
+        # A chat prompt goes through the server's template, which we do not reproduce: the server's child sends
+        # its size in the stream's last chunk (child.py), and only when that chunk is missing is it unknown.
         return await self._provider._count_tokens(prompt.text) if prompt.mode == "complete" else None
 
 

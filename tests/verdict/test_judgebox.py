@@ -1,0 +1,210 @@
+"""Task data is not trusted either: a task's own check code runs in the judge sandbox, where it finds no API keys,
+cannot write to the host and cannot reach the network, while ordinary verdicts still come out right."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import textwrap
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from ripsaw.errors import ConfigError
+from ripsaw.records import Outcome
+from ripsaw.sandboxes.base import Limits, SandboxSession
+from ripsaw.sandboxes.process import ProcessSandbox
+from ripsaw.tasks.humaneval import load_humaneval
+from ripsaw.tasks.task import CheckTests, Task
+from ripsaw.verdict.judge import Judge
+from ripsaw.verdict.judgebox import JudgeBox
+from tests.conftest import in_ci
+from tests.sandboxes.conftest import LoopbackServer
+
+LIMITS = Limits(timeout_s=5.0)
+CANARY_VAR = "RIPSAW_TEST_CANARY_KEY"
+
+
+def _namespaces() -> bool:
+    return JudgeBox().describe()["isolation"] == "namespaces"
+
+
+only_namespaces = pytest.mark.skipif(
+    not _namespaces() and not in_ci(), reason="namespaces unavailable; the judge sandbox falls back to process-group"
+)
+
+# What the hostile check code tries, reported in its assertion message so the verdict's feedback carries it back.
+PROBE = """
+import os, socket
+
+def probe():
+    seen = []
+    seen.append("env=" + repr(os.environ.get({var!r})))
+    for path in ({outside!r}, {system!r}):
+        try:
+            with open(path, "w") as f:
+                f.write("escaped")
+            seen.append("write=ok")
+        except OSError as e:
+            seen.append("write=" + type(e).__name__)
+    try:
+        socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+        seen.append("socket=ok")
+    except OSError as e:
+        seen.append("socket=" + type(e).__name__)
+    return " ".join(seen)
+"""
+
+CHECK = """
+def check(candidate):
+    result = candidate(1)
+    assert result == 2, "PROBE " + probe()
+"""
+
+
+@pytest.fixture
+async def box() -> AsyncIterator[JudgeBox]:
+    b = JudgeBox()
+    yield b
+    b.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[SandboxSession]:
+    s = await ProcessSandbox().session("judgebox-tests")
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path, Path, LoopbackServer]]:
+    canary = "sk-canary-" + os.urandom(8).hex()
+    monkeypatch.setenv(CANARY_VAR, canary)
+    outside = tmp_path / "escaped.txt"
+    # A path that exists inside the judge sandbox's root too (read-only there); unique, so the host check is exact.
+    system = Path("/usr/lib") / f"ripsaw-escape-{os.urandom(4).hex()}"
+    with LoopbackServer() as server:
+        yield canary, outside, system, server
+    if system.exists():
+        system.unlink()
+
+
+def _task(probe: str) -> Task:
+    return Task(
+        id="hostile/probe",
+        prompt="def inc(x):\n",
+        entry_point="inc",
+        tests=CheckTests(code=textwrap.dedent(CHECK), setup=probe),
+        canonical_solution="def inc(x):\n    return x + 1\n",
+    )
+
+
+@only_namespaces
+async def test_check_code_gets_no_env_no_host_write_no_socket(
+    box: JudgeBox, session: SandboxSession, world: tuple[str, Path, Path, LoopbackServer]
+) -> None:
+    canary, outside, system, server = world
+    probe = PROBE.format(var=CANARY_VAR, outside=str(outside), system=str(system), port=server.port)
+    judge = Judge(_task(probe), _task(probe).tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box)
+
+    # Control: the same probe in Ripsaw's own process gets all three, so a blocked result below means the box.
+    ns: dict[str, object] = {}
+    exec(probe, ns)
+    host_seen = ns["probe"]()  # type: ignore[operator]
+    assert f"env='{canary}'" in host_seen and "socket=ok" in host_seen and "write=ok" in host_seen
+    outside.unlink()
+    if system.exists():
+        system.unlink()
+    accepted_by_control = server.accepted
+
+    passed = await judge.judge("def inc(x):\n    return x + 1\n", session)
+    assert passed.outcome is Outcome.PASSED, passed.detail  # the recording and the replay still judge
+    failed = await judge.judge("def inc(x):\n    return x\n", session)
+    assert failed.outcome is Outcome.FAILED, failed.detail
+    # The probe ran in the judge sandbox on the wrong result and reported what it found there: nothing.
+    assert "PROBE env=None write=" in failed.feedback, failed.feedback
+    assert "write=ok" not in failed.feedback and "socket=ok" not in failed.feedback, failed.feedback
+    assert canary not in failed.feedback + failed.detail
+    # And the host agrees: no file appeared, no connection arrived.
+    await asyncio.sleep(0.2)
+    assert not outside.exists() and not system.exists()
+    assert server.accepted == accepted_by_control
+
+
+async def test_process_group_fallback_still_hides_the_environment(
+    session: SandboxSession, world: tuple[str, Path, Path, LoopbackServer]
+) -> None:
+    canary, outside, system, server = world
+    probe = PROBE.format(var=CANARY_VAR, outside=str(outside), system=str(system), port=server.port)
+    box = JudgeBox(isolation="process-group")
+    try:
+        task = _task(probe)
+        judge = Judge(task, task.tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box)
+        failed = await judge.judge("def inc(x):\n    return x\n", session)
+    finally:
+        box.close()
+    assert failed.outcome is Outcome.FAILED, failed.detail
+    assert "PROBE env=None" in failed.feedback, failed.feedback
+    assert canary not in failed.feedback + failed.detail
+
+
+async def test_the_reference_never_runs_on_the_host(box: JudgeBox, tmp_path: Path) -> None:
+    marker = tmp_path / "reference-ran"
+    task = Task(
+        id="hostile/reference",
+        prompt="def f(x):\n",
+        entry_point="f",
+        tests=CheckTests(code="def check(candidate):\n    assert candidate(1) == 1\n"),
+        canonical_solution=f"open({str(marker)!r}, 'w').close()\ndef f(x):\n    return x\n",
+    )
+    judge = Judge(task, task.tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box)
+    if box.describe()["isolation"] == "namespaces":
+        # Building the judge runs nothing; the recording runs the reference where the host path is not.
+        with pytest.raises(ConfigError, match="FileNotFoundError"):
+            await judge.prepare()
+    assert not marker.exists()
+
+
+async def test_tests_that_hang_on_a_result_time_out_and_the_next_verdict_still_works(
+    box: JudgeBox, session: SandboxSession
+) -> None:
+    task = Task(
+        id="hostile/hang",
+        prompt="def f(x):\n",
+        entry_point="f",
+        tests=CheckTests(code="def check(candidate):\n    r = candidate(3)\n    while r != 4:\n        pass\n"),
+        canonical_solution="def f(x):\n    return x + 1\n",
+    )
+    judge = Judge(task, task.tests, timeout_floor_s=1.0, timeout_factor=1.0, limits=LIMITS, box=box)
+    hung = await judge.judge("def f(x):\n    return x\n", session)
+    assert hung.outcome is Outcome.TIMEOUT, hung.detail
+    assert "the tests ran over" in hung.detail
+    good = await judge.judge("def f(x):\n    return x + 1\n", session)
+    assert good.outcome is Outcome.PASSED, good.detail  # a fresh worker replaced the one that was killed
+
+
+async def test_replays_of_one_task_do_not_share_state(box: JudgeBox, session: SandboxSession) -> None:
+    # Test code that counts its runs in a global of the reference: each replay must start from the recording's state.
+    task = Task(
+        id="stateful",
+        prompt="def f(x):\n",
+        entry_point="f",
+        tests=CheckTests(code="def check(candidate):\n    RUNS.append(1)\n    assert candidate(len(RUNS)) == 2\n"),
+        canonical_solution="RUNS = []\ndef f(x):\n    return x + 1\n",
+    )
+    judge = Judge(task, task.tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box)
+    for _ in range(3):
+        verdict = await judge.judge("def f(x):\n    return x + 1\n", session)
+        assert verdict.outcome is Outcome.PASSED, verdict.detail
+
+
+async def test_humaneval_through_the_judge_sandbox(box: JudgeBox, session: SandboxSession) -> None:
+    tasks = load_humaneval()[:8]
+    for task in tasks:
+        judge = Judge(task, task.tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box)
+        good = await judge.judge(task.prompt + (task.canonical_solution or ""), session)
+        bad = await judge.judge(task.prompt + "    return None\n", session)
+        assert good.outcome is Outcome.PASSED, (task.id, good.detail)
+        assert bad.outcome is not Outcome.PASSED, task.id
+    assert box.describe()["kind"] == "judge"
