@@ -116,7 +116,13 @@ async def test_check_code_gets_no_env_no_host_write_no_socket(
     outside.unlink()
     if system.exists():
         system.unlink()
+    # The server's thread counts the control's connection after the probe's connect() returned: wait for it.
+    for _ in range(500):
+        if server.accepted:
+            break
+        await asyncio.sleep(0.01)
     accepted_by_control = server.accepted
+    assert accepted_by_control >= 1
 
     passed = await judge.judge("def inc(x):\n    return x + 1\n", session)
     assert passed.outcome is Outcome.PASSED, passed.detail  # the recording and the replay still judge
