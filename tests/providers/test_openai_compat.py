@@ -74,11 +74,12 @@ async def test_ttft_speed_and_e2e_follow_the_script(refserver: RefServer, make: 
 
     t = call.timing
     assert call.text == TEXT and call.finish_reason == "stop" and call.cut is None and call.retries == 0
-    # Nothing can arrive before the server sends it; lateness is bounded loosely (a busy CI machine).
-    assert t.ttft_s is not None and 0.2 <= t.ttft_s < 0.25
+    # Nothing can arrive before the server sends it. How late it arrives is the benchmark's business
+    # (bench/fidelity.py, against the server's log): a shared machine can delay any event here.
+    assert t.ttft_s is not None and t.ttft_s >= 0.2
     assert t.first_content_ns == t.first_any_ns and t.first_reasoning_ns is None
-    assert t.output_speed(call.usage.completion_tokens) == pytest.approx(50, rel=0.2)  # 19 tokens over 0.38 s
-    assert t.e2e_s is not None and 0.58 <= t.e2e_s < 0.65
+    assert t.output_speed(call.usage.completion_tokens) is not None
+    assert t.e2e_s is not None and t.e2e_s >= 0.2 + 19 / 50  # the last of 20 tokens is due 19 / 50 s after the first
     # role chunk + 20 token chunks + finish chunk + usage chunk, arrival offsets in order
     assert t.chunks == len(t.chunk_ns) == 23
     assert t.chunk_ns == sorted(t.chunk_ns)
@@ -102,8 +103,8 @@ async def test_reasoning_tokens_come_first(refserver: RefServer, make: Callable[
     t = call.timing
     assert call.reasoning == "let me think this over" and call.text == "the answer"
     assert t.first_any_ns == t.first_reasoning_ns
-    assert t.ttft_s == pytest.approx(0.05, abs=0.04)
-    assert t.ttfat_s == pytest.approx(0.05 + 5 / 50, abs=0.04)  # after the 5 reasoning tokens
+    assert t.ttft_s is not None and t.ttfat_s is not None
+    assert t.ttft_s >= 0.05 and t.ttfat_s >= 0.05 + 5 / 50  # the answer starts after the 5 reasoning tokens
     assert (call.usage.completion_tokens, call.usage.reasoning_tokens, call.usage.source) == (7, 5, "server")
 
 
@@ -209,7 +210,7 @@ async def test_500_then_success_is_one_retry(refserver: RefServer, make: Callabl
 
     assert call.text == TEXT and call.retries == 1 and len(refserver.requests) == 2
     assert len(sleeps.delays) == 1 and 0 <= sleeps.delays[0] <= 0.5  # full jitter on the first backoff step
-    assert call.timing.ttft_s == pytest.approx(0.05, abs=0.04)  # the timing is that of the final try
+    assert call.timing.ttft_s is not None and call.timing.ttft_s >= 0.05  # the final try's scripted TTFT
 
 
 async def test_backoff_grows_and_is_capped(refserver: RefServer, make: Callable[..., Any], sleeps: Sleeps) -> None:
@@ -309,7 +310,7 @@ async def test_deadline_mid_stream_keeps_the_partial_text(refserver: RefServer, 
     assert call.cut == "budget" and call.finish_reason is None
     assert call.text and TEXT.startswith(call.text) and call.text != TEXT
     assert call.usage.source == "estimated" and call.usage.completion_tokens == estimate_tokens(call.text)
-    assert 300 * MS <= elapsed < 1000 * MS  # cut at the deadline, not at the end of the stream
+    assert elapsed >= 300 * MS  # not before the deadline; that it was cut there shows in the partial text
     assert call.timing.close_ns is not None and call.timing.close_ns <= elapsed
 
 
