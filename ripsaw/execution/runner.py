@@ -182,6 +182,13 @@ async def run_eval(
         if "judge" not in manifest and any(isinstance(t.tests, CheckTests) for t in tasks):
             manifest["judge"] = runtime.judges.box().describe()  # where the tasks' own test code ran
             store.write_manifest(manifest)
+            if manifest["judge"]["isolation"] != "namespaces" and progress:
+                # Loud, like the sandbox fallback: task data from elsewhere then reaches the host's files.
+                print(
+                    "ripsaw: warning: no namespaces here: the tasks' check code runs without the judge sandbox's file "
+                    "and network isolation (environment still empty)",
+                    file=sys.stderr,
+                )
         repo = [t for t in tasks if isinstance(t.tests, RepoTests)]
         if repo:
             if "workspace" not in manifest:

@@ -69,7 +69,7 @@ REFEREE_PATH = Path(referee.__file__).resolve()
 # Room for a recording of many calls with big arguments; a replay's answer is far smaller.
 _OUTPUT_CAP = 64 << 20
 _STDERR_TAIL = 4096
-_WORKERS = 16  # replay workers kept at once
+_WORKERS = 64  # replay workers kept at once (~3 MB each, with the process that watches it)
 
 
 def judge_limits(timeout_s: float) -> Limits:

@@ -8,11 +8,13 @@ import hashlib
 import http.server
 import io
 import json
+import re
 import subprocess
 import sys
 import tarfile
 import threading
 import tomllib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from ripsaw.tasks.forge import (
     unpack,
 )
 from ripsaw.tasks.mutate import mutations
-from ripsaw.tasks.repo import load_repo_task
+from ripsaw.tasks.repo import load_repo_task, load_repo_tasks
 from ripsaw.tasks.task import RepoTests
 from tests.sandboxes.conftest import require_docker
 
@@ -310,3 +312,36 @@ def test_a_package_is_forged_into_valid_tasks_from_a_local_index(
     done = _forge(["tinylib==1.0", "--out", str(again), *opts[2:]], REPO)
     assert done.returncode == 0, done.stderr
     assert _tree(again) == _tree(out)
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(900)
+def test_forge_reproduces_the_shipped_toolz_tasks_from_their_seed(tmp_path: Path) -> None:
+    """Needs the package index (PyPI), as forging does."""
+    require_docker()
+    shipped = sorted(p for p in FORGED.iterdir() if p.is_dir() and p.name.startswith("toolz-"))
+    assert len(shipped) >= 3
+    metas = {json.dumps(tomllib.loads((p / "task.toml").read_text())["metadata"], sort_keys=True) for p in shipped}
+    seeds = {json.loads(m)["forge_seed"] for m in metas}
+    versions = {json.loads(m)["source_version"] for m in metas}
+    assert len(seeds) == len(versions) == 1
+    out = tmp_path / "toolz"
+    done = _forge([f"toolz=={versions.pop()}", "--out", str(out), "--n", str(len(shipped)), "--seed", str(seeds.pop())],
+                  REPO)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in out.iterdir()) == [p.name for p in shipped]
+    for task in shipped:
+        assert _tree(out / task.name) == _tree(task), task.name
+
+
+def test_the_shipped_forged_suite_loads_and_names_each_packages_licence() -> None:
+    tasks = load_repo_tasks(FORGED)
+    packages = Counter(str(t.metadata["source_package"]) for t in tasks)
+    assert len(tasks) >= 30 and len(packages) >= 4, packages
+    readme = (FORGED / "README.md").read_text()
+    for package in packages:
+        row = next((line for line in readme.splitlines() if line.startswith(f"| {package} ")), "")
+        assert re.search(r"\| (MIT|BSD-3-Clause|Apache-2\.0|BSD-2-Clause|PSF-2\.0) \|", row), (package, row)
+    for t in tasks:
+        assert isinstance(t.tests, RepoTests) and t.tests.fail_to_pass and t.tests.pass_to_pass
+        assert t.metadata["author_name"] == "ripsaw tasks forge"
