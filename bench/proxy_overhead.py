@@ -39,11 +39,11 @@ from _common import verdict as pass_miss
 from ripsaw.agents.proxy import TimingProxy, relaying
 from ripsaw.providers.openai_compat import OpenAICompatProvider
 
-# The scaffold: requests from argv (a JSON list), to a Unix socket or host:port, stamps printed as JSON.
+# The scaffold: requests from stdin (a JSON list), to a Unix socket or host:port (argv), stamps printed as JSON.
 CLIENT = textwrap.dedent(
     """
-    import json, socket, sys, time
-    target, requests = sys.argv[1], json.loads(sys.argv[2])
+    import json, re, socket, sys, time
+    target, requests = sys.argv[1], json.loads(sys.stdin.read())
     out = []
     for tag, body in requests:
         if target.startswith("/"):
@@ -57,20 +57,23 @@ CLIENT = textwrap.dedent(
                 f"Authorization: Bearer sk-dummy\\r\\nContent-Length: {len(raw)}\\r\\nConnection: close\\r\\n\\r\\n")
         sock.sendall(head.encode() + raw)
         sent = time.perf_counter_ns()
-        buf, stamps = b"", []  # (read instant, token events completed by that read)
+        buf, stamps, tail = b"", [], b""  # stamps: (read instant, token events completed by that read)
         while True:
             data = sock.recv(1 << 16)
             now = time.perf_counter_ns()
             if not data:
                 break
             buf += data
+            tail = (tail + data)[-64:]
             tokens = 0
             while b"\\n\\n" in buf:
                 event, buf = buf.split(b"\\n\\n", 1)
-                if b'"content": "' in event and b'"content": ""' not in event:
+                if re.search(rb'"content": ?"[^"]', event):  # a token, however the JSON is spaced
                     tokens += 1
             if tokens:
                 stamps.append((now, tokens))
+            if b"data: [DONE]" in tail:  # the end of the stream: a server may keep the connection open
+                break
         sock.close()
         out.append({"tag": tag, "sent": sent, "stamps": stamps})
         time.sleep(0.02)
@@ -93,9 +96,9 @@ def body(tag: str, n: int, rate: float, ttft_s: float) -> dict[str, Any]:
 async def scaffold(target: str, requests: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Run the client in its own process while this loop keeps serving the proxy."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CLIENT, target, json.dumps(requests), stdout=subprocess.PIPE
+        sys.executable, "-c", CLIENT, target, stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
-    out, _ = await proc.communicate()
+    out, _ = await proc.communicate(json.dumps(requests).encode())
     if proc.returncode != 0:
         raise RuntimeError(f"the client failed ({proc.returncode})")
     return {r["tag"]: r for r in json.loads(out)}
