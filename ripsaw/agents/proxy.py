@@ -66,7 +66,8 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Payload Too L
 
 
 class Relaying(Protocol):
-    """A provider the proxy can forward to (`openai`, `openai-responses`, `anthropic`)."""
+    """A provider the proxy can forward to (`openai`, `openai-responses`, `anthropic`; `llamacpp` through the
+    OpenAI chat endpoint of the server it started)."""
 
     path: str
 
@@ -77,7 +78,7 @@ def relaying(provider: object, combo_name: str) -> Relaying:
     if not callable(getattr(provider, "relay", None)) or getattr(provider, "path", None) not in APIS:
         raise ConfigError(
             f"combo {combo_name!r}: its provider cannot be put behind the timing proxy (scaffolds need provider "
-            "'openai', 'openai-responses' or 'anthropic')"
+            "'openai', 'openai-responses', 'anthropic' or 'llamacpp')"
         )
     return provider  # type: ignore[return-value]
 

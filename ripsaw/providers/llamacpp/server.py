@@ -53,10 +53,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -66,6 +66,9 @@ from ripsaw.providers.llamacpp import models
 from ripsaw.providers.llamacpp.build import crash_message, inspect_build
 from ripsaw.records import ModelCall
 from ripsaw.types import Clock, ComboSpec, Prompt, RequestParams
+
+if TYPE_CHECKING:
+    from ripsaw.providers.streaming import Tap
 
 INSTALL_HINT = "bash scripts/setup.sh (a portable build of llama-cpp-python[server]; see ripsaw doctor)"
 LOOPBACK = "127.0.0.1"
@@ -225,6 +228,7 @@ class LlamaCppProvider:
     """A managed llama-cpp-python server plus the OpenAI-compatible client that talks to it."""
 
     manages_server = True  # it shares this machine's cores: the runner runs its combo alone, never interleaved
+    path = "/chat/completions"  # the API the timing proxy relays to it (`relay`): the server's OpenAI chat endpoint
 
     def __init__(
         self,
@@ -408,6 +412,23 @@ class LlamaCppProvider:
             await asyncio.sleep(0.1)
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
+        return await self._generate(lambda client: client.complete(prompt, params, deadline_ns))
+
+    async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
+        """A chat-completions request a scaffold built, forwarded by the timing proxy (ripsaw.agents.proxy) to the
+        started server through the same client as `complete` (`OpenAICompatProvider.relay`): the same wire timing,
+        and the same counts (the model's tokenizer on the answer, the prompt's size from the server's last chunk).
+        The server is started before the attempt's clock, by the runner, like any llamacpp combo's.
+
+        A server that cannot go on fails the call as an endpoint failure (the proxy answers 502, the attempt is an
+        infra error); one that died mid-answer is restarted as for `complete`, but the call is not tried again
+        when the scaffold already has part of its answer (it would get it twice)."""
+        try:
+            return await self._generate(lambda client: client.relay(body, prompt, deadline_ns, tap), tap)
+        except ComboFailed as e:
+            raise ProviderError(str(e)) from e
+
+    async def _generate(self, send: Callable[[Any], Awaitable[ModelCall]], tap: Tap | None = None) -> ModelCall:
         await self.start()
         # One call at a time, queued here rather than in the client: a call that waited while the server died
         # and was restarted must go to the new server's client, not the closed one.
@@ -416,12 +437,14 @@ class LlamaCppProvider:
                 try:
                     if self._proc is None or self._proc.poll() is not None:
                         raise ProviderError("llama.cpp server is not running")
-                    call: ModelCall = await self._client.complete(prompt, params, deadline_ns)
+                    call = await send(self._client)
                     break
                 except ProviderError:
                     if self._proc is not None and self._proc.poll() is None:
                         raise  # the server is alive: an ordinary failed call
                     await self._after_death()
+                    if tap is not None and tap.started:
+                        raise
             self._generations += 1
             return call
 
