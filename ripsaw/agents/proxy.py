@@ -136,6 +136,7 @@ class TimingProxy:
     directory: Path | None = None
     _server: asyncio.Server | None = None
     _handlers: set[asyncio.Task[None]] = field(default_factory=set)
+    _forwarding: set[asyncio.Future[None]] = field(default_factory=set)  # one per request being forwarded
 
     @property
     def socket_path(self) -> Path:
@@ -154,6 +155,13 @@ class TimingProxy:
             self.t0_ns = self.clock()
         self._server = await asyncio.start_unix_server(self._connection, path=str(self.socket_path), limit=_MAX_HEAD)
         self.socket_path.chmod(0o666)  # connecting needs write permission; the agent user is not the owner
+
+    async def settle(self, timeout_s: float) -> None:
+        """Wait, at most `timeout_s`, for the requests being forwarded to be recorded. A call the deadline cut ends at
+        the deadline, but is counted after it (a local server's tokenizer answers once its generation has stopped):
+        closing the proxy first would lose it."""
+        if self._forwarding:
+            await asyncio.wait(list(self._forwarding), timeout=timeout_s)
 
     async def aclose(self) -> None:
         if self._server is not None:
@@ -188,6 +196,8 @@ class TimingProxy:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return
+        except asyncio.CancelledError:
+            return  # closed by `aclose`: Python 3.11's stream server would log a cancelled handler as an error
         finally:
             self._handlers.discard(task)
             writer.close()
@@ -211,10 +221,15 @@ class TimingProxy:
             body = self._check(request, api, log)
             if self.on_request is not None:
                 self.on_request()
+            forwarded = asyncio.get_running_loop().create_future()
+            self._forwarding.add(forwarded)
             try:
                 return await self._forward(request, body, log, writer)
             finally:
-                log.duration_s = (self.clock() - arrived) / 1e9
+                ended = self.clock() if self.deadline_ns is None else min(self.clock(), self.deadline_ns)
+                log.duration_s = (ended - arrived) / 1e9  # the scaffold's wait: a cut call's count comes after it
+                self._forwarding.discard(forwarded)
+                forwarded.set_result(None)
         except _Refused as e:
             log.status, log.detail = e.status, e.message
             await _answer(writer, e.status, _error_body(api or self.api, e.message), request.keep_alive)

@@ -52,6 +52,8 @@ from ripsaw.verdict.repo import RepoJudge
 FILES_DIR = "/opt/ripsaw"  # the instruction and the forwarder, in the container
 LOG_DIR = "/tmp/ripsaw-scaffold"  # the scaffold's own logs (the box's /tmp is a size-limited tmpfs)
 _FORWARDER_WAIT_S = 10
+# After the scaffold: how long a call the deadline cut may take to be counted and recorded (outside the budget).
+_SETTLE_S = 30.0
 
 
 class ScaffoldImages:
@@ -195,6 +197,7 @@ async def solve_scaffold(ctx: AttemptContext, unit: AttemptUnit, name: str) -> A
                 raise SandboxInfraError("the forwarder to the timing proxy did not start in the container")
         t_end = clock()
         proxy.on_request = None
+        await proxy.settle(_SETTLE_S)
         await snapshots.drain()
         await snapshots.take((t_end - t0) / 1e9, max(0, len(proxy.calls) - 1))  # as the scaffold left it
     except InfraError as e:

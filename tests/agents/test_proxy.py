@@ -234,6 +234,49 @@ async def test_the_deadline_cuts_a_stream_where_it_is(recorder: Recorder, keyed:
     assert proxy.requests[0].detail == "cut at the attempt's deadline"
 
 
+class SlowWords:
+    """Counts words, late: a local server's tokenizer, which answers once the generation in progress has stopped."""
+
+    name = "words, late"
+
+    async def count(self, text: str) -> int | None:
+        await asyncio.sleep(1.0)
+        return len(text.split())
+
+    async def count_prompt(self, prompt: Any) -> int | None:
+        return None
+
+
+async def test_a_call_the_deadline_cut_is_recorded_after_the_scaffold_is_gone(
+    recorder: Recorder, keyed: RefServer
+) -> None:
+    keyed.reset([Reply(text=" ".join(["word"] * 200), rate=100, send_usage=False)])  # counted by the tokenizer
+    provider = OpenAICompatProvider(f"http://127.0.0.1:{recorder.port}/v1", "ref-model", KEY, tokenizer=SlowWords())
+    deadline = time.perf_counter_ns() + 400_000_000
+    proxy = await proxied(provider, deadline_ns=deadline)
+
+    async def scaffold() -> None:
+        async with client(proxy) as c, c.stream("POST", "/chat/completions", json={
+            "model": "ref-model", "messages": messages(), "stream": True
+        }) as r:  # fmt: skip
+            async for _ in r.aiter_raw():
+                pass
+
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(scaffold(), 0.6)  # killed at its deadline, its request still open
+        assert proxy.calls == []  # still being counted
+        await proxy.settle(10)  # what the scaffold solver does before closing the proxy
+    finally:
+        await proxy.aclose()
+        await provider.aclose()
+    [call] = proxy.calls
+    assert call.cut == "budget" and call.usage.completion_tokens == len(call.text.split()) > 0
+    [request] = proxy.requests
+    # The scaffold's wait ended at the deadline; the count after it is not the model's time.
+    assert request.call == 0 and request.duration_s < 0.41
+
+
 async def test_an_endpoint_refusal_is_passed_on_with_its_status(chat: TimingProxy, keyed: RefServer) -> None:
     keyed.reset([Reply(status=400, error_message="context length exceeded")])
     async with client(chat) as c:
