@@ -15,9 +15,10 @@ combo's model. Each request:
 - is forwarded to the combo's real endpoint by the combo's provider (`relay`): its base URL, its real key (the
   scaffold is given a dummy one and its own key header is never forwarded), its retries and concurrency, and the
   same wire stamps, SSE parsing, usage and cost as a direct call, so the ModelCall it records is one of the same
-  fidelity. A streamed request's answer goes back unchanged: every body read of the upstream answer is written to
-  the scaffold as it arrives, before Ripsaw parses it (ripsaw.providers.streaming, `Tap`); only the HTTP framing
-  is the proxy's own (chunked). A chat request is always sent upstream with `stream_options.include_usage` (the
+  fidelity. A streamed request's answer goes back unchanged: the body of every socket read of the upstream answer
+  is written to the scaffold from the read itself, before Ripsaw parses it (ripsaw.providers.streaming, `Tap`), in
+  one write (chunk size, data, CRLF) and without waiting for it to drain; only the HTTP framing is the proxy's own
+  (chunked). A chat request is always sent upstream with `stream_options.include_usage` (the
   token count is the server's), so a streamed chat answer may end with the usage chunk (`choices: []`) that the
   OpenAI SDK and litellm read; a chat request without `stream: true` is streamed upstream all the same (that is
   how it is timed) and answered as one `chat.completion` object built from the stream. Responses and Messages

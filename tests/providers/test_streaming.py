@@ -349,3 +349,92 @@ async def test_typed_events_reach_the_reply_with_their_names() -> None:
         await client.aclose()
     assert names == ["ping", "delta", "delta", "stop"] and finished and retries == 0
     assert reply.timeline.first_text == ["hel"] and reply.timeline.token_chunks == 2
+
+
+# -- a tap: the answer's body handed over from the socket reads --------------------------------------------------
+
+
+class Collect:
+    """A tap that keeps what it is given, one entry per hand-over."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.parts: list[bytes] = []
+        self.whole = asyncio.Event()
+
+    def start(self, status: int, headers: httpx.Headers) -> None:
+        self.started = True
+
+    def data(self, raw: bytes) -> None:
+        self.parts.append(raw)
+        if b"".join(self.parts).endswith(b"data: [DONE]\n\n"):
+            self.whole.set()
+
+
+async def test_a_tap_gets_the_body_as_it_is_read_even_while_the_parser_waits(refserver: RefServer) -> None:
+    """The relay does not wait for the events before it to be parsed: here the parser stops at the first event
+    until the tap holds the whole answer (a relay fed by the parser would never get there)."""
+    from ripsaw.providers.openai_compat import _ChatReply
+    from ripsaw.providers.streaming import StreamingClient
+
+    refserver.reset([Reply(text=WORDS, rate=2000)])
+    tap = Collect()
+
+    class Stalled(_ChatReply):
+        async def read(self, events: AsyncIterator[tuple[int, Any]]) -> None:
+            async def after_first() -> AsyncIterator[tuple[int, Any]]:
+                first = True
+                async for item in events:
+                    yield item
+                    if first:
+                        first = False
+                        await asyncio.wait_for(tap.whole.wait(), 10)
+
+            await super().read(after_first())
+
+    client = StreamingClient(refserver.base_url, {})
+    try:
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}).encode()
+        reply, _, finished = await client.call("/chat/completions", body, lambda: Stalled(True), None, tap=tap)
+    finally:
+        await client.aclose()
+    assert finished and "".join(reply.content) == "".join(WORDS)
+    relayed = b"".join(tap.parts)
+    assert relayed.startswith(b"data: ") and all(w.strip().encode() in relayed for w in WORDS)
+    assert not relayed.startswith(b"HTTP/")  # the body alone: no head, no chunk framing
+    assert b"\r\n" not in relayed
+
+
+def feed_all(framed: bytes, headers: dict[str, str], cut: int) -> list[bytes]:
+    from ripsaw.providers.streaming import _BodyFeed
+
+    out: list[bytes] = []
+    feed = _BodyFeed(httpx.Headers(headers), out.append)
+    for piece in (framed[:cut], framed[cut:]):
+        feed.feed(piece)
+    return out
+
+
+def test_a_chunked_body_is_unframed_wherever_the_reads_split_it() -> None:
+    events = [b"data: one\n\n", b"data: two, a longer event\n\n", b"data: [DONE]\n\n"]
+    framed = b"".join(b"%x;ext=1\r\n%b\r\n" % (len(e), e) for e in events) + b"0\r\nx-trailer: t\r\n\r\nNEXT"
+    for cut in range(len(framed) + 1):
+        out = feed_all(framed, {"transfer-encoding": "chunked"}, cut)
+        assert b"".join(out) == b"".join(events), cut  # nothing of the framing, the trailer or what follows
+        assert len(out) <= 2 and all(out), cut  # one hand-over per read that carried body bytes
+
+
+def test_a_body_with_a_length_stops_there_and_one_without_goes_to_the_close() -> None:
+    assert b"".join(feed_all(b"data: x\n\nMORE", {"content-length": "9"}, 4)) == b"data: x\n\n"
+    assert b"".join(feed_all(b"data: x\n\nMORE", {}, 4)) == b"data: x\n\nMORE"
+
+
+def test_a_malformed_chunk_size_stops_the_feed() -> None:
+    assert feed_all(b"5\r\nhello\r\nzz\r\nmore", {"transfer-encoding": "chunked"}, 3) == [b"hello"]
+
+
+def test_the_body_starts_after_the_final_head() -> None:
+    from ripsaw.providers.streaming import _after_head
+
+    read = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\nb\r\ndata: x"
+    assert _after_head(read) == b"b\r\ndata: x"
