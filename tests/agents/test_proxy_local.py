@@ -85,8 +85,9 @@ async def test_a_streamed_chat_request_reaches_the_started_server_and_comes_back
     assert relayed == own.content
     assert b'"prompt_tokens": 8' in relayed  # the child's count of the prompt, in the last chunk, passed on
 
-    # The server got the scaffold's request, with usage asked for (the proxy's one change).
-    assert upstream == {**body, "stream_options": {"include_usage": True}}
+    # The server got the scaffold's request, with usage asked for (the proxy's change) and, as it set no limit, the
+    # combo's max_tokens (the provider's).
+    assert upstream == {**body, "stream_options": {"include_usage": True}, "max_tokens": 512}
     [call] = proxy.calls
     assert call.text == REPLY and call.finish_reason == "stop" and call.cut is None
     assert call.timing.t_send_wire and call.timing.first_any_ns is not None and call.timing.first_any_ns > 0
@@ -96,6 +97,18 @@ async def test_a_streamed_chat_request_reaches_the_started_server_and_comes_back
     assert call.usage.completion_tokens == len(REPLY.split()) and call.usage.source == "tokenizer"
     [request] = proxy.requests
     assert request.status == 200 and request.call == 0 and request.stream and request.items == 2
+
+
+async def test_a_limit_the_scaffold_sets_is_its_own(local: tuple[LlamaCppProvider, TimingProxy], standin: Path) -> None:
+    _, proxy = local
+    async with client(proxy) as c:
+        for limit in ({"max_tokens": 40}, {"max_completion_tokens": 50}):
+            body = {"model": "standin", "messages": MESSAGES, "stream": True, **limit}
+            assert (await c.post("/chat/completions", json=body)).status_code == 200
+    assert [{k: b.get(k) for k in ("max_tokens", "max_completion_tokens")} for b in sent(standin)] == [
+        {"max_tokens": 40, "max_completion_tokens": None},
+        {"max_tokens": None, "max_completion_tokens": 50},
+    ]
 
 
 async def test_an_unstreamed_chat_request_gets_one_completion(local: tuple[LlamaCppProvider, TimingProxy]) -> None:

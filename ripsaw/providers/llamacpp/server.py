@@ -44,6 +44,7 @@ import contextlib
 import difflib
 import importlib.metadata
 import importlib.util
+import json
 import os
 import shlex
 import shutil
@@ -238,8 +239,12 @@ class LlamaCppProvider:
         *,
         clock: Clock = time.perf_counter_ns,
         max_retries: int = 2,
+        relay_max_tokens: int | None = None,
     ) -> None:
         self.name = name
+        # The server generates until its context is full when a request sets no limit (a small model behind a
+        # scaffold that sets none can repeat its prompt for minutes): a relayed request that sets none gets this one.
+        self.relay_max_tokens = relay_max_tokens
         self.model = model  # the alias the server answers to, echoed in every response
         self.options = options
         self._clock = clock
@@ -418,11 +423,16 @@ class LlamaCppProvider:
         """A chat-completions request a scaffold built, forwarded by the timing proxy (ripsaw.agents.proxy) to the
         started server through the same client as `complete` (`OpenAICompatProvider.relay`): the same wire timing,
         and the same counts (the model's tokenizer on the answer, the prompt's size from the server's last chunk).
-        The server is started before the attempt's clock, by the runner, like any llamacpp combo's.
+        The server is started before the attempt's clock, by the runner, like any llamacpp combo's. A request that
+        sets no `max_tokens` (nor `max_completion_tokens`) is sent with the combo's `params.max_tokens`.
 
         A server that cannot go on fails the call as an endpoint failure (the proxy answers 502, the attempt is an
         infra error); one that died mid-answer is restarted as for `complete`, but the call is not tried again
         when the scaffold already has part of its answer (it would get it twice)."""
+        if self.relay_max_tokens is not None:
+            request = json.loads(body)  # the proxy has checked it is a JSON object
+            if request.get("max_tokens") is None and request.get("max_completion_tokens") is None:
+                body = json.dumps({**request, "max_tokens": self.relay_max_tokens}).encode()
         try:
             return await self._generate(lambda client: client.relay(body, prompt, deadline_ns, tap), tap)
         except ComboFailed as e:
@@ -562,7 +572,7 @@ def from_combo(combo: ComboSpec, *, clock: Clock = time.perf_counter_ns) -> Llam
                 f"{where}: prompt_mode: {local.name} is a base model with no chat template; "
                 'use prompt_mode = "complete"'
             )
-    return LlamaCppProvider(combo.name, combo.model, options, clock=clock)
+    return LlamaCppProvider(combo.name, combo.model, options, clock=clock, relay_max_tokens=combo.params.max_tokens)
 
 
 def _child_env() -> dict[str, str]:
