@@ -253,6 +253,7 @@ class _WireProtocol(asyncio.Protocol):
         self.drained_ns: int | None = None  # when the last buffered bytes were handed to the kernel
         self.captured: bytearray | None = None  # a tapped request's answer, as read, until the tap starts
         self.feed: Callable[[bytes], None] | None = None  # then each read goes here as it happens
+        self.tapped_by: WireTicket | None = None  # the try whose answer those are
         self._waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -354,9 +355,10 @@ class WireStream(httpcore.AsyncNetworkStream):
         ticket = _TICKET.get()
         if ticket is not None and ticket.tap is not None:
             if ticket.tapped is not None and ticket.tapped is not self:
-                ticket.tapped.untap()
+                ticket.tapped.untap(ticket)
             ticket.tapped = self
-            self._protocol.captured, self._protocol.feed = bytearray(), None  # the answer is read from now on
+            protocol = self._protocol
+            protocol.captured, protocol.feed, protocol.tapped_by = bytearray(), None, ticket  # read from now on
         if ticket is not None and ticket.gate is not None and ticket.preparing:
             await ticket.gate.depart(self, ticket)
         else:
@@ -404,9 +406,12 @@ class WireStream(httpcore.AsyncNetworkStream):
         feed(_after_head(read))
         protocol.feed = feed
 
-    def untap(self) -> None:
-        """The tapped answer is over (or its try failed): the connection's next answer is nobody's."""
-        self._protocol.captured = self._protocol.feed = None
+    def untap(self, ticket: WireTicket) -> None:
+        """`ticket`'s answer is over (or its try failed): its tap gets nothing more. The connection may already
+        carry another try's request (it went back to the pool before this try's end): that one's is left alone."""
+        protocol = self._protocol
+        if protocol.tapped_by is ticket:
+            protocol.captured = protocol.feed = protocol.tapped_by = None
 
     async def aclose(self) -> None:
         self._transport.close()
@@ -1223,7 +1228,7 @@ class StreamingClient:
         finally:
             ticket.quit()
             if ticket.tapped is not None:
-                ticket.tapped.untap()
+                ticket.tapped.untap(ticket)
             _TICKET.reset(token)
         _note_send(timing, ticket)
         timing.close_ns = self.clock() - _t_send(ticket)

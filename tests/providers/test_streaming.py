@@ -438,3 +438,40 @@ def test_the_body_starts_after_the_final_head() -> None:
 
     read = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\nb\r\ndata: x"
     assert _after_head(read) == b"b\r\ndata: x"
+
+
+async def test_taps_of_calls_one_after_another_on_a_kept_connection_each_get_their_answer(
+    refserver: RefServer,
+) -> None:
+    from ripsaw.providers.openai_compat import _ChatReply
+    from ripsaw.providers.streaming import StreamingClient
+
+    refserver.reset([Reply(text=WORDS[:12], rate=4000), Reply(text=WORDS[12:], rate=4000)])
+    client = StreamingClient(refserver.base_url, {}, max_concurrency=1)
+    taps = [Collect(), Collect()]
+    try:
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}).encode()
+        for tap in taps:
+            await client.call("/chat/completions", body, lambda: _ChatReply(True), None, tap=tap)
+    finally:
+        await client.aclose()
+    first, second = (b"".join(t.parts) for t in taps)
+    assert first.endswith(b"data: [DONE]\n\n") and second.endswith(b"data: [DONE]\n\n")
+    assert first.count(b"data: [DONE]") == second.count(b"data: [DONE]") == 1
+    assert b" w11" in first and b" w12" not in first and b" w12" in second and b" w11" not in second
+
+
+def test_a_try_that_ended_leaves_the_next_tries_tap_on_its_connection_alone() -> None:
+    """A connection goes back to the pool before the try that used it has finished; another try may already have
+    sent its request on it when the first one lets go of its tap."""
+    from ripsaw.providers.streaming import _WireProtocol
+
+    protocol = _WireProtocol(time.perf_counter_ns)
+    stream = WireStream(None, protocol)  # type: ignore[arg-type]  # no writes here
+    ended, next_try = WireTicket(0), WireTicket(0)
+    protocol.captured, protocol.tapped_by = bytearray(), next_try  # the next try's request has left
+    stream.untap(ended)
+    protocol.data_received(b"HTTP/1.1 200 OK\r\n\r\ndata: x\n\n")
+    assert protocol.captured == b"HTTP/1.1 200 OK\r\n\r\ndata: x\n\n"
+    stream.untap(next_try)
+    assert protocol.captured is None and protocol.feed is None
