@@ -337,37 +337,71 @@ _ENV = {"PYTHONHASHSEED": "0"}
 _SNIPPET_LINES = 25
 
 
-def failing_snippet(failure: str, test_file: str, test_source: str) -> tuple[list[str], list[str]]:
+def failing_snippet(
+    failure: str, test_file: str, test_source: str, test_class: str = ""
+) -> tuple[list[str], list[str]]:
     """The failing test's code, from its def through the statement that failed (read from the test file at the line
     the traceback names: a `with` block's body is part of it), and the error lines of the traceback (what was
-    raised, what was compared). The package's frames are left out: they would point at the change."""
-    code = _statement(failure, test_file, test_source)
+    raised, what was compared). The package's frames are left out: they would point at the change. A method the
+    test's class (`test_class`) inherits comes after that class's own definition: the same mixin method runs under
+    many classes (one per cache type, say), and only the class says which code it exercised."""
+    code, owner = _statement(failure, test_file, test_source)
     if len(code) > _SNIPPET_LINES:
         code = [code[0], "    ...", *code[-(_SNIPPET_LINES - 2) :]]
+    if code and test_class and owner != test_class:
+        runner = _class_lines(test_source, test_class)
+        if runner:
+            code = [*runner, "", f"# the test method {test_class} runs" + (f", from {owner}:" if owner else ":"), *code]
     errors = [line[1:] for line in failure.splitlines() if line.startswith("E ")]
     return code, _dedent(errors)
 
 
-def _statement(failure: str, test_file: str, test_source: str) -> list[str]:
+def _statement(failure: str, test_file: str, test_source: str) -> tuple[list[str], str]:
+    """The failing function's code through the failing statement, and the name of the class defining it ("" for a
+    module-level function)."""
     where = re.search(rf"^{re.escape(test_file)}:(\d+): ", failure, re.MULTILINE)
     if where is None:
-        return []
+        return [], ""
     line = int(where.group(1))
     try:
         tree = ast.parse(test_source)
     except SyntaxError:
-        return []
+        return [], ""
     around = [
         n
         for n in ast.walk(tree)
         if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.lineno <= line <= (n.end_lineno or 0)
     ]
     if not around:
-        return []
+        return [], ""
     func = max(around, key=lambda n: n.lineno)  # the innermost
     stmt = next((s for s in func.body if s.lineno <= line <= (s.end_lineno or 0)), None)
     end = stmt.end_lineno if stmt is not None and stmt.end_lineno else line
-    return _dedent(test_source.splitlines()[func.lineno - 1 : end])
+    owner = next(
+        (c.name for c in tree.body if isinstance(c, ast.ClassDef) and c.lineno <= func.lineno <= (c.end_lineno or 0)),
+        "",
+    )
+    return _dedent(test_source.splitlines()[func.lineno - 1 : end]), owner
+
+
+_CLASS_LINES = 12
+
+
+def _class_lines(test_source: str, name: str) -> list[str]:
+    """A module-level test class's definition: whole when short, else its header and its statements other than
+    methods (the class attributes that configure what inherited tests run)."""
+    tree = ast.parse(test_source)
+    cls = next((c for c in tree.body if isinstance(c, ast.ClassDef) and c.name == name), None)
+    if cls is None or cls.end_lineno is None:
+        return []
+    lines = test_source.splitlines()
+    start = min([cls.lineno, *(d.lineno for d in cls.decorator_list)])
+    if cls.end_lineno - start + 1 <= _CLASS_LINES:
+        return lines[start - 1 : cls.end_lineno]
+    head = lines[start - 1 : cls.body[0].lineno - 1]
+    attrs = [s for s in cls.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
+    body = [line for s in attrs for line in lines[s.lineno - 1 : s.end_lineno]][:_CLASS_LINES]
+    return [*head, *body, "    ..."]
 
 
 def _dedent(lines: list[str]) -> list[str]:
@@ -378,10 +412,12 @@ def _dedent(lines: list[str]) -> list[str]:
     return [line[pad:].rstrip() for line in lines]
 
 
-def instruction(package: str, failure: str, test_file: str, test_source: str, changed_lines: list[str]) -> str:
+def instruction(
+    package: str, failure: str, test_file: str, test_source: str, changed_lines: list[str], test_class: str = ""
+) -> str:
     """A user's bug report: the code that used to work, the error it gives now. Never the changed line: a snippet
     line that repeats a changed line (a test may read like the code it tests) is left out."""
-    code, errors = failing_snippet(failure, test_file, test_source)
+    code, errors = failing_snippet(failure, test_file, test_source, test_class)
     errors = errors[:20]
     changed = [c.strip() for c in changed_lines if len(c.strip()) >= 8]
     code = [line for line in code if not any(c in line for c in changed)]
@@ -564,6 +600,7 @@ async def _search(
     max_tries = opts.max_tries or 8 * opts.n
     done_functions: set[tuple[str, str]] = set()
     ids: set[str] = set()
+    reports: set[str] = set()  # the instructions kept
     slug = normalize(name)
     timeout = min(opts.suite_timeout_s, max(30.0, 4 * baseline.duration_s))
     passing_set = set(passing)
@@ -597,15 +634,20 @@ async def _search(
         first = failing[0]
         test_file = first.split("::")[0]
         test_source = layout.files[test_file].decode("utf-8", "replace")
-        text = instruction(name, run.failures.get(first, ""), test_file, test_source, _changed_lines(m))
+        test_class = first.split("::")[1] if first.count("::") >= 2 else ""
+        text = instruction(name, run.failures.get(first, ""), test_file, test_source, _changed_lines(m), test_class)
         if "```python\n\n```" in text:
             result.rejected["no readable failure"] += 1
+            continue
+        if text in reports:  # two bugs one report describes alike: an agent could not tell which one it has
+            result.rejected["same report as a kept task"] += 1
             continue
         hidden = sorted({i.split("::")[0] for i in failing})
         rng_task = random.Random(f"{opts.seed}:{task_id}")
         p2p = sorted(rng_task.sample(still, min(opts.pass_to_pass, len(still))))
         _write_task(out / task_id, layout, rel, m, hidden, failing, p2p, text, name, version, sha, opts.seed)
         ids.add(task_id)
+        reports.add(text)
         done_functions.add((rel, m.function))
         result.kept.append(task_id)
         progress(len(result.kept), result.tried)

@@ -232,6 +232,43 @@ def test_the_bug_report_shows_the_call_and_the_error_never_the_changed_line(tmp_
     assert text.startswith("# tinylib: ")
 
 
+MIXIN_TESTS = """import unittest
+
+import tinylib
+
+
+class BoundsMixin:
+    def test_bounds(self):
+        assert self.FN(42) == 10
+
+
+class ClampTest(BoundsMixin, unittest.TestCase):
+    FN = staticmethod(tinylib.clamp)
+
+
+class ClampTwiceTest(BoundsMixin, unittest.TestCase):
+    FN = staticmethod(lambda v: tinylib.clamp(tinylib.clamp(v)))
+
+    def test_own(self):
+        assert self.FN(42) == 10
+"""
+
+
+def test_a_mixin_test_method_is_reported_with_the_class_that_ran_it(tmp_path: Path) -> None:
+    m = next(x for x in mutations(LIB) if x.kind == "wrong-default" and "high=11" in x.mutated)
+    failure = _pytest_failure(tmp_path, m.mutated, MIXIN_TESTS, "test_bounds")
+    once = instruction("tinylib", failure, "tests/test_lib.py", MIXIN_TESTS, _changed_lines(m), "ClampTest")
+    twice = instruction("tinylib", failure, "tests/test_lib.py", MIXIN_TESTS, _changed_lines(m), "ClampTwiceTest")
+    # The same mixin method, failing under two classes: each report says which class (and so which code) ran it.
+    assert once != twice
+    assert "class ClampTest(BoundsMixin, unittest.TestCase):\n    FN = staticmethod(tinylib.clamp)" in once
+    assert "# the test method ClampTest runs, from BoundsMixin:\ndef test_bounds(self):" in once
+    assert "ClampTwiceTest" not in once and "FN = staticmethod(lambda v:" in twice
+    own = _pytest_failure(tmp_path / "own", m.mutated, MIXIN_TESTS, "test_own")
+    text = instruction("tinylib", own, "tests/test_lib.py", MIXIN_TESTS, _changed_lines(m), "ClampTwiceTest")
+    assert "```python\ndef test_own(self):" in text and "class " not in text  # its own method: no class around it
+
+
 def test_the_solution_patch_restores_the_release(tmp_path: Path) -> None:
     m = next(x for x in mutations(LIB) if x.kind == "off-by-one")
     (tmp_path / "tinylib").mkdir()
