@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +85,7 @@ def test_every_shipped_forged_task_reads_unlike_the_others() -> None:
 
 
 def _spec(tmp_path: Path, server: RefServer, source: Path, ids: list[str]) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     spec = tmp_path / "reference.toml"
     spec.write_text(
         f"""
@@ -136,11 +136,14 @@ async def test_forged_tasks_pass_through_the_pipeline_and_the_wrong_fix_fails(
         assert agent.turns[0].exit_code == 0 and agent.turns[0].snapshot == 0  # the fix applied and was snapshotted
         assert agent.verdict is not None and agent.verdict.trust == "tests" and not agent.verdict.tampered
 
-    # Control: the same conversation answered with another task's fix (its patch does not apply here) fails.
-    wrong = tmp_path / "wrong"
-    shutil.copytree(FORGED / "cachetools-ttl-cache", wrong / "cachetools-ttl-cache")
-    shutil.copy(FORGED / "cachetools-fifo-cache" / "solution" / "solve.sh", wrong / "cachetools-ttl-cache" / "solution")
+    # Control: the same task, its conversation answered with another task's fix (its patch does not apply here).
+    wrong = _suite(tmp_path / "wrong", {
+        "cachetools-ttl-cache": (
+            (FORGED / "cachetools-ttl-cache" / "instruction.md").read_text(),
+            (FORGED / "cachetools-fifo-cache" / "solution" / "solve.sh").read_text(),
+        )
+    })  # fmt: skip
     refserver.reset(solutions_script(wrong))
-    [control] = (await _attempts(_spec(tmp_path / "control", refserver, wrong, ids[1:]))).values()
+    [control] = (await _attempts(_spec(tmp_path / "control", refserver, FORGED, ids[1:]))).values()
     assert control.outcome is Outcome.FAILED
     assert control.agent is not None and control.agent.turns[0].exit_code != 0
