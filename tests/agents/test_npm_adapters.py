@@ -102,13 +102,23 @@ def test_claude_code_is_done_when_its_result_says_success(output: str, done: boo
     assert claude_code.ClaudeCode().submitted(output) is done
 
 
-@pytest.mark.parametrize("status", ["success", "error_max_turns"])
-def test_the_claude_code_status_line_is_read_from_its_result(tmp_path: Path, status: str) -> None:
+@pytest.mark.parametrize(
+    ("subtype", "is_error", "line"),
+    [
+        ("success", "false", "success 3"),
+        ("error_max_turns", "true", "error_max_turns 3"),
+        ("success", "true", "error 3"),
+    ],
+)
+def test_the_claude_code_status_line_is_read_from_its_result(
+    tmp_path: Path, subtype: str, is_error: str, line: str
+) -> None:
     # The command's own reader, run on a result file as Claude Code writes it (one JSON object on a line).
     result = tmp_path / "result.json"
-    result.write_text(f'{{"type":"result","subtype":"{status}","is_error":false,"num_turns":3}}\n')
+    result.write_text(f'{{"type":"result","subtype":"{subtype}","is_error":{is_error},"num_turns":3}}\n')
     out = subprocess.run(["python3", "-c", claude_code._STATUS, str(result)], capture_output=True, text=True)
-    assert claude_code.ClaudeCode().submitted(out.stdout) is (status == "success")
+    assert out.stdout.strip() == f"{claude_code.EXIT_MARK} {line}"
+    assert claude_code.ClaudeCode().submitted(out.stdout) is (line == "success 3")
 
 
 def test_the_npm_pins_are_exact_versions_with_sha512() -> None:

@@ -68,7 +68,7 @@ def _messages_results(body: dict[str, Any]) -> int:
     )
 
 
-def _spec(tmp_path: Path, server: RefServer, provider: str, scaffold: str) -> Path:
+def _spec(tmp_path: Path, server: RefServer, provider: str, scaffold: str, max_turns: int = 10) -> Path:
     spec = tmp_path / "scaffold.toml"
     spec.write_text(
         f"""
@@ -86,7 +86,7 @@ ids = ["slugify-edges"]
 [run]
 strategy = "scaffold:{scaffold}"
 budget_s = 180
-max_turns = 10
+max_turns = {max_turns}
 command_timeout_s = 30
 output_dir = "{tmp_path / "reports"}"
 run_id = "scaffold"
@@ -160,3 +160,22 @@ async def test_claude_code_fixes_a_task_through_the_proxy_with_every_call_timed(
     results = [b for m in body["messages"] if isinstance(m["content"], list) for b in m["content"]]
     [read] = [b for b in results if b.get("type") == "tool_result"]
     assert "def slugify" in json.dumps(read["content"])
+
+
+async def test_claude_code_stopped_at_its_turn_limit_has_not_submitted(refserver: RefServer, tmp_path: Path) -> None:
+    require_npm()
+    sed = f"sed -i 's/{BUG}/{FIXED}/' textkit/slug.py"
+    steps: list[dict[str, str] | None] = [
+        {"name": "Bash", "arguments": json.dumps({"command": sed, "description": "Fix the bug"})},
+        {"name": "Bash", "arguments": json.dumps({"command": "sleep 0.1; echo still working", "description": "Wait"})},
+    ]
+    refserver.script = scripted(steps, _messages_results)
+    attempt = await _run(_spec(tmp_path, refserver, "anthropic", "claude-code", max_turns=2))
+    agent = attempt.agent
+    assert agent is not None, attempt.detail
+    # Claude Code's own limit (the run's max_turns) ended it: it said so, and that is not "done".
+    assert "ripsaw-scaffold-exit: error_max_turns" in agent.scaffold_log, agent.scaffold_log[-2000:]
+    assert attempt.stop_reason == "exited" and not agent.submitted
+    assert len(attempt.calls) == 2
+    # The workspace it left is scored all the same: the fix was in it.
+    assert attempt.outcome is Outcome.PASSED, attempt.detail

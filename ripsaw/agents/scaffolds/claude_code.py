@@ -37,12 +37,13 @@ PACKAGES = (
     ),
 )
 EXIT_MARK = "ripsaw-scaffold-exit:"
-# Reads the result object Claude Code printed and prints its subtype (an error flag makes it "error").
+# Reads the result object Claude Code printed and prints its subtype ("error" for a success flagged as an error).
 _STATUS = (
     "import json, sys\n"
     "try:\n"
     "    r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])\n"
-    "    print('" + EXIT_MARK + "', 'error' if r.get('is_error') else r.get('subtype'), r.get('num_turns'))\n"
+    "    s = r.get('subtype')\n"
+    "    print('" + EXIT_MARK + "', 'error' if s == 'success' and r.get('is_error') else s, r.get('num_turns'))\n"
     "except Exception as e:\n"
     "    print('" + EXIT_MARK + "', 'unknown', repr(e)[:200])\n"
 )
