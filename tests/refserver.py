@@ -25,6 +25,7 @@ in-process fixtures set `spin_s=0` to spare the CPU.
 Use in-process (`with RefServer(script) as server:` runs it on a background thread) or as a process:
 
     python -m tests.refserver --port 0 --log sends.jsonl [--script replies.json] [--batch] [--tx-stamps]
+    python -m tests.refserver --port 8377 --solutions TASKS_DIR    # a reference agent (solutions_script)
 
 which prints `refserver listening on http://127.0.0.1:PORT/v1` and logs every request and every data event as a
 JSONL line (`{"type": "request", ...}` / `{"type": "chunk", ...}`; the Authorization header is redacted). A chunk's
