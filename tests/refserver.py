@@ -934,6 +934,12 @@ def _responses(request: ReceivedRequest, reply: Reply) -> _Stream:
             kind_item = {"reasoning": ("rs", "reasoning"), "content": ("msg", "message")}.get(kind)
             if kind_item is not None:
                 item = {"id": f"{kind_item[0]}_{request.index}", "type": kind_item[1]}
+                # The item as the API opens it, every required field present (Codex CLI drops an item it cannot
+                # parse, and then every delta of it).
+                if kind == "content":
+                    item.update(status="in_progress", role="assistant", content=[])
+                else:
+                    item.update(summary=[])
                 events.append(("meta", 0, _typed("response.output_item.added", {"output_index": at, "item": item})))
         texts[(kind, index)] = texts.get((kind, index), "") + text
         name = {
