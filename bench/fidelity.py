@@ -840,7 +840,7 @@ def summary(rows: list[Row], rtt_s: float) -> list[str]:
         f"cells: {sum(r.passed for r in rows)} PASS, {len(missed)} MISS, {len(out)} OUT of {len(rows)}"
         f" ({sum(r.calls for r in rows)} calls); loopback RTT {rtt_s * 1e6:.0f} µs (median)",
     ]
-    reachable = [r for r in rows if not r.out_of_reach]
+    reachable = [r for r in rows if not r.out]
     for streams in (1, MAX_STREAMS):
         rs = [r for r in reachable if r.cell.streams == streams]
         if not rs:
@@ -861,7 +861,7 @@ def summary(rows: list[Row], rtt_s: float) -> list[str]:
     for r in rows:
         if r.cell.first_call:
             lines.append(f"first call of a process: TTFT worst {r.ttft_err_ms:+.3f} ms over {r.calls} processes")
-    for r in rows:
+    for r in out:
         if r.out_of_reach:
             cores = r.events_asked * (r.client_us_per_event + r.server_us_per_event) / 1e6
             c = r.cell
