@@ -42,6 +42,7 @@ import io
 import json
 import os
 import random
+import resource
 import select
 import signal
 import socket
@@ -339,11 +340,8 @@ def frame(obj):
 def run_jobs():
     """Jobs from stdin, one frame each, until it ends; each answer, one frame, to a private copy of stdout.
 
-    A one-off job (the recording) is one frame and the end of stdin; a task's replay worker stays and answers
-    every replay of that task, each a fresh run of the test code and reference (the host kills the worker on
-    a timeout and starts another)."""
-    import resource
-
+    A task's worker stays and answers every job of that task (its recording, then each replay), each a fresh
+    run of the test code and reference (the host kills the worker on a timeout and starts another)."""
     out_fd = os.dup(1)
     os.set_inheritable(out_fd, False)
     os.dup2(2, 1)

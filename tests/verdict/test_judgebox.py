@@ -18,6 +18,7 @@ from ripsaw.sandboxes.process import ProcessSandbox
 from ripsaw.tasks.humaneval import load_humaneval
 from ripsaw.tasks.task import CheckTests, Task
 from ripsaw.verdict.judge import Judge
+from ripsaw.verdict import judgebox
 from ripsaw.verdict.judgebox import JudgeBox
 from tests.conftest import in_ci
 from tests.sandboxes.conftest import LoopbackServer
@@ -214,3 +215,56 @@ async def test_humaneval_through_the_judge_sandbox(box: JudgeBox, session: Sandb
         assert good.outcome is Outcome.PASSED, (task.id, good.detail)
         assert bad.outcome is not Outcome.PASSED, task.id
     assert box.describe()["kind"] == "judge"
+
+
+@only_namespaces
+async def test_a_task_starts_one_process_for_its_recording_and_all_its_replays(
+    box: JudgeBox, session: SandboxSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+    submit = box._server.submit
+
+    def counted(disk_mb: int, fds: list[int]) -> None:
+        started.append(disk_mb)
+        submit(disk_mb, fds)
+
+    monkeypatch.setattr(box._server, "submit", counted)  # every referee process is one request to the server
+    task = load_humaneval()[2]
+    judge = Judge(task, task.tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box)
+    await judge.prepare()  # the recording and its check replay
+    assert len(started) == 1
+    for code, outcome in [(task.canonical_solution, Outcome.PASSED), ("    return None\n", Outcome.FAILED)] * 2:
+        verdict = await judge.judge(task.prompt + (code or ""), session)
+        assert verdict.outcome is outcome, verdict.detail
+    assert len(started) == 1
+
+
+async def test_evicted_workers_are_started_again_by_their_next_replay(box: JudgeBox, session: SandboxSession) -> None:
+    box._kept = 2
+    tasks = load_humaneval()[:3]
+    judges = [Judge(t, t.tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box) for t in tasks]
+    for judge in judges:
+        await judge.prepare()
+    assert len(box._workers) == 2  # the first task's worker went when the third one's started
+    for judge in judges:  # the first task's replay is the first job of a new worker; the others' are not
+        good = await judge.judge(judge.task.prompt + (judge.task.canonical_solution or ""), session)
+        bad = await judge.judge(judge.task.prompt + "    return None\n", session)
+        assert good.outcome is Outcome.PASSED, (judge.task.id, good.detail)
+        assert bad.outcome is not Outcome.PASSED, judge.task.id
+    assert len(box._workers) == 2
+
+
+@pytest.mark.parametrize(
+    ("meminfo", "kept"),
+    [
+        ("MemTotal:       24683664 kB\nMemAvailable:   20204180 kB\n", 308),  # 20204180 KiB / 1024 / 16 / 4
+        ("MemAvailable:    1048576 kB\n", 64),  # 1 GiB: the floor
+        ("MemAvailable:  536870912 kB\n", 1024),  # 512 GiB: the ceiling
+        ("MemTotal: 1 kB\n", 64),  # no MemAvailable line (kernels before 3.14)
+    ],
+)
+def test_kept_workers_follow_the_memory_available(tmp_path: Path, meminfo: str, kept: int) -> None:
+    path = tmp_path / "meminfo"
+    path.write_text(meminfo)
+    assert judgebox.kept_workers(str(path)) == kept
+    assert judgebox.kept_workers(str(tmp_path / "missing")) == 64
