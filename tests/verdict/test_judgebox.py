@@ -17,8 +17,8 @@ from ripsaw.sandboxes.base import Limits, SandboxSession
 from ripsaw.sandboxes.process import ProcessSandbox
 from ripsaw.tasks.humaneval import load_humaneval
 from ripsaw.tasks.task import CheckTests, Task
-from ripsaw.verdict.judge import Judge
 from ripsaw.verdict import judgebox
+from ripsaw.verdict.judge import Judge
 from ripsaw.verdict.judgebox import JudgeBox
 from tests.conftest import in_ci
 from tests.sandboxes.conftest import LoopbackServer
@@ -268,3 +268,31 @@ def test_kept_workers_follow_the_memory_available(tmp_path: Path, meminfo: str, 
     path.write_text(meminfo)
     assert judgebox.kept_workers(str(path)) == kept
     assert judgebox.kept_workers(str(tmp_path / "missing")) == 64
+
+
+@only_namespaces
+async def test_check_code_runs_without_privileges(box: JudgeBox, session: SandboxSession) -> None:
+    # The check code reports what the kernel says of its process, through the failing assertion's message.
+    check = (
+        "def check(candidate):\n"
+        "    status = dict(line.split(':\\t', 1) for line in open('/proc/self/status').read().splitlines())\n"
+        "    keys = ('CapEff', 'CapPrm', 'CapBnd', 'CapAmb', 'NoNewPrivs')\n"
+        "    seen = ' '.join(k + '=' + status[k].strip() for k in keys)\n"
+        "    assert candidate(1) == 2, 'SEEN ' + seen + ' uid=' + str(__import__('os').getuid())\n"
+    )
+    task = Task(
+        id="hostile/privileges",
+        prompt="def inc(x):\n",
+        entry_point="inc",
+        tests=CheckTests(code=check),
+        canonical_solution="def inc(x):\n    return x + 1\n",
+    )
+    judge = Judge(task, task.tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box)
+    failed = await judge.judge("def inc(x):\n    return x\n", session)
+    assert failed.outcome is Outcome.FAILED, failed.detail
+    zero = "0000000000000000"
+    for field in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
+        assert f"{field}={zero}" in failed.feedback, failed.feedback
+    assert "NoNewPrivs=1" in failed.feedback, failed.feedback
+    if os.geteuid() == 0:  # Ripsaw as root: the check code is never the host's root
+        assert "uid=0" not in failed.feedback, failed.feedback
