@@ -17,8 +17,8 @@ from ripsaw.sandboxes.base import Limits, SandboxSession
 from ripsaw.sandboxes.process import ProcessSandbox
 from ripsaw.tasks.humaneval import load_humaneval
 from ripsaw.tasks.task import CheckTests, Task
-from ripsaw.verdict.judge import Judge
 from ripsaw.verdict import judgebox
+from ripsaw.verdict.judge import Judge
 from ripsaw.verdict.judgebox import JudgeBox
 from tests.conftest import in_ci
 from tests.sandboxes.conftest import LoopbackServer
