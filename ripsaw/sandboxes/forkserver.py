@@ -24,6 +24,9 @@ candidate code runs). Nothing the candidate does reaches the server or the chann
 the control socket ends, the server exits and every job dies with it (each waiter and each init asks the
 kernel for SIGKILL when its parent dies; a dying PID 1 takes its whole pid namespace).
 
+The judge sandbox's server (ripsaw/verdict/referee.py, which loads this file in its own sandbox) runs the same
+request loop, waiter, self-test and privilege drop around a lighter job of its own.
+
 Linux only; stdlib only (ctypes for the system calls Python 3.11's os module lacks).
 """
 
