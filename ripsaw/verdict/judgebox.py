@@ -25,8 +25,9 @@ its worker, and the same worker answers the replays, one per verdict and on its 
 a round trip on a pipe instead of a process, and a task pays for one worker start (a fork server request, two
 forks, a pid and a mount namespace, the first run of the test code in a fresh copy-on-write process: ~5 ms).
 One task's worker never serves another task, so a hostile test set reaches only its own verdicts (which it
-decides anyway); as many stay as the memory available allows (`kept_workers`), the least recently used goes
-first; a job that overruns its time limit kills its worker, and the next job starts another.
+decides anyway); as many stay as the memory available and the limit on open files allow (`kept_workers`,
+`room_for_descriptors`), the least recently used goes first; a job that overruns its time limit kills its worker,
+and the next job starts another.
 
 Why not Docker when the run's candidates use Docker: replays are on every verdict's critical path; a container
 start (or a `docker exec`) costs ~30-100 ms against well under one here, and the isolation that matters for
@@ -45,6 +46,7 @@ import contextlib
 import hashlib
 import json
 import os
+import resource
 import select
 import socket
 import subprocess
@@ -76,6 +78,10 @@ _STDERR_TAIL = 4096
 _WORKER_MIB = 4
 _MEMORY_SHARE = 16
 _MIN_WORKERS, _MAX_WORKERS = 64, 1024
+# Each kept worker holds descriptors here (its stdin, stdout, stderr file and channel); the rest of a run (sandbox
+# jobs, connections, the store) keeps this many for itself.
+_WORKER_FDS = 4
+_OTHER_FDS = 512
 
 
 def judge_limits(timeout_s: float) -> Limits:
@@ -110,7 +116,7 @@ class JudgeBox:
             files=(wire.DRIVER_PATH, process._FORKSERVER_PATH, REFEREE_PATH),
         )
         self._workers: OrderedDict[str, _Worker] = OrderedDict()
-        self._kept = kept_workers()
+        self._kept = room_for_descriptors(kept_workers())
         self._lock = threading.Lock()
         weakref.finalize(self, _retire_all, self._workers, self._server)
 
@@ -176,6 +182,31 @@ def kept_workers(meminfo: str = "/proc/meminfo") -> int:
         return _MIN_WORKERS
     share = available_kib // 1024 // _MEMORY_SHARE // _WORKER_MIB
     return max(_MIN_WORKERS, min(_MAX_WORKERS, share))
+
+
+def descriptor_limit(workers: int, soft: int, hard: int) -> tuple[int, int]:
+    """The soft limit on open files that `workers` kept workers need (raised toward, never past, the hard limit;
+    never lowered), and how many workers that limit leaves room for."""
+    need = _OTHER_FDS + workers * _WORKER_FDS
+    if soft != resource.RLIM_INFINITY and soft < need:
+        soft = need if hard == resource.RLIM_INFINITY else max(soft, min(hard, need))
+    if soft == resource.RLIM_INFINITY:
+        return soft, workers
+    # Never fewer than _MIN_WORKERS (what a box kept, 256 descriptors, before it was sized at all).
+    return soft, min(workers, max(_MIN_WORKERS, (soft - _OTHER_FDS) // _WORKER_FDS))
+
+
+def room_for_descriptors(workers: int) -> int:
+    """How many of `workers` this process's limit on open files has room for, after raising its soft limit toward
+    the hard one if they need it (a soft limit of 1,024 is common, and would fail worker starts with EMFILE)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted, room = descriptor_limit(workers, soft, hard)
+    if wanted != soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (OSError, ValueError):
+            _, room = descriptor_limit(workers, soft, soft)
+    return room
 
 
 def _retire_all(workers: OrderedDict[str, _Worker], server: process._ForkServer) -> None:

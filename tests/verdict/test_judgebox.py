@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import textwrap
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -296,3 +297,30 @@ async def test_check_code_runs_without_privileges(box: JudgeBox, session: Sandbo
     assert "NoNewPrivs=1" in failed.feedback, failed.feedback
     if os.geteuid() == 0:  # Ripsaw as root: the check code is never the host's root
         assert "uid=0" not in failed.feedback, failed.feedback
+
+
+@pytest.mark.parametrize(
+    ("workers", "soft", "hard", "limit", "room"),
+    [
+        (308, 1024, 524288, 512 + 308 * 4, 308),  # the common desktop limits: the soft one is raised
+        (308, 1024, 1024, 1024, 128),  # no room to raise it: as many as the descriptors left over allow
+        (308, 600, 600, 600, 64),  # never fewer than a box kept before it was sized
+        (64, 20000, 20000, 20000, 64),  # enough already: nothing changes
+        (308, resource.RLIM_INFINITY, resource.RLIM_INFINITY, resource.RLIM_INFINITY, 308),
+        (308, 1024, resource.RLIM_INFINITY, 512 + 308 * 4, 308),
+    ],
+)
+def test_kept_workers_fit_the_limit_on_open_files(workers: int, soft: int, hard: int, limit: int, room: int) -> None:
+    assert judgebox.descriptor_limit(workers, soft, hard) == (limit, room)
+
+
+def test_a_box_raises_a_low_soft_limit_on_open_files_for_its_workers() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 512 + 300 * 4:
+        pytest.skip(f"the hard limit on open files ({hard}) leaves nothing to raise")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    try:
+        assert judgebox.room_for_descriptors(300) == 300
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 512 + 300 * 4
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
