@@ -31,7 +31,9 @@ its cell:
 A cell whose schedule needs more of the single-threaded server than one core gives is OUT, with the proof. A
 "leave" miss is OUT when that round's requests left in one release of the client's departure gate and, less the
 time the sending thread waited for a core during those writes (its scheduler's count, read around them), they
-would have arrived within the 1 ms: the host's other load, proven in that run.
+would have arrived within the 1 ms: the host's other load, proven in that run. A TTFT or speed miss is OUT when
+every call would have been within the target had the client not waited for a core before the reads that stamped
+its first and last token events (`Read`, `unwaited`: waits measured in that run, at each loop turn and read).
 """
 
 from __future__ import annotations
@@ -58,10 +60,11 @@ from typing import Any
 from _common import REPO, Sent, ServerProcess, machine, quantile, read_log, sched_ns, table
 from _common import verdict as pass_miss
 
+from ripsaw.providers import streaming
 from ripsaw.providers.anthropic import AnthropicProvider
 from ripsaw.providers.openai_compat import OpenAICompatProvider
 from ripsaw.providers.openai_responses import OpenAIResponsesProvider
-from ripsaw.providers.streaming import DepartureGate
+from ripsaw.providers.streaming import DepartureGate, freeze_heap
 from ripsaw.records import Attempt, ModelCall, Outcome
 from ripsaw.types import Message, Prompt, RequestParams
 
@@ -255,6 +258,80 @@ def record_bursts() -> None:
     DepartureGate._release = recorded  # type: ignore[method-assign,assignment]
 
 
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One socket read of the client, made at `read_ns` in an event-loop turn. Since `t_prev_ns`, the start of
+    the turn before (the loop's poll returned; the thread was running then, so every wait counted here began
+    after it), the loop's thread waited `wait_ns` for a core: its scheduler's count between the two turns'
+    starts, plus, within this turn up to the read, the wall time it did not run (the loop's thread is the
+    client's only running thread, and a turn never blocks)."""
+
+    t_prev_ns: int
+    read_ns: int
+    wait_ns: int
+
+
+SENDS: dict[int, int] = {}  # id(CallTiming) -> the call's absolute t_send
+READS: dict[int, Read] = {}  # a read's arrival stamp (absolute) -> the read
+
+
+def record_reads() -> None:
+    """Record, for every read of the client, its loop turn and the thread's wait for a core since the turn before,
+    and every call's absolute t_send: what tells a stamp made late by a read that came after the client waited for
+    a core (it then holds later events too, stamped with the last one's arrival) from one late by the client's
+    own work. Costs one /proc read per loop turn and two clock reads per socket read."""
+    fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    turn = [0, 0, 0, 0, 0]  # t_prev, wait_prev, t, wait, the thread's CPU time at t
+
+    def waited() -> int:
+        return int(os.pread(fd, 128, 0).split()[1])
+
+    note_send = streaming._note_send
+
+    def noted(timing: Any, ticket: Any) -> None:
+        note_send(timing, ticket)
+        if ticket.t_send is not None:
+            SENDS[id(timing)] = ticket.t_send
+
+    streaming._note_send = noted
+
+    data_received = streaming._WireProtocol.data_received
+
+    def received(protocol: Any, data: bytes) -> None:
+        data_received(protocol, data)
+        now, cpu = time.perf_counter_ns(), time.thread_time_ns()
+        in_turn = max(0, (now - turn[2]) - (cpu - turn[4]))
+        READS[protocol.chunks[-1][1]] = Read(turn[0], now, turn[3] - turn[1] + in_turn)
+
+    streaming._WireProtocol.data_received = received  # type: ignore[method-assign,assignment]
+
+    def on_loop(loop: asyncio.AbstractEventLoop) -> None:
+        selector = loop._selector  # type: ignore[attr-defined]
+        select = selector.select
+
+        def timed(timeout: float | None = None) -> Any:
+            events = select(timeout)
+            turn[:] = [turn[2], turn[3], time.perf_counter_ns(), waited(), time.thread_time_ns()]
+            return events
+
+        selector.select = timed
+
+    LOOP_HOOKS.append(on_loop)
+
+
+LOOP_HOOKS: list[Any] = []
+
+
+def unwaited(lateness_ns: int, sent_ns: int, read: Read | None) -> int:
+    """How late a stamp would have been had the client not waited for a core before the read that made it: the
+    read came `read.read_ns - sent_ns` after the event was sent, and of that the client waited at least the
+    turn's waits less the part of the turn before the send; without them it would have read that much sooner."""
+    if read is None or lateness_ns <= 0:
+        return lateness_ns
+    waited = max(0, read.wait_ns - max(0, sent_ns - read.t_prev_ns))
+    return min(lateness_ns, max(0, read.read_ns - sent_ns - waited))
+
+
 def _prompt(tag: str) -> Prompt:
     return Prompt("chat", messages=(Message("user", tag),))
 
@@ -280,6 +357,9 @@ async def run(selected: list[Cell], base_url: str, server_pid: int, tokens: list
     warm = {"text": ["ok"], "rate": None}
     out: dict[int, CellRun] = {}
     client_pid = os.getpid()
+    for hook in LOOP_HOOKS:
+        hook(asyncio.get_running_loop())
+    freeze_heap()
     try:
         for i, cell in enumerate(selected):
             if cell.first_call:
@@ -319,6 +399,9 @@ async def run(selected: list[Cell], base_url: str, server_pid: int, tokens: list
             )
             print(f"  ran {i + 1}/{len(selected)}: {cell.group} R={cell.rate:g} N={cell.total} k={cell.k}"
                   f" x{cell.streams}", flush=True)  # fmt: skip
+            # As `ripsaw run` does once its setup is done; again after each cell, for the calls this script keeps
+            # for its table (a runner writes them to its store): none of them is scanned by a collection later.
+            freeze_heap()
     finally:
         for provider in providers.values():
             await provider.aclose()
@@ -356,6 +439,7 @@ def first_call_child(spec: dict[str, Any]) -> None:
         finally:
             await provider.aclose()
 
+    freeze_heap()  # as `ripsaw run` does before its first call
     call = asyncio.run(main())
     print(json.dumps(Attempt("", "", "", 0, Outcome.PASSED, calls=[call]).to_dict()))
 
@@ -418,6 +502,11 @@ class Measured:
     write_lag_s: list[float]  # per token event: the kernel's send - the server's stamp before its write
     unstamped: int  # token events the kernel's transmit stamp is missing for (their truth is the earlier stamp)
     bulk: int  # the most token events the client had from one socket read (they share its arrival stamp)
+    # TTFT and speed had the client not waited for a core before the reads that stamped its first and last token
+    # events (see `unwaited`); None without the record of its reads
+    ttft_unwaited: float | None
+    speed_unwaited: float | None
+    waited_s: float  # how much those waits moved the two stamps, together
 
 
 def measure(cell: Cell, call: ModelCall, sent: Sent, rtt_s: float) -> Measured:
@@ -446,13 +535,28 @@ def measure(cell: Cell, call: ModelCall, sent: Sent, rtt_s: float) -> Measured:
     if arrivals is not None:
         jitter = [((a - arrivals[0]) - (t - first)) / 1e9 for a, (_, _, t) in zip(arrivals, tokens, strict=True)]
     queue_ns = getattr(timing, "queue_ns", None)
+    speed = timing.output_speed(usage.completion_tokens)
+    ttft_unwaited = speed_unwaited = None
+    moved = 0
+    t_send = SENDS.get(id(timing))
+    if t_send is not None and timing.first_any_ns is not None and timing.last_token_ns is not None:
+        # Each stamp's lateness against the server's send of the event (the loopback's few µs included)
+        at_first, at_last = t_send + timing.first_any_ns, t_send + timing.last_token_ns
+        late_first, late_last = at_first - first, at_last - last
+        moved_first = late_first - unwaited(late_first, first, READS.get(at_first))
+        moved_last = late_last - unwaited(late_last, last, READS.get(at_last))
+        moved = moved_first + moved_last
+        ttft_unwaited = (timing.first_any_ns - moved_first) / 1e9
+        span = timing.last_token_ns - timing.first_any_ns
+        if speed is not None and span > 0 and span + moved_first - moved_last > 0:
+            speed_unwaited = speed * span / (span + moved_first - moved_last)
     return Measured(
         ttft_true=(first - sent.t_recv_ns) / 1e9 + rtt_s,
         ttft=timing.ttft_s,
         ttfat_true=None if first_answer is None else (first_answer - sent.t_recv_ns) / 1e9 + rtt_s,
         ttfat=timing.ttfat_s,
         speed_true=(n_true - n_first_true) / ((last - first) / 1e9) if last > first else None,
-        speed=timing.output_speed(usage.completion_tokens),
+        speed=speed,
         e2e_true=(last - sent.t_recv_ns) / 1e9 + rtt_s,
         e2e=timing.e2e_s,
         n_true=n_true,
@@ -468,6 +572,9 @@ def measure(cell: Cell, call: ModelCall, sent: Sent, rtt_s: float) -> Measured:
         write_lag_s=[lag / 1e9 for (_, n, _), lag in zip(sent.chunks, sent.write_lag_ns, strict=False) if n and lag],
         unstamped=sum(1 for (_, n, _), lag in zip(sent.chunks, sent.write_lag_ns, strict=False) if n and lag is None),
         bulk=max(collections.Counter(arrivals).values(), default=0) if arrivals else 0,
+        ttft_unwaited=ttft_unwaited,
+        speed_unwaited=speed_unwaited,
+        waited_s=moved / 1e9,
     )
 
 
@@ -508,6 +615,9 @@ class Row:
     server_us_per_event: float  # includes the server's busy-wait while it is ahead of schedule
     server_lag_ms: float  # the longest a token event left after the server's stamp before its write (kernel stamp)
     bulk: int  # the most token events one client read delivered (a read after a wait holds many)
+    waited_ms: float  # the most the client's waits for a core moved one call's first and last token stamps
+    ttft_err_unwaited_ms: float | None  # the call furthest off had the client not waited (see `unwaited`)
+    speed_err_unwaited: float | None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -532,8 +642,27 @@ class Row:
         """Not passed, and every target it missed is OUT with its proof."""
         if self.passed or not self.tokens_ok:
             return False
-        timing = self.ttft_ok and self.speed_ok is not False
-        return (timing or self.out_of_reach) and (self.leave_ok is not False or self.leave_out or self.out_of_reach)
+        ttft = self.ttft_ok or self.out_of_reach or self.ttft_out
+        speed = self.speed_ok is not False or self.out_of_reach or self.speed_out
+        return ttft and speed and (self.leave_ok is not False or self.leave_out or self.out_of_reach)
+
+    @property
+    def ttft_out(self) -> bool:
+        """A TTFT miss that every call would have passed had the client not waited for a core before the read
+        that stamped its first token (measured in that run: `Read`, `unwaited`)."""
+        target_ms = self.cell.ttft_target_s * 1e3
+        if self.ttft_ok or self.ttft_err_unwaited_ms is None:
+            return False
+        ttfat_ok = self.ttfat_err_ms is None or abs(self.ttfat_err_ms) <= target_ms
+        return ttfat_ok and abs(self.ttft_err_unwaited_ms) <= target_ms
+
+    @property
+    def speed_out(self) -> bool:
+        """As `ttft_out`, for the output speed (the stamps of both ends of its span)."""
+        target = self.cell.speed_target
+        if self.speed_ok is not False or target is None or self.speed_err_unwaited is None:
+            return False
+        return abs(self.speed_err_unwaited) <= target
 
     @property
     def events_asked(self) -> float:
@@ -547,8 +676,8 @@ class Row:
         p99 is over 5 ms. Timing targets then measure the host, not the client."""
         return self.events_asked * self.server_us_per_event > 0.9e6 and self.pacing_p99_ms > 5.0
 
-    def target(self, ok: bool | None) -> str:
-        return "OUT" if ok is False and self.out_of_reach else pass_miss(ok)
+    def target(self, ok: bool | None, host: bool = False) -> str:
+        return "OUT" if ok is False and (self.out_of_reach or host) else pass_miss(ok)
 
     @property
     def leave_target(self) -> str:
@@ -565,6 +694,8 @@ def summarize(cell: Cell, run: CellRun, ms: list[Measured], sent: dict[str, Sent
     ttft_errs = [m.ttft - m.ttft_true for m in ms if m.ttft is not None]
     ttfat_errs = [m.ttfat - m.ttfat_true for m in ms if m.ttfat is not None and m.ttfat_true is not None]
     speed_errs = [m.speed / m.speed_true - 1 for m in ms if m.speed is not None and m.speed_true]
+    ttft_unwaited = [m.ttft_unwaited - m.ttft_true for m in ms if m.ttft_unwaited is not None]
+    speed_unwaited = [m.speed_unwaited / m.speed_true - 1 for m in ms if m.speed_unwaited is not None and m.speed_true]
     e2e_errs = [m.e2e - m.e2e_true for m in ms if m.e2e is not None]
     n_errs = [(m.n or 0) / m.n_true - 1 for m in ms]
     if len(ttft_errs) < len(ms) or len(speed_errs) < len(ms):
@@ -648,6 +779,9 @@ def summarize(cell: Cell, run: CellRun, ms: list[Measured], sent: dict[str, Sent
         server_us_per_event=run.server_cpu_s / events * 1e6,
         server_lag_ms=max((x for m in ms for x in m.write_lag_s), default=0.0) * 1e3,
         bulk=max(m.bulk for m in ms),
+        waited_ms=max(m.waited_s for m in ms) * 1e3,
+        ttft_err_unwaited_ms=_furthest(ttft_unwaited) * 1e3 if len(ttft_unwaited) == len(ms) else None,
+        speed_err_unwaited=_furthest(speed_unwaited) if len(speed_unwaited) == len(speed_errs) == len(ms) else None,
         notes=notes,
     )
 
@@ -662,8 +796,8 @@ def _ms(x: float | None, fmt: str = ".2f") -> str:
 def print_table(rows: list[Row]) -> None:
     headers = ["cell", "str", "R", "N", "k", "flags", "TTFT true", "TTFT err", "TTFAT err", "speed true",
                "speed err% worst", "E2E err", "tokens", "n1", "queue p50/max", "leave", "leave wait", "srv late",
-               "jitter p99", "srv pace p50/p99", "srv lag", "bulk", "CPU cli/srv", "wait cli/srv", "tok", "TTFT",
-               "speed", "leave"]  # fmt: skip
+               "jitter p99", "srv pace p50/p99", "srv lag", "bulk", "waited", "CPU cli/srv", "wait cli/srv", "tok",
+               "TTFT", "speed", "leave"]  # fmt: skip
     body = []
     for i, r in enumerate(rows):
         c = r.cell
@@ -677,9 +811,11 @@ def print_table(rows: list[Row]) -> None:
             "" if r.leave_writes is None else f"{_ms(r.leave_wait_ms)}/{r.leave_writes}", f"{r.server_late_ms:.2f}",
             f"{r.jitter_p99_ms:.3f}",
             f"{r.pacing_p50_ms:.2f}/{r.pacing_p99_ms:.2f}", f"{r.server_lag_ms:.2f}", str(r.bulk),
+            f"{r.waited_ms:.2f}",
             "" if math.isnan(r.client_cpu) else f"{r.client_cpu * 100:.0f}/{r.server_cpu * 100:.0f}%",
             "" if math.isnan(r.client_cpu) else f"{r.client_wait_ms:.0f}/{r.server_wait_ms:.0f}",
-            pass_miss(r.tokens_ok), r.target(r.ttft_ok), r.target(r.speed_ok), r.leave_target,
+            pass_miss(r.tokens_ok), r.target(r.ttft_ok, r.ttft_out), r.target(r.speed_ok, r.speed_out),
+            r.leave_target,
         ])  # fmt: skip
     print(table(headers, body))
     print("times in ms; speeds in tok/s; TTFT/speed/E2E err = the call furthest from the truth (signed), the verdict;")
@@ -690,7 +826,8 @@ def print_table(rows: list[Row]) -> None:
     print("jitter = client minus server offset of each token event from the first; srv pace = server send - due;")
     print("srv lag = the longest a token event left (the kernel's transmit stamp: the truth) after the server's stamp")
     print("before writing it; bulk = the most token events one client socket read delivered (they share its stamp);")
-    print("wait = ms runnable without a core (the host's other load); CPU = share of one core")
+    print("waited = the most the client's waits for a core before its reads moved one call's first and last token")
+    print("stamps; wait = ms runnable without a core over the cell (the host's other load); CPU = share of one core")
     for i, r in enumerate(rows):
         for note in r.notes:
             print(f"  note {i + 1:02d}: {note}")
@@ -703,7 +840,7 @@ def summary(rows: list[Row], rtt_s: float) -> list[str]:
         f"cells: {sum(r.passed for r in rows)} PASS, {len(missed)} MISS, {len(out)} OUT of {len(rows)}"
         f" ({sum(r.calls for r in rows)} calls); loopback RTT {rtt_s * 1e6:.0f} µs (median)",
     ]
-    reachable = [r for r in rows if not r.out_of_reach]
+    reachable = [r for r in rows if not r.out]
     for streams in (1, MAX_STREAMS):
         rs = [r for r in reachable if r.cell.streams == streams]
         if not rs:
@@ -724,7 +861,7 @@ def summary(rows: list[Row], rtt_s: float) -> list[str]:
     for r in rows:
         if r.cell.first_call:
             lines.append(f"first call of a process: TTFT worst {r.ttft_err_ms:+.3f} ms over {r.calls} processes")
-    for r in rows:
+    for r in out:
         if r.out_of_reach:
             cores = r.events_asked * (r.client_us_per_event + r.server_us_per_event) / 1e6
             c = r.cell
@@ -738,6 +875,18 @@ def summary(rows: list[Row], rtt_s: float) -> list[str]:
                 f" (server ran at {r.server_cpu * 100:.0f}%, client at {r.client_cpu * 100:.0f}%)",
             ]
     for r in rows:
+        if r.ttft_out or r.speed_out:
+            what = []
+            if r.ttft_out:
+                what.append(f"TTFT {r.ttft_err_ms:+.2f} ms ({r.ttft_err_unwaited_ms or 0:+.2f} ms unwaited)")
+            if r.speed_out:
+                what.append(
+                    f"speed {(r.speed_err or 0) * 100:+.2f}% ({(r.speed_err_unwaited or 0) * 100:+.2f}% unwaited)"
+                )
+            lines.append(
+                f"cell {rows.index(r) + 1:02d}: {', '.join(what)}: the client's reads came after it waited up to"
+                f" {r.waited_ms:.2f} ms for a core: OUT (the host's load)"
+            )
         if r.leave_out:
             assert r.leave_ms is not None and r.leave_wait_ms is not None
             lines.append(
@@ -800,6 +949,7 @@ def main() -> None:
             results = {i: first_calls(i, c, server.base_url, tokens) for i, c in enumerate(selected) if c.first_call}
             if os.path.exists("/proc/thread-self/schedstat"):
                 record_bursts()  # the event loop runs in this thread
+                record_reads()
             results.update(asyncio.run(run(selected, server.base_url, server.pid, tokens)))
         sent = read_log(log)
 

@@ -15,6 +15,7 @@ import click
 from ripsaw.execution.executor import EXECUTORS
 from ripsaw.execution.runner import RunResult, default_run_id, run_eval
 from ripsaw.names import local_stamp
+from ripsaw.providers.streaming import freeze_heap
 from ripsaw.shipped import QUICKSTART, shipped_file
 from ripsaw.spec import load_spec
 
@@ -97,6 +98,7 @@ def command(
         name = f"{name}-{local_stamp()}"
     run_dir = base / name
     click.echo(f"run directory: {run_dir}", err=True)
+    freeze_heap()
     try:
         result = asyncio.run(_run_cancellable(run_eval(spec, run_dir, progress=not no_progress, sandbox_name=sandbox)))
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -20,6 +20,7 @@ from ripsaw.execution.sweep import (
     write_sweep,
 )
 from ripsaw.names import local_stamp, slug
+from ripsaw.providers.streaming import freeze_heap
 from ripsaw.spec import load_spec
 
 
@@ -113,6 +114,7 @@ def command(
                 err=True,
             )
 
+    freeze_heap()
     result = asyncio.run(
         run_sweep(
             spec,

@@ -68,6 +68,7 @@ import collections
 import contextlib
 import contextvars
 import email.utils
+import gc
 import ipaddress
 import json
 import random
@@ -614,6 +615,16 @@ def env_proxy(url: str) -> urllib.parse.SplitResult | None:
 # -- warm-up -------------------------------------------------------------------------------------------------
 
 _warm: asyncio.Future[None] | None = None
+
+
+def freeze_heap() -> None:
+    """Leave every object alive now out of the garbage collector's scans for the rest of the process. Ripsaw's
+    imports alone are ~40,000 tracked objects, and a full collection of them stalls the event loop for ~10 ms (34
+    ms in `bench/fidelity.py`, which keeps every call it made): a socket read it delays holds several events, all
+    stamped with the last one's arrival, so a first token looks late. For a process that times calls (`ripsaw
+    run`, `ripsaw sweep`), once its setup is done; garbage made later is collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 async def warm_up() -> None:
