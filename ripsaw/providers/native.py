@@ -34,7 +34,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 from httpx_sse import ServerSentEvent
@@ -234,14 +234,14 @@ class NativeProvider:
         # Streaming is how calls are timed; extra_body may add fields, not turn it off.
         body = json.dumps({**self.body(prompt, params), "stream": True}).encode()
         reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns)
-        return await self._result(prompt, reply, retries, cut=None if finished else "budget")
+        return await self._result(prompt, reply, retries, finished)
 
     async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
         """A request another client built (a scaffold behind the timing proxy, ripsaw.agents.proxy), sent as it is
         to `path` and timed and counted like `complete`; `prompt` only feeds the token estimate without usage."""
         await ready(self.tokenizer)
         reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns, tap=tap)
-        return await self._result(prompt, reply, retries, cut=None if finished else "budget")
+        return await self._result(prompt, reply, retries, finished)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -272,23 +272,47 @@ class NativeProvider:
             out[theirs] = list(value) if isinstance(value, tuple) else value
         return out
 
-    async def _result(self, prompt: Prompt, reply: TypedReply, retries: int, cut: str | None) -> ModelCall:
-        if reply.model is not None and self._server_model is None:
-            self._server_model = reply.model
-        return await finish_call(
-            reply.timeline,
-            prompt,
-            text="".join(reply.content),
-            reasoning="".join(reply.reasoning),
-            tool_calls=reply.tool_calls(),
-            server_usage=reply.usage,
-            tokenizer=self.tokenizer,
-            finish_reason=reply.finish_reason,
-            server_model=reply.model,
-            retries=retries,
-            cut=cut,
-            reasoning_items=reply.reasoning_items,
-        )
+    async def _result(self, prompt: Prompt, reply: TypedReply, retries: int, finished: bool) -> ModelCall:
+        self._server_model = self._server_model or reply.model
+        return await reply_call(reply, prompt, self.tokenizer, retries, finished, reply.usage, reply.reasoning_items)
+
+
+class Reply(Protocol):
+    """A stream's reply once read, whichever API it came from (TypedReply here, the chat-completions reply)."""
+
+    timeline: Timeline
+    content: list[str]
+    reasoning: list[str]
+    finish_reason: str | None
+    model: str | None
+
+    def tool_calls(self) -> list[ToolCall]: ...
+
+
+async def reply_call(
+    reply: Reply,
+    prompt: Prompt,
+    tokenizer: Tokenizer | None,
+    retries: int,
+    finished: bool,
+    server_usage: Usage | None,
+    reasoning_items: list[Reasoning] | None = None,
+) -> ModelCall:
+    """A read reply as a ModelCall (`finished`: the stream ended by itself, not cut by the deadline)."""
+    return await finish_call(
+        reply.timeline,
+        prompt,
+        text="".join(reply.content),
+        reasoning="".join(reply.reasoning),
+        tool_calls=reply.tool_calls(),
+        server_usage=server_usage,
+        tokenizer=tokenizer,
+        finish_reason=reply.finish_reason,
+        server_model=reply.model,
+        retries=retries,
+        cut=None if finished else "budget",
+        reasoning_items=reasoning_items,
+    )
 
 
 def from_combo(cls: type[NativeProvider], combo: ComboSpec) -> NativeProvider:

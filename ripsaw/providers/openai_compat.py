@@ -30,7 +30,7 @@ from httpx_sse import ServerSentEvent
 
 from ripsaw.errors import ConfigError
 from ripsaw.providers.base import resolve_api_key
-from ripsaw.providers.native import OpenCall
+from ripsaw.providers.native import OpenCall, reply_call
 from ripsaw.providers.streaming import (
     Retryable,
     RetryPolicy,
@@ -39,7 +39,6 @@ from ripsaw.providers.streaming import (
     Tap,
     Timeline,
     error_message,
-    finish_call,
     is_number,
 )
 from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, ready, tokenizer_for
@@ -219,7 +218,7 @@ class OpenAICompatProvider:
         path, body = self._request(prompt, params)
         chat = prompt.mode == "chat"
         reply, retries, finished = await self._client.call(path, body, lambda: _ChatReply(chat), deadline_ns)
-        return await self._result(prompt, reply, retries, cut=None if finished else "budget")
+        return await self._result(prompt, reply, retries, finished)
 
     async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
         """A chat-completions request another client built (a scaffold behind the timing proxy,
@@ -229,7 +228,7 @@ class OpenAICompatProvider:
         reply, retries, finished = await self._client.call(
             self.path, body, lambda: _ChatReply(True), deadline_ns, tap=tap
         )
-        return await self._result(prompt, reply, retries, cut=None if finished else "budget")
+        return await self._result(prompt, reply, retries, finished)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -279,22 +278,9 @@ class OpenAICompatProvider:
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
         return path, json.dumps(body).encode()
 
-    async def _result(self, prompt: Prompt, reply: _ChatReply, retries: int, cut: str | None) -> ModelCall:
-        if reply.model is not None and self._server_model is None:
-            self._server_model = reply.model
-        return await finish_call(
-            reply.timeline,
-            prompt,
-            text="".join(reply.content),
-            reasoning="".join(reply.reasoning),
-            tool_calls=reply.tool_calls(),
-            server_usage=_server_usage(reply.usage),
-            tokenizer=self.tokenizer,
-            finish_reason=reply.finish_reason,
-            server_model=reply.model,
-            retries=retries,
-            cut=cut,
-        )
+    async def _result(self, prompt: Prompt, reply: _ChatReply, retries: int, finished: bool) -> ModelCall:
+        self._server_model = self._server_model or reply.model
+        return await reply_call(reply, prompt, self.tokenizer, retries, finished, _server_usage(reply.usage))
 
 
 def _chat_messages(message: Message) -> list[dict[str, Any]]:

@@ -24,6 +24,9 @@ candidate code runs). Nothing the candidate does reaches the server or the chann
 the control socket ends, the server exits and every job dies with it (each waiter and each init asks the
 kernel for SIGKILL when its parent dies; a dying PID 1 takes its whole pid namespace).
 
+The judge sandbox's server (ripsaw/verdict/referee.py, which loads this file in its own sandbox) runs the same
+request loop, waiter, self-test and privilege drop around a lighter job of its own.
+
 Linux only; stdlib only (ctypes for the system calls Python 3.11's os module lacks).
 """
 
@@ -109,10 +112,14 @@ def _die_with_parent(lifeline=None):
 # -- the job's three processes -----------------------------------------------------------------------------
 
 
-def waiter(request, stdio, channel, candidate_uid, driver):
-    """Child of the server: owns the job's namespaces and tells the host how it ended."""
+def waiter(namespaces, what, stdio, channel, job):
+    """Child of the server: owns the job's namespaces and tells the host how it ended.
+
+    `job(setup_w, life_r, status_w)` runs as the first process of the new namespaces (PID 1) and never returns:
+    it reports a set-up failure on `setup_w`, dies when `life_r` says the waiter is gone, and may pass the exact
+    wait status of a process of its own on `status_w` (the job's own status counts when it passes none)."""
     try:
-        _unshare(JOB_NAMESPACES, "mount, pid, net, ipc, uts")
+        _unshare(namespaces, what)
         setup_r, setup_w = os.pipe()
         life_r, life_w = os.pipe()
         status_r, status_w = os.pipe()
@@ -121,7 +128,7 @@ def waiter(request, stdio, channel, candidate_uid, driver):
             os.close(setup_r)
             os.close(life_w)
             os.close(status_r)
-            init(request, stdio, setup_w, life_r, status_w, candidate_uid, driver)
+            job(setup_w, life_r, status_w)
         os.close(setup_w)
         os.close(life_r)
         os.close(status_w)
@@ -187,10 +194,7 @@ def candidate(stdio, setup_w, candidate_uid, driver):
             os.dup2(fd, target)
         os.dup2(setup_w, 3)
         os.closerange(4, os.sysconf("SC_OPEN_MAX"))
-        if os.getuid() != candidate_uid:  # the host runs Ripsaw as root: never the host's root here
-            os.setgroups([])
-            os.setresgid(candidate_uid, candidate_uid, candidate_uid)
-            os.setresuid(candidate_uid, candidate_uid, candidate_uid)
+        if _become(candidate_uid):  # the host runs Ripsaw as root: never the host's root here
             _prctl(PR_SET_DUMPABLE, 1)  # changing uid cleared it, which would leave /proc/self/uid_map root's
         outer_uid, outer_gid = os.getuid(), os.getgid()
         # Its own user namespace: its processes are counted apart from every other job's (RLIMIT_NPROC).
@@ -202,7 +206,7 @@ def candidate(stdio, setup_w, candidate_uid, driver):
         # delegated to the host user, a cgroup namespace would let it freeze or kill the host user's processes).
         for limit in glob.glob("/proc/sys/user/max_*_namespaces"):
             _write(limit, "0")
-        _drop_capabilities()
+        drop_privileges()
         os.umask(0o022)
         os.chdir("/work")
     except BaseException as e:
@@ -223,16 +227,30 @@ def candidate(stdio, setup_w, candidate_uid, driver):
     os._exit(0)
 
 
-def _drop_capabilities():
+def drop_privileges(uid=None):
+    """No capabilities, now or after an exec, and no new privileges; with `uid`, that user too (see _become)."""
     with open("/proc/sys/kernel/cap_last_cap") as f:
         last = int(f.read())
-    for cap in range(last + 1):
+    for cap in range(last + 1):  # needs CAP_SETPCAP: before a change of user takes it away
         _prctl(PR_CAPBSET_DROP, cap)  # an exec as this namespace's root would otherwise regain them
     _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient capabilities")
+    if uid is not None:
+        _become(uid)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
     _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def _become(uid):
+    """Become `uid` (its group too, no supplementary groups) unless already it: never the host's root when
+    Ripsaw runs as root. Whether it changed anything."""
+    if os.getuid() == uid:
+        return False
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    return True
 
 
 def _report_setup(fd, text):
@@ -253,8 +271,9 @@ def load_driver(path):
     return module
 
 
-def fork_job(request, fds, control, candidate_uid, driver):
-    """Start a job's waiter; the server keeps none of the job's descriptors."""
+def fork_job(fds, control, waiter_main):
+    """Start a job's waiter (`waiter_main()`, which never returns); the server keeps none of the job's
+    descriptors."""
     pid = os.fork()
     if pid == 0:
         try:
@@ -266,12 +285,56 @@ def fork_job(request, fds, control, candidate_uid, driver):
             # killpg(0) would otherwise reach other jobs' processes (process groups span pid namespaces).
             os.setsid()
         except BaseException as e:
-            os.write(fds[3], (json.dumps({"setup_error": f"waiter: {e}"}) + "\n").encode())
+            with contextlib.suppress(OSError):
+                os.write(fds[3], (json.dumps({"setup_error": f"waiter: {e}"}) + "\n").encode())
             os._exit(1)
-        waiter(request, fds[:3], fds[3], candidate_uid, driver)
+        waiter_main()
     for fd in fds:
         os.close(fd)
     return pid
+
+
+def serve(control, start):
+    """The server's loop: one request at a time, `start(request, fds)` forks its job (see fork_job), until the
+    host closes the control socket."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the waiters
+    while True:
+        message, fds, _flags, _addr = socket.recv_fds(control, MAX_REQUEST, 4)
+        if not message:  # the host is gone: so is every job (their waiters die with us)
+            return
+        try:
+            request = json.loads(message)
+        except ValueError:
+            request = None
+        if not isinstance(request, dict) or len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            control.send(NACK)
+            continue
+        start(request, fds)
+        control.send(ACK)
+
+
+def trial(start, stdin):
+    """One job through the whole path, before the server says it is ready: `start(fds)` forks it with these
+    stdin, stdout, stderr and channel descriptors. Returns (its channel report, stdout, stderr)."""
+    pipes = [os.pipe() for _ in range(3)]
+    os.write(pipes[0][1], stdin)
+    os.close(pipes[0][1])
+    ours, theirs = socket.socketpair()
+    pid = start([pipes[0][0], pipes[1][1], pipes[2][1], theirs.detach()])
+    with ours, ours.makefile("rb") as channel:
+        report = channel.readline()
+    os.waitpid(pid, 0)
+    out, err = (_read_all(r) for r, _ in pipes[1:])
+    return report, out, err
+
+
+def _start_job(request, fds, control, candidate_uid, driver):
+    def job(setup_w, life_r, status_w):
+        init(request, fds[:3], setup_w, life_r, status_w, candidate_uid, driver)
+
+    return fork_job(fds, control, lambda: waiter(JOB_NAMESPACES, "mount, pid, net, ipc, uts", fds[:3], fds[3], job))
 
 
 def self_test(control, candidate_uid, driver):
@@ -285,17 +348,9 @@ def self_test(control, candidate_uid, driver):
         "inputs": [[41]],
         "max_record_bytes": 1024,
     }
-    pipes = [os.pipe() for _ in range(3)]
-    os.write(pipes[0][1], json.dumps(job).encode())
-    os.close(pipes[0][1])
-    ours, theirs = socket.socketpair()
-    pid = fork_job(
-        {"disk_mb": 1}, [pipes[0][0], pipes[1][1], pipes[2][1], theirs.detach()], control, candidate_uid, driver
+    report, out, err = trial(
+        lambda fds: _start_job({"disk_mb": 1}, fds, control, candidate_uid, driver), json.dumps(job).encode()
     )
-    with ours, ours.makefile("rb") as channel:
-        report = channel.readline()
-    os.waitpid(pid, 0)
-    out, err = (_read_all(r) for r, _ in pipes[1:])
     try:
         outcome = json.loads(report)
     except ValueError:
@@ -329,22 +384,7 @@ def main():
     control.send(json.dumps({"error": problem} if problem else {"ready": True}).encode())
     if problem:
         sys.exit(1)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the waiters
-    while True:
-        message, fds, _flags, _addr = socket.recv_fds(control, MAX_REQUEST, 4)
-        if not message:  # the host is gone: so is every job (their waiters die with us)
-            return
-        try:
-            request = json.loads(message)
-        except ValueError:
-            request = None
-        if request is None or len(fds) != 4:
-            for fd in fds:
-                os.close(fd)
-            control.send(NACK)
-            continue
-        fork_job(request, fds, control, candidate_uid, driver)
-        control.send(ACK)
+    serve(control, lambda request, fds: _start_job(request, fds, control, candidate_uid, driver))
 
 
 if __name__ == "__main__":

@@ -16,15 +16,15 @@ runs here, outside, on decoded values:
 - CallTests: decoded results are compared with the expected values.
 - IOTests: captured stdout is compared line by line (trailing whitespace and blank lines ignored).
 
-Task data is not trusted either: the recording and every replay run the task's test code and canonical
-solution in a judge sandbox of their own (ripsaw.verdict.judgebox: no network, no host environment, no host
-files, no privileges; the referee program, ripsaw/verdict/referee.py), never in Ripsaw's process and never
-where the candidate runs. The candidate's sandbox still never sees the tests; the judge sandbox sees only
-values the host copied out of the candidate's sandbox, decoded into exact builtin values (None, bool, int,
-float, complex, str, bytes, list, tuple, dict, set, frozenset) whose comparisons cannot be overridden. Each
-replay is a fresh process seeded like the recording, because some HumanEval tests draw unseeded random
-inputs. The host believes the referee's answer only in its strict shape; none, or a malformed one, is never
-a pass. Call- and output-style tests need no task code: they are compared here, on decoded values.
+Task data is not trusted either: the recording and every replay run the task's test code and canonical solution in
+a judge sandbox of their own (ripsaw.verdict.judgebox: no network, no host environment, no host files, no
+privileges; the referee program, ripsaw/verdict/referee.py), never in Ripsaw's process and never where the
+candidate runs. The candidate's sandbox still never sees the tests; the judge sandbox sees only values the host
+copied out of the candidate's sandbox, decoded into exact builtin values (None, bool, int, float, complex, str,
+bytes, list, tuple, dict, set, frozenset) whose comparisons cannot be overridden. Each replay is a fresh run of the
+test code (in the task's worker) seeded like the recording, because some HumanEval tests draw unseeded random
+inputs. The host believes the referee's answer only in its strict shape; none, or a malformed one, is never a pass.
+Call- and output-style tests need no task code: they are compared here, on decoded values.
 """
 
 from __future__ import annotations
@@ -257,15 +257,14 @@ class Judge:
         return self._box or default_box()
 
     async def _referee(self, job: dict[str, Any], timeout_s: float) -> JudgeRun:
-        """One referee job in the judge sandbox (a replay goes to the task's worker), re-run with the machine to
-        itself if it timed out under load."""
+        """One referee job in the judge sandbox (answered by the task's worker), re-run with the machine to itself
+        if it timed out under load."""
         limits = judge_limits(timeout_s)
-        run = self.box.replay if job["kind"] == "replay" else self.box.run
         async with _machine_lock().shared():
-            done = await run(job, limits)
+            done = await self.box.ask(job, limits)
         if done.run.status == "timeout":
             async with _machine_lock().exclusive():
-                done = await run(job, limits)
+                done = await self.box.ask(job, limits)
         return done
 
     async def _record(self, program: _Program) -> _Prepared:

@@ -5,26 +5,29 @@ Ripsaw's process they would have the user's privileges, files, network and API k
 (ripsaw/verdict/referee.py) runs in a sandbox of its own, separate from the candidates' sandbox, built from the
 process sandbox's parts (ripsaw/sandboxes/process.py):
 
-- "namespaces" (wherever the process sandbox has them, whichever sandbox the run's candidates use): its own
-  fork server, started by the same prelude on a read-only tmpfs root that holds the interpreter's standard
-  library and the three files it needs (driver, fork server, referee) and nothing else of the host, in pid, net,
-  ipc, uts and mount namespaces of its own (no network at all: no interface but a loopback nobody else shares),
-  with an empty environment. Each referee process is one fork of it with a pid namespace (everything the test
-  code starts dies with it) and a mount namespace (a fresh, size-limited /tmp, its only writable place), no
-  capabilities, no new privileges, never the host's root, and rlimits (memory, file size, open files; CPU for
-  the recording). Candidate jobs pay for a network namespace and a user namespace each; referee processes need
+- "namespaces" (wherever the process sandbox has them, whichever sandbox the run's candidates use): its own fork
+  server, started by the same prelude on a read-only tmpfs root that holds the interpreter's standard library and
+  the three files it needs (driver, fork server, referee) and nothing else of the host, in pid, net, ipc, uts and
+  mount namespaces of its own (no network at all: no interface but a loopback nobody else shares), with an empty
+  environment. Each referee process is one fork of it with a pid namespace (everything the test code starts dies
+  with it) and a mount namespace (a fresh, size-limited /tmp, its only writable place), no capabilities, no new
+  privileges, never the host's root, and rlimits (memory, file size, open files; each job's wall clock is bounded
+  from the host). Candidate jobs pay for a network namespace and a user namespace each; referee processes need
   neither (there is no network in the judge sandbox to begin with, and the candidate never runs in it).
-- "process-group" (no user namespaces on this host): a fresh `python -I -S` per job, with an empty environment,
+- "process-group" (no user namespaces on this host): a fresh `python -I -S` per worker, with an empty environment,
   in a temporary directory, in a session of its own, under the same rlimits. API keys and the rest of the
   environment are out of reach; the host user's files and network are not. `describe()` says so, and the run
   manifest records it.
 
-The recording is a one-off process. Replays, one per verdict and on its critical path, go to a worker per task
-(per test set): a referee process that stays and runs each replay afresh (the reference and the test code
-executed again in new namespaces, `random` seeded again), so a verdict costs a round trip on a pipe instead of
-a process. One task's worker never serves another task, so a hostile test set reaches only its own verdicts
-(which it decides anyway); at most `_WORKERS` stay, the least recently used goes first; a replay
-that overruns its time limit kills its worker, and the next replay starts another.
+Every job goes to a worker per task (per test set): a referee process that stays and runs each job afresh (the
+reference and the test code executed again in fresh dicts, `random` seeded again). The task's recording starts
+its worker, and the same worker answers the replays, one per verdict and on its critical path: a verdict costs
+a round trip on a pipe instead of a process, and a task pays for one worker start (a fork server request, two
+forks, a pid and a mount namespace, the first run of the test code in a fresh copy-on-write process: ~5 ms).
+One task's worker never serves another task, so a hostile test set reaches only its own verdicts (which it
+decides anyway); as many stay as the memory available and the limit on open files allow (`kept_workers`,
+`room_for_descriptors`), the least recently used goes first; a job that overruns its time limit kills its worker,
+and the next job starts another.
 
 Why not Docker when the run's candidates use Docker: replays are on every verdict's critical path; a container
 start (or a `docker exec`) costs ~30-100 ms against well under one here, and the isolation that matters for
@@ -40,11 +43,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
-import io
 import json
 import os
+import resource
 import select
 import socket
 import subprocess
@@ -53,7 +55,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +71,17 @@ REFEREE_PATH = Path(referee.__file__).resolve()
 # Room for a recording of many calls with big arguments; a replay's answer is far smaller.
 _OUTPUT_CAP = 64 << 20
 _STDERR_TAIL = 4096
-_WORKERS = 64  # replay workers kept at once (~3 MB each, with the process that watches it)
+# A worker (the referee process and the one that watches it) holds ~4 MiB of its own, measured on HumanEval:
+# the pages of the fork server it copied on write. As many stay as 1/16 of the memory available when the box
+# starts pays for, within these bounds: a whole suite's workers stay when the machine has room, so a task's
+# verdicts never pay for a worker start more than once.
+_WORKER_MIB = 4
+_MEMORY_SHARE = 16
+_MIN_WORKERS, _MAX_WORKERS = 64, 1024
+# Each kept worker holds descriptors here (its stdin, stdout, stderr file and channel); the rest of a run (sandbox
+# jobs, connections, the store) keeps this many for itself.
+_WORKER_FDS = 4
+_OTHER_FDS = 512
 
 
 def judge_limits(timeout_s: float) -> Limits:
@@ -104,6 +116,7 @@ class JudgeBox:
             files=(wire.DRIVER_PATH, process._FORKSERVER_PATH, REFEREE_PATH),
         )
         self._workers: OrderedDict[str, _Worker] = OrderedDict()
+        self._kept = room_for_descriptors(kept_workers())
         self._lock = threading.Lock()
         weakref.finalize(self, _retire_all, self._workers, self._server)
 
@@ -126,28 +139,12 @@ class JudgeBox:
         )
         return {"kind": self.kind, "isolation": mode, "isolation_detail": detail}
 
-    async def run(self, job: dict[str, Any], limits: Limits) -> JudgeRun:
-        """One referee job in a process of its own (see ripsaw/verdict/referee.py for its shape)."""
-        mode = await asyncio.to_thread(self._open)
-        payload = referee.frame({**job, "rlimits": self._rlimits(mode, limits, cpu=True)})
-        if mode == "namespaces":
-            start = functools.partial(process._fork, self._server, limits.disk_mb)
-            run, stdout = await process._run(start, payload, limits, limits.output_bytes)
-        else:
-            workdir = tempfile.mkdtemp(prefix="ripsaw-judge-")
-            try:
-                start = functools.partial(process._spawn, _command(), workdir)
-                run, stdout = await process._run(start, payload, limits, limits.output_bytes)
-            finally:
-                process._remove_tree(workdir)
-        run = replace(run, kind=self.kind)
-        return JudgeRun(run, _answer(stdout) if run.status == "ok" else None)
+    async def ask(self, job: dict[str, Any], limits: Limits) -> JudgeRun:
+        """A referee job (see ripsaw/verdict/referee.py for its shape), answered by its task's worker: started on
+        first use (the recording, as a rule), again after a timeout or once evicted."""
+        return await asyncio.to_thread(self._ask, job, limits)
 
-    async def replay(self, job: dict[str, Any], limits: Limits) -> JudgeRun:
-        """A replay job, answered by its task's worker (started on first use, or again after a timeout)."""
-        return await asyncio.to_thread(self._replay, job, limits)
-
-    def _replay(self, job: dict[str, Any], limits: Limits) -> JudgeRun:
+    def _ask(self, job: dict[str, Any], limits: Limits) -> JudgeRun:
         program = {k: job[k] for k in ("solution", "entry_point", "tests", "bindings", "seed")}
         key = hashlib.sha256(json.dumps(program, sort_keys=True).encode()).hexdigest()
         with self._lock:
@@ -155,15 +152,14 @@ class JudgeBox:
             if worker is None or worker.dead:
                 worker = self._workers[key] = _Worker(self, limits)
             self._workers.move_to_end(key)
-            for old_key in list(self._workers)[: max(0, len(self._workers) - _WORKERS)]:
+            for old_key in list(self._workers)[: max(0, len(self._workers) - self._kept)]:
                 if self._workers[old_key].retire_if_idle():
                     del self._workers[old_key]
         return worker.ask(job, limits.timeout_s)
 
-    def _rlimits(self, mode: str, limits: Limits, *, cpu: bool) -> dict[str, tuple[int, int]]:
+    def _rlimits(self, mode: str, limits: Limits) -> dict[str, tuple[int, int]]:
         out = process._rlimits(limits, namespaces=mode == "namespaces" and not process._as_root())
-        if not cpu:  # a worker's CPU time adds up over its replays; each replay's wall clock is bounded instead
-            out.pop("RLIMIT_CPU")
+        out.pop("RLIMIT_CPU")  # a worker's CPU time adds up over its jobs; each job's wall clock is bounded instead
         return out
 
     def _open(self) -> str:
@@ -177,6 +173,42 @@ class JudgeBox:
         _retire_all(self._workers, self._server)
 
 
+def kept_workers(meminfo: str = "/proc/meminfo") -> int:
+    """How many workers a box keeps: its share of the memory available now, at least _MIN_WORKERS."""
+    try:
+        with open(meminfo) as f:
+            available_kib = next(int(line.split()[1]) for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return _MIN_WORKERS
+    share = available_kib // 1024 // _MEMORY_SHARE // _WORKER_MIB
+    return max(_MIN_WORKERS, min(_MAX_WORKERS, share))
+
+
+def descriptor_limit(workers: int, soft: int, hard: int) -> tuple[int, int]:
+    """The soft limit on open files that `workers` kept workers need (raised toward, never past, the hard limit;
+    never lowered), and how many workers that limit leaves room for."""
+    need = _OTHER_FDS + workers * _WORKER_FDS
+    if soft != resource.RLIM_INFINITY and soft < need:
+        soft = need if hard == resource.RLIM_INFINITY else max(soft, min(hard, need))
+    if soft == resource.RLIM_INFINITY:
+        return soft, workers
+    # Never fewer than _MIN_WORKERS (what a box kept, 256 descriptors, before it was sized at all).
+    return soft, min(workers, max(_MIN_WORKERS, (soft - _OTHER_FDS) // _WORKER_FDS))
+
+
+def room_for_descriptors(workers: int) -> int:
+    """How many of `workers` this process's limit on open files has room for, after raising its soft limit toward
+    the hard one if they need it (a soft limit of 1,024 is common, and would fail worker starts with EMFILE)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted, room = descriptor_limit(workers, soft, hard)
+    if wanted != soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (OSError, ValueError):
+            _, room = descriptor_limit(workers, soft, soft)
+    return room
+
+
 def _retire_all(workers: OrderedDict[str, _Worker], server: process._ForkServer) -> None:
     while workers:
         workers.popitem()[1].retire()
@@ -185,14 +217,6 @@ def _retire_all(workers: OrderedDict[str, _Worker], server: process._ForkServer)
 
 def _command() -> list[str]:
     return [process._PYTHON, "-I", "-S", str(REFEREE_PATH), "jobs", str(wire.DRIVER_PATH)]
-
-
-def _answer(stdout: bytes) -> dict[str, Any] | None:
-    try:
-        answer = referee.read_frame(io.BytesIO(stdout))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    return answer if isinstance(answer, dict) else None
 
 
 class _Worker:
@@ -217,7 +241,7 @@ class _Worker:
 
     def _spawn(self) -> None:
         mode = self._box._open()
-        self._rlimits = self._box._rlimits(mode, self._limits, cpu=False)
+        self._rlimits = self._box._rlimits(mode, self._limits)
         (in_r, in_w), (out_r, out_w) = os.pipe(), os.pipe()
         err = os.memfd_create("ripsaw-judge-stderr")
         self._stdin, self._stdout, self._stderr = in_w, out_r, err

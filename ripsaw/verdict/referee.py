@@ -37,13 +37,13 @@ below for call- and output-style tests) it uses the package's.
 
 import builtins
 import contextlib
+import functools
 import importlib.util
 import io
 import json
 import os
 import random
-import select
-import signal
+import resource
 import socket
 import sys
 import time
@@ -339,11 +339,8 @@ def frame(obj):
 def run_jobs():
     """Jobs from stdin, one frame each, until it ends; each answer, one frame, to a private copy of stdout.
 
-    A one-off job (the recording) is one frame and the end of stdin; a task's replay worker stays and answers
-    every replay of that task, each a fresh run of the test code and reference (the host kills the worker on
-    a timeout and starts another)."""
-    import resource
-
+    A task's worker stays and answers every job of that task (its recording, then each replay), each a fresh
+    run of the test code and reference (the host kills the worker on a timeout and starts another)."""
     out_fd = os.dup(1)
     os.set_inheritable(out_fd, False)
     os.dup2(2, 1)
@@ -382,79 +379,25 @@ def serve(fs, control, job_uid):
     """The judge sandbox's server, started by the sandbox prelude on its read-only root (no host files, no
     network, empty environment), in pid, net, ipc, uts and mount namespaces of its own.
 
-    Speaks the process sandbox fork server's protocol (ripsaw/sandboxes/forkserver.py: one request with the
-    job's stdin, stdout, stderr and channel descriptors, one byte back, `{"exit": N}` or `{"setup_error": T}`
-    on the channel), with a lighter job: test code needs no network of its own (there is none in here), so
-    each job gets only a pid namespace (everything it starts dies with it) and a mount namespace (a fresh,
-    size-limited /tmp as its only writable place), then drops every privilege and runs `run_job`.
+    The process sandbox's fork server (ripsaw/sandboxes/forkserver.py, loaded as `fs`: its protocol, request loop,
+    waiter and privilege drop) with a lighter job: test code needs no network of its own (there is none in here),
+    so each job gets only a pid namespace (everything it starts dies with it) and a mount namespace (a fresh,
+    size-limited /tmp as its only writable place), then drops every privilege and runs `run_jobs`.
     """
     fs._prctl(fs.PR_SET_DUMPABLE, 0)
     problem = _self_test(fs, control, job_uid)
     control.send(json.dumps({"error": problem} if problem else {"ready": True}).encode())
     if problem:
         sys.exit(1)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the waiters
-    while True:
-        message, fds, _flags, _addr = socket.recv_fds(control, fs.MAX_REQUEST, 4)
-        if not message:  # the host is gone, and every job with it
-            return
-        try:
-            request = json.loads(message)
-        except ValueError:
-            request = None
-        if not isinstance(request, dict) or len(fds) != 4:
-            for fd in fds:
-                os.close(fd)
-            control.send(fs.NACK)
-            continue
-        _fork_job(fs, request, fds, control, job_uid)
-        control.send(fs.ACK)
+    fs.serve(control, lambda request, fds: _start_job(fs, request, fds, control, job_uid))
 
 
-def _fork_job(fs, request, fds, control, job_uid):
-    pid = os.fork()
-    if pid == 0:
-        try:
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            fs._die_with_parent()
-            control.close()
-            os.setsid()  # a session of its own: a job's killpg(0) reaches no other job
-            _waiter(fs, request, fds[:3], fds[3], job_uid)
-        except BaseException as e:
-            with contextlib.suppress(OSError):
-                os.write(fds[3], (json.dumps({"setup_error": f"waiter: {e}"}) + "\n").encode())
-        os._exit(1)
-    for fd in fds:
-        os.close(fd)
+def _start_job(fs, request, fds, control, job_uid):
+    def job(setup_w, life_r, _status_w):  # the referee is PID 1 itself: its own exit status is the job's
+        _job(fs, request, fds[:3], setup_w, life_r, job_uid)
 
-
-def _waiter(fs, request, stdio, channel, job_uid):
-    try:
-        fs._unshare(fs.CLONE_NEWPID | fs.CLONE_NEWNS, "pid, mount")
-        setup_r, setup_w = os.pipe()
-        life_r, life_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(setup_r)
-            os.close(life_w)
-            _job(fs, request, stdio, setup_w, life_r, job_uid)
-        os.close(setup_w)
-        os.close(life_r)
-        for fd in stdio:
-            os.close(fd)
-        pidfd = os.pidfd_open(pid)
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        poller.register(channel, select.POLLIN)
-        if any(fd == channel for fd, _ in poller.poll()) and not select.select([pidfd], [], [], 0)[0]:
-            os.kill(pid, signal.SIGKILL)  # the host shut the channel: timeout, cancellation, output flood
-        _, status = os.waitpid(pid, 0)  # PID 1 of the job: its whole pid namespace is gone with it
-        problem = os.read(setup_r, 4096).decode(errors="replace")
-        report = {"setup_error": problem} if problem else {"exit": os.waitstatus_to_exitcode(status)}
-    except (OSError, fs.SetupError) as e:
-        report = {"setup_error": f"waiter: {e}"}
-    os.write(channel, (json.dumps(report) + "\n").encode())
-    os._exit(0)
+    waiter = functools.partial(fs.waiter, fs.CLONE_NEWPID | fs.CLONE_NEWNS, "pid, mount", fds[:3], fds[3], job)
+    return fs.fork_job(fds, control, waiter)
 
 
 def _job(fs, request, stdio, setup_w, life_r, job_uid):
@@ -467,7 +410,7 @@ def _job(fs, request, stdio, setup_w, life_r, job_uid):
             os.dup2(fd, target)
         os.dup2(setup_w, 3)
         os.closerange(4, os.sysconf("SC_OPEN_MAX"))
-        _drop_privileges(fs, job_uid)
+        fs.drop_privileges(job_uid)
         os.umask(0o077)
         os.chdir("/tmp")
     except BaseException as e:
@@ -484,36 +427,12 @@ def _job(fs, request, stdio, setup_w, life_r, job_uid):
     os._exit(0)
 
 
-def _drop_privileges(fs, job_uid):
-    """No capabilities, now or after an exec, and never the host's root (when Ripsaw runs as root)."""
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        last = int(f.read())
-    for capability in range(last + 1):  # needs CAP_SETPCAP: before the uid change takes it away
-        fs._prctl(fs.PR_CAPBSET_DROP, capability)
-    fs._check(fs._libc.prctl(fs.PR_CAP_AMBIENT, fs.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient capabilities")
-    if os.getuid() != job_uid:
-        os.setgroups([])
-        os.setresgid(job_uid, job_uid, job_uid)
-        os.setresuid(job_uid, job_uid, job_uid)
-    fs._prctl(fs.PR_SET_NO_NEW_PRIVS, 1)
-    header = fs._CapHeader(fs.LINUX_CAPABILITY_VERSION_3, 0)
-    data = (fs._CapData * 2)()
-    fs._check(fs._libc.capset(fs.ctypes.byref(header), data), "capset")
-
-
 def _self_test(fs, control, job_uid):
     """One small record job through the whole path, so a server that says ready can judge."""
     job = {"kind": "record", "solution": "def f(x):\n    return x + 1\n", "entry_point": "f",
            "tests": "def check(c):\n    assert c(41) == 42\n", "bindings": ["candidate", "f"], "seed": 0}  # fmt: skip
-    pipes = [os.pipe() for _ in range(3)]
-    os.write(pipes[0][1], frame(job))
-    os.close(pipes[0][1])
-    ours, theirs = socket.socketpair()
     try:
-        _fork_job(fs, {"disk_mb": 1}, [pipes[0][0], pipes[1][1], pipes[2][1], theirs.detach()], control, job_uid)
-        with ours, ours.makefile("rb") as channel:
-            report = channel.readline()
-        out, err = (fs._read_all(r) for r, _ in pipes[1:])
+        report, out, err = fs.trial(lambda fds: _start_job(fs, {"disk_mb": 1}, fds, control, job_uid), frame(job))
         outcome = json.loads(report)
         result = read_frame(io.BytesIO(out))
     except (OSError, ValueError) as e:

@@ -92,8 +92,10 @@ async def test_a_role_only_first_chunk_is_not_a_token(refserver: RefServer, make
     call = await make().complete(CHAT, PARAMS, None)
 
     assert [c.kind for c in refserver.chunks][:2] == ["role", "content"]
-    assert call.timing.chunk_ns[0] < 0.1 * S  # the role chunk came at once ...
-    assert call.timing.first_any_ns is not None and call.timing.first_any_ns >= 0.14 * S  # ... and did not count
+    # The role chunk was stamped apart, before the first content the server sent 0.15 s later, and did not count
+    # (how soon it came is the benchmark's business: a shared machine can delay any read here).
+    assert call.timing.first_any_ns is not None and call.timing.first_any_ns >= 0.14 * S
+    assert call.timing.chunk_ns[0] < call.timing.first_any_ns
 
 
 async def test_reasoning_tokens_come_first(refserver: RefServer, make: Callable[..., Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import textwrap
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from ripsaw.sandboxes.base import Limits, SandboxSession
 from ripsaw.sandboxes.process import ProcessSandbox
 from ripsaw.tasks.humaneval import load_humaneval
 from ripsaw.tasks.task import CheckTests, Task
+from ripsaw.verdict import judgebox
 from ripsaw.verdict.judge import Judge
 from ripsaw.verdict.judgebox import JudgeBox
 from tests.conftest import in_ci
@@ -214,3 +216,111 @@ async def test_humaneval_through_the_judge_sandbox(box: JudgeBox, session: Sandb
         assert good.outcome is Outcome.PASSED, (task.id, good.detail)
         assert bad.outcome is not Outcome.PASSED, task.id
     assert box.describe()["kind"] == "judge"
+
+
+@only_namespaces
+async def test_a_task_starts_one_process_for_its_recording_and_all_its_replays(
+    box: JudgeBox, session: SandboxSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+    submit = box._server.submit
+
+    def counted(disk_mb: int, fds: list[int]) -> None:
+        started.append(disk_mb)
+        submit(disk_mb, fds)
+
+    monkeypatch.setattr(box._server, "submit", counted)  # every referee process is one request to the server
+    task = load_humaneval()[2]
+    judge = Judge(task, task.tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box)
+    await judge.prepare()  # the recording and its check replay
+    assert len(started) == 1
+    for code, outcome in [(task.canonical_solution, Outcome.PASSED), ("    return None\n", Outcome.FAILED)] * 2:
+        verdict = await judge.judge(task.prompt + (code or ""), session)
+        assert verdict.outcome is outcome, verdict.detail
+    assert len(started) == 1
+
+
+async def test_evicted_workers_are_started_again_by_their_next_replay(box: JudgeBox, session: SandboxSession) -> None:
+    box._kept = 2
+    tasks = load_humaneval()[:3]
+    judges = [Judge(t, t.tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box) for t in tasks]
+    for judge in judges:
+        await judge.prepare()
+    assert len(box._workers) == 2  # the first task's worker went when the third one's started
+    for judge in judges:  # the first task's replay is the first job of a new worker; the others' are not
+        good = await judge.judge(judge.task.prompt + (judge.task.canonical_solution or ""), session)
+        bad = await judge.judge(judge.task.prompt + "    return None\n", session)
+        assert good.outcome is Outcome.PASSED, (judge.task.id, good.detail)
+        assert bad.outcome is not Outcome.PASSED, judge.task.id
+    assert len(box._workers) == 2
+
+
+@pytest.mark.parametrize(
+    ("meminfo", "kept"),
+    [
+        ("MemTotal:       24683664 kB\nMemAvailable:   20204180 kB\n", 308),  # 20204180 KiB / 1024 / 16 / 4
+        ("MemAvailable:    1048576 kB\n", 64),  # 1 GiB: the floor
+        ("MemAvailable:  536870912 kB\n", 1024),  # 512 GiB: the ceiling
+        ("MemTotal: 1 kB\n", 64),  # no MemAvailable line (kernels before 3.14)
+    ],
+)
+def test_kept_workers_follow_the_memory_available(tmp_path: Path, meminfo: str, kept: int) -> None:
+    path = tmp_path / "meminfo"
+    path.write_text(meminfo)
+    assert judgebox.kept_workers(str(path)) == kept
+    assert judgebox.kept_workers(str(tmp_path / "missing")) == 64
+
+
+@only_namespaces
+async def test_check_code_runs_without_privileges(box: JudgeBox, session: SandboxSession) -> None:
+    # The check code reports what the kernel says of its process, through the failing assertion's message.
+    check = (
+        "def check(candidate):\n"
+        "    status = dict(line.split(':\\t', 1) for line in open('/proc/self/status').read().splitlines())\n"
+        "    keys = ('CapEff', 'CapPrm', 'CapBnd', 'CapAmb', 'NoNewPrivs')\n"
+        "    seen = ' '.join(k + '=' + status[k].strip() for k in keys)\n"
+        "    assert candidate(1) == 2, 'SEEN ' + seen + ' uid=' + str(__import__('os').getuid())\n"
+    )
+    task = Task(
+        id="hostile/privileges",
+        prompt="def inc(x):\n",
+        entry_point="inc",
+        tests=CheckTests(code=check),
+        canonical_solution="def inc(x):\n    return x + 1\n",
+    )
+    judge = Judge(task, task.tests, timeout_floor_s=5.0, timeout_factor=10.0, limits=LIMITS, box=box)
+    failed = await judge.judge("def inc(x):\n    return x\n", session)
+    assert failed.outcome is Outcome.FAILED, failed.detail
+    zero = "0000000000000000"
+    for field in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
+        assert f"{field}={zero}" in failed.feedback, failed.feedback
+    assert "NoNewPrivs=1" in failed.feedback, failed.feedback
+    if os.geteuid() == 0:  # Ripsaw as root: the check code is never the host's root
+        assert "uid=0" not in failed.feedback, failed.feedback
+
+
+@pytest.mark.parametrize(
+    ("workers", "soft", "hard", "limit", "room"),
+    [
+        (308, 1024, 524288, 512 + 308 * 4, 308),  # the common desktop limits: the soft one is raised
+        (308, 1024, 1024, 1024, 128),  # no room to raise it: as many as the descriptors left over allow
+        (308, 600, 600, 600, 64),  # never fewer than a box kept before it was sized
+        (64, 20000, 20000, 20000, 64),  # enough already: nothing changes
+        (308, resource.RLIM_INFINITY, resource.RLIM_INFINITY, resource.RLIM_INFINITY, 308),
+        (308, 1024, resource.RLIM_INFINITY, 512 + 308 * 4, 308),
+    ],
+)
+def test_kept_workers_fit_the_limit_on_open_files(workers: int, soft: int, hard: int, limit: int, room: int) -> None:
+    assert judgebox.descriptor_limit(workers, soft, hard) == (limit, room)
+
+
+def test_a_box_raises_a_low_soft_limit_on_open_files_for_its_workers() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 512 + 300 * 4:
+        pytest.skip(f"the hard limit on open files ({hard}) leaves nothing to raise")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    try:
+        assert judgebox.room_for_descriptors(300) == 300
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 512 + 300 * 4
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
