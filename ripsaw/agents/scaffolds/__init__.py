@@ -74,6 +74,7 @@ SCAFFOLDS: Registry[Callable[[], Scaffold]] = Registry(
     "ripsaw.scaffolds",
     {
         "mini-swe-agent": "ripsaw.agents.scaffolds.mini_swe_agent:MiniSweAgent",
+        "aider": "ripsaw.agents.scaffolds.aider:Aider",
     },
 )
 
