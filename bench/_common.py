@@ -46,13 +46,18 @@ class ServerProcess:
     it serves); its log is read after it stops."""
 
     log: Path
+    tx_stamps: bool = False  # log each event's send as the kernel's transmit timestamp (see tests/refserver.py)
     base_url: str = ""
     _proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> ServerProcess:
         self.log.unlink(missing_ok=True)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.refserver", "--port", "0", "--log", str(self.log), "--batch"],
+            [
+                sys.executable,
+                *("-m", "tests.refserver", "--port", "0", "--log", str(self.log), "--batch"),
+                *(("--tx-stamps",) if self.tx_stamps else ()),
+            ],
             cwd=REPO,
             stdout=subprocess.PIPE,
             text=True,
@@ -88,6 +93,9 @@ class Sent:
     body: dict[str, Any]
     chunks: list[tuple[str, int, int]] = field(default_factory=list)  # (kind, tokens, t_ns)
     t_read_ns: int = 0  # when the server's loop read it: later by however long the server waited to run
+    # Per chunk, with transmit stamps: the kernel's send minus the server's stamp before its write (how late the
+    # write really left), or None where the kernel stamped nothing and t_ns is that earlier stamp
+    write_lag_ns: list[int | None] = field(default_factory=list)
 
 
 def read_log(path: Path) -> dict[str, Sent]:
@@ -101,7 +109,10 @@ def read_log(path: Path) -> dict[str, Sent]:
                 t_ns = record["t_ns"]
                 by_index[record["request"]] = Sent(t_ns, record["body"] or {}, t_read_ns=record.get("t_read_ns", t_ns))
             else:
-                by_index[record["request"]].chunks.append((record["kind"], record["tokens"], record["t_ns"]))
+                sent = by_index[record["request"]]
+                sent.chunks.append((record["kind"], record["tokens"], record["t_ns"]))
+                tx = record.get("tx", False)
+                sent.write_lag_ns.append(record["t_ns"] - record["t_write_ns"] if tx else None)
     tagged = {}
     for sent in by_index.values():
         first = (sent.body.get("messages") or sent.body.get("input") or [{}])[0]

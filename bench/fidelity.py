@@ -4,9 +4,10 @@
 
 The reference server (tests/refserver.py) runs in its own process, paces every reply on an absolute schedule
 (token i due at t_first + i/R; a chunk of k tokens leaves when its LAST token is due, as a real server sends
-what it has generated) and logs, with perf_counter_ns, the socket read that completed each request and the
-instant before each SSE event's write. The truth of every call comes from that log alone, never from the
-client's own stamps:
+what it has generated) and logs, on perf_counter_ns's clock, the kernel's receive timestamp of each request's
+last byte and the kernel's transmit timestamp of each SSE event's last byte (so neither moves when the server
+waits for a core between its stamp and its write; the stamp before the write is logged beside it). The truth of
+every call comes from that log alone, never from the client's own stamps:
 
     TTFT truth   = server's write of the first token chunk - server's arrival of the request + loopback RTT
     speed truth  = (N - n1) / (server's write of the last token chunk - of the first)    n1 = first chunk's tokens
@@ -27,13 +28,17 @@ its cell:
   speed   |error| <= 0.5% at 1 stream, <= 2% at 16 streams
   tokens  exact with usage; without usage <= 3% where a tokenizer applies, else marked "estimated"
   leave   16 requests started together reach the server within 1 ms of each other (worst round)
-A cell whose schedule needs more of the single-threaded server than one core gives is OUT, with the proof.
+A cell whose schedule needs more of the single-threaded server than one core gives is OUT, with the proof. A
+"leave" miss is OUT when that round's requests left in one release of the client's departure gate and, less the
+time the sending thread waited for a core during those writes (its scheduler's count, read around them), they
+would have arrived within the 1 ms: the host's other load, proven in that run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import inspect
 import json
 import math
@@ -56,6 +61,7 @@ from _common import verdict as pass_miss
 from ripsaw.providers.anthropic import AnthropicProvider
 from ripsaw.providers.openai_compat import OpenAICompatProvider
 from ripsaw.providers.openai_responses import OpenAIResponsesProvider
+from ripsaw.providers.streaming import DepartureGate
 from ripsaw.records import Attempt, ModelCall, Outcome
 from ripsaw.types import Message, Prompt, RequestParams
 
@@ -212,6 +218,43 @@ def code_tokens() -> list[str]:
 # -- running ------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """One release of the client's departure gate: the requests it held, written back to back."""
+
+    start_ns: int
+    end_ns: int
+    requests: int
+    wait_ns: int  # the sending thread's time runnable without a core during the writes (its scheduler's count)
+
+
+BURSTS: list[Burst] = []
+
+
+def record_bursts() -> None:
+    """Record every release of the client's departure gate with the sending thread's run-queue wait around it
+    (/proc/thread-self/schedstat, read just before the first write and after the last). Requests that left in
+    one release reached the server apart only by the time between its writes; this tells whether that time was
+    the client's own code or the client waiting for a core (the host's other load)."""
+    fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    release = DepartureGate._release
+
+    def waited() -> int:
+        return int(os.pread(fd, 128, 0).split()[1])
+
+    def recorded(gate: DepartureGate) -> None:
+        held = len(gate._held)
+        if not held:
+            release(gate)
+            return
+        w0, t0 = waited(), time.perf_counter_ns()
+        release(gate)
+        t1, w1 = time.perf_counter_ns(), waited()
+        BURSTS.append(Burst(t0, t1, held, w1 - w0))
+
+    DepartureGate._release = recorded  # type: ignore[method-assign,assignment]
+
+
 def _prompt(tag: str) -> Prompt:
     return Prompt("chat", messages=(Message("user", tag),))
 
@@ -229,6 +272,7 @@ class CellRun:
     server_cpu_s: float
     client_wait_s: float = 0.0  # runnable but not running: the host's other load
     server_wait_s: float = 0.0
+    bursts: list[Burst] = field(default_factory=list)
 
 
 async def run(selected: list[Cell], base_url: str, server_pid: int, tokens: list[str]) -> dict[int, CellRun]:
@@ -254,6 +298,7 @@ async def run(selected: list[Cell], base_url: str, server_pid: int, tokens: list
             await asyncio.gather(*(one(f"warmup {i} {j}", warm) for j in range(cell.streams)))
             calls: dict[str, ModelCall] = {}
             rounds = []
+            BURSTS.clear()
             t0, (c0, cw0), (s0, sw0) = time.perf_counter_ns(), sched_ns(client_pid), sched_ns(server_pid)
             for rep in range(cell.reps):
                 tags = [f"cell {i} rep {rep} stream {j}" for j in range(cell.streams)]
@@ -263,7 +308,14 @@ async def run(selected: list[Cell], base_url: str, server_pid: int, tokens: list
             wall = time.perf_counter_ns() - t0
             (c1, cw1), (s1, sw1) = sched_ns(client_pid), sched_ns(server_pid)
             out[i] = CellRun(
-                calls, rounds, wall / 1e9, (c1 - c0) / 1e9, (s1 - s0) / 1e9, (cw1 - cw0) / 1e9, (sw1 - sw0) / 1e9
+                calls,
+                rounds,
+                wall / 1e9,
+                (c1 - c0) / 1e9,
+                (s1 - s0) / 1e9,
+                (cw1 - cw0) / 1e9,
+                (sw1 - sw0) / 1e9,
+                list(BURSTS),
             )
             print(f"  ran {i + 1}/{len(selected)}: {cell.group} R={cell.rate:g} N={cell.total} k={cell.k}"
                   f" x{cell.streams}", flush=True)  # fmt: skip
@@ -363,6 +415,9 @@ class Measured:
     queue_s: float | None  # the client's own wait before the wire (pool, connect, send path)
     jitter_s: list[float]  # per token event: client offset - server offset, both from the first token event
     pacing_s: list[float]  # server send - due, per token event
+    write_lag_s: list[float]  # per token event: the kernel's send - the server's stamp before its write
+    unstamped: int  # token events the kernel's transmit stamp is missing for (their truth is the earlier stamp)
+    bulk: int  # the most token events the client had from one socket read (they share its arrival stamp)
 
 
 def measure(cell: Cell, call: ModelCall, sent: Sent, rtt_s: float) -> Measured:
@@ -410,6 +465,9 @@ def measure(cell: Cell, call: ModelCall, sent: Sent, rtt_s: float) -> Measured:
         queue_s=None if queue_ns is None else queue_ns / 1e9,
         jitter_s=jitter,
         pacing_s=pacing,
+        write_lag_s=[lag / 1e9 for (_, n, _), lag in zip(sent.chunks, sent.write_lag_ns, strict=False) if n and lag],
+        unstamped=sum(1 for (_, n, _), lag in zip(sent.chunks, sent.write_lag_ns, strict=False) if n and lag is None),
+        bulk=max(collections.Counter(arrivals).values(), default=0) if arrivals else 0,
     )
 
 
@@ -432,6 +490,8 @@ class Row:
     queue_p50_ms: float | None
     queue_max_ms: float | None
     leave_ms: float | None  # worst spread of the server's arrivals of the requests started together
+    leave_writes: int | None  # in how many releases of the client's gate that round's requests left (1: together)
+    leave_wait_ms: float | None  # the client's wait for a core during that round's writes
     server_late_ms: float  # the longest the server's loop read a request after it arrived (kernel stamp)
     tokens_ok: bool
     ttft_ok: bool
@@ -446,11 +506,34 @@ class Row:
     server_cpu: float
     client_us_per_event: float
     server_us_per_event: float  # includes the server's busy-wait while it is ahead of schedule
+    server_lag_ms: float  # the longest a token event left after the server's stamp before its write (kernel stamp)
+    bulk: int  # the most token events one client read delivered (a read after a wait holds many)
     notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         return self.tokens_ok and self.ttft_ok and self.speed_ok is not False and self.leave_ok is not False
+
+    @property
+    def leave_out(self) -> bool:
+        """The round's requests left in one release of the gate, and without the time the client then waited
+        for a core (measured in that release) they would have reached the server within the 1 ms: the spread
+        is the host's, not the client's."""
+        return (
+            self.leave_ok is False
+            and self.leave_writes == 1
+            and self.leave_ms is not None
+            and self.leave_wait_ms is not None
+            and self.leave_ms - self.leave_wait_ms <= 1.0
+        )
+
+    @property
+    def out(self) -> bool:
+        """Not passed, and every target it missed is OUT with its proof."""
+        if self.passed or not self.tokens_ok:
+            return False
+        timing = self.ttft_ok and self.speed_ok is not False
+        return (timing or self.out_of_reach) and (self.leave_ok is not False or self.leave_out or self.out_of_reach)
 
     @property
     def events_asked(self) -> float:
@@ -466,6 +549,10 @@ class Row:
 
     def target(self, ok: bool | None) -> str:
         return "OUT" if ok is False and self.out_of_reach else pass_miss(ok)
+
+    @property
+    def leave_target(self) -> str:
+        return "OUT" if self.leave_out else self.target(self.leave_ok)
 
 
 def _furthest(xs: list[float]) -> float:
@@ -500,14 +587,27 @@ def summarize(cell: Cell, run: CellRun, ms: list[Measured], sent: dict[str, Sent
     ttft_ok = abs(ttft_err) <= cell.ttft_target_s and (ttfat_err is None or abs(ttfat_err) <= cell.ttft_target_s)
     speed_err = _furthest(speed_errs) if speed_errs or cell.speed_target is not None else None
     target = cell.speed_target
-    leave = None
+    leave = leave_writes = leave_wait = None
     if cell.streams > 1:
-        leave = max(max(sent[t].t_recv_ns for t in r) - min(sent[t].t_recv_ns for t in r) for r in run.rounds) / 1e6
+        spreads = []
+        for r in run.rounds:
+            first, last = min(sent[t].t_recv_ns for t in r), max(sent[t].t_recv_ns for t in r)
+            # The releases whose writes the round's arrivals fall in (the kernel stamps each arrival inside the
+            # client's send call; 50 µs for converting its clock)
+            bursts = [b for b in run.bursts if b.start_ns - 50_000 <= last and b.end_ns + 50_000 >= first]
+            spreads.append((last - first, len(bursts), sum(b.wait_ns for b in bursts)))
+        spread, writes, wait = max(spreads)
+        leave, leave_writes, leave_wait = spread / 1e6, writes, wait / 1e6
     late = max(sent[t].t_read_ns - sent[t].t_recv_ns for r in run.rounds for t in r) / 1e6
     worst = max(ms, key=lambda m: abs(m.speed / m.speed_true - 1) if m.speed and m.speed_true else 0)
     jitter = [abs(x) for m in ms for x in m.jitter_s]
     if not jitter:
         notes.append("event counts differ between client and log")
+    unstamped = sum(m.unstamped for m in ms)
+    if unstamped:
+        notes.append(
+            f"{unstamped} token event(s) without the kernel's transmit stamp: truth = the stamp before the write"
+        )
         jitter = [float("nan")]
     pacing = [x for m in ms for x in m.pacing_s]
     queues = [m.queue_s for m in ms if m.queue_s is not None]
@@ -530,6 +630,8 @@ def summarize(cell: Cell, run: CellRun, ms: list[Measured], sent: dict[str, Sent
         queue_p50_ms=statistics.median(queues) * 1e3 if queues else None,
         queue_max_ms=max(queues) * 1e3 if queues else None,
         leave_ms=leave,
+        leave_writes=leave_writes,
+        leave_wait_ms=leave_wait,
         server_late_ms=late,
         tokens_ok=tokens_ok,
         ttft_ok=ttft_ok,
@@ -544,6 +646,8 @@ def summarize(cell: Cell, run: CellRun, ms: list[Measured], sent: dict[str, Sent
         server_cpu=run.server_cpu_s / run.wall_s,
         client_us_per_event=run.client_cpu_s / events * 1e6,
         server_us_per_event=run.server_cpu_s / events * 1e6,
+        server_lag_ms=max((x for m in ms for x in m.write_lag_s), default=0.0) * 1e3,
+        bulk=max(m.bulk for m in ms),
         notes=notes,
     )
 
@@ -557,8 +661,9 @@ def _ms(x: float | None, fmt: str = ".2f") -> str:
 
 def print_table(rows: list[Row]) -> None:
     headers = ["cell", "str", "R", "N", "k", "flags", "TTFT true", "TTFT err", "TTFAT err", "speed true",
-               "speed err% worst", "E2E err", "tokens", "n1", "queue p50/max", "leave", "srv late", "jitter p99",
-               "srv pace p50/p99", "CPU cli/srv", "wait cli/srv", "tok", "TTFT", "speed", "leave"]  # fmt: skip
+               "speed err% worst", "E2E err", "tokens", "n1", "queue p50/max", "leave", "leave wait", "srv late",
+               "jitter p99", "srv pace p50/p99", "srv lag", "bulk", "CPU cli/srv", "wait cli/srv", "tok", "TTFT",
+               "speed", "leave"]  # fmt: skip
     body = []
     for i, r in enumerate(rows):
         c = r.cell
@@ -568,19 +673,23 @@ def print_table(rows: list[Row]) -> None:
             f"{r.ttft_true_ms:.2f}", f"{r.ttft_err_ms:+.3f}", _ms(r.ttfat_err_ms, "+.3f"),
             _ms(r.speed_true, ".1f"), "" if r.speed_err is None else f"{r.speed_err * 100:+.3f}",
             f"{r.e2e_err_ms:+.3f}", tokens, r.n_first,
-            f"{_ms(r.queue_p50_ms)}/{_ms(r.queue_max_ms)}", _ms(r.leave_ms), f"{r.server_late_ms:.2f}",
+            f"{_ms(r.queue_p50_ms)}/{_ms(r.queue_max_ms)}", _ms(r.leave_ms),
+            "" if r.leave_writes is None else f"{_ms(r.leave_wait_ms)}/{r.leave_writes}", f"{r.server_late_ms:.2f}",
             f"{r.jitter_p99_ms:.3f}",
-            f"{r.pacing_p50_ms:.2f}/{r.pacing_p99_ms:.2f}",
+            f"{r.pacing_p50_ms:.2f}/{r.pacing_p99_ms:.2f}", f"{r.server_lag_ms:.2f}", str(r.bulk),
             "" if math.isnan(r.client_cpu) else f"{r.client_cpu * 100:.0f}/{r.server_cpu * 100:.0f}%",
             "" if math.isnan(r.client_cpu) else f"{r.client_wait_ms:.0f}/{r.server_wait_ms:.0f}",
-            pass_miss(r.tokens_ok), r.target(r.ttft_ok), r.target(r.speed_ok), r.target(r.leave_ok),
+            pass_miss(r.tokens_ok), r.target(r.ttft_ok), r.target(r.speed_ok), r.leave_target,
         ])  # fmt: skip
     print(table(headers, body))
     print("times in ms; speeds in tok/s; TTFT/speed/E2E err = the call furthest from the truth (signed), the verdict;")
     print("n1 = first token chunk's tokens, true/measured (worst call); queue = the client's wait before the wire;")
     print("leave = spread of the server's arrivals of requests started together (worst round; arrival = the kernel's")
-    print("receive timestamp); srv late = the longest the server's loop read a request after it arrived; jitter =")
-    print("client minus server offset of each token event from the first; srv pace = server send - due;")
+    print("receive timestamp); leave wait = the client's wait for a core during that round's writes / in how many")
+    print("releases of its gate they left; srv late = the longest the server's loop read a request after it arrived;")
+    print("jitter = client minus server offset of each token event from the first; srv pace = server send - due;")
+    print("srv lag = the longest a token event left (the kernel's transmit stamp: the truth) after the server's stamp")
+    print("before writing it; bulk = the most token events one client socket read delivered (they share its stamp);")
     print("wait = ms runnable without a core (the host's other load); CPU = share of one core")
     for i, r in enumerate(rows):
         for note in r.notes:
@@ -588,8 +697,8 @@ def print_table(rows: list[Row]) -> None:
 
 
 def summary(rows: list[Row], rtt_s: float) -> list[str]:
-    out = [r for r in rows if not r.passed and r.out_of_reach]
-    missed = [r for r in rows if not r.passed and not r.out_of_reach]
+    out = [r for r in rows if r.out]
+    missed = [r for r in rows if not r.passed and not r.out]
     lines = [
         f"cells: {sum(r.passed for r in rows)} PASS, {len(missed)} MISS, {len(out)} OUT of {len(rows)}"
         f" ({sum(r.calls for r in rows)} calls); loopback RTT {rtt_s * 1e6:.0f} µs (median)",
@@ -628,6 +737,13 @@ def summary(rows: list[Row], rtt_s: float) -> list[str]:
                 f" client {r.client_us_per_event:.1f} µs; together {cores:.2f} cores of {os.cpu_count()}"
                 f" (server ran at {r.server_cpu * 100:.0f}%, client at {r.client_cpu * 100:.0f}%)",
             ]
+    for r in rows:
+        if r.leave_out:
+            assert r.leave_ms is not None and r.leave_wait_ms is not None
+            lines.append(
+                f"cell {rows.index(r) + 1:02d}: requests left within {r.leave_ms:.2f} ms, in one release of the gate,"
+                f" during which the client waited {r.leave_wait_ms:.2f} ms for a core: leave OUT (the host's load)"
+            )
     for r in missed:
         c = r.cell
         what = [name for name, ok in (("tokens", r.tokens_ok), ("TTFT", r.ttft_ok), ("speed", r.speed_ok),
@@ -676,12 +792,14 @@ def main() -> None:
     tokens = code_tokens()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "sends.jsonl"
-        with ServerProcess(log) as server:
+        with ServerProcess(log, tx_stamps=True) as server:
             print(f"reference server pid {server.pid} at {server.base_url}; {len(selected)} cells", flush=True)
             print(f"  {pin(server.pid) if args.pin else 'server and client not pinned (see --pin)'}", flush=True)
             rtt_s, _ = loopback_rtt(server.base_url, log)
             print(f"  loopback RTT {rtt_s * 1e6:.0f} µs (median)", flush=True)
             results = {i: first_calls(i, c, server.base_url, tokens) for i, c in enumerate(selected) if c.first_call}
+            if os.path.exists("/proc/thread-self/schedstat"):
+                record_bursts()  # the event loop runs in this thread
             results.update(asyncio.run(run(selected, server.base_url, server.pid, tokens)))
         sent = read_log(log)
 

@@ -24,16 +24,20 @@ in-process fixtures set `spin_s=0` to spare the CPU.
 
 Use in-process (`with RefServer(script) as server:` runs it on a background thread) or as a process:
 
-    python -m tests.refserver --port 0 --log sends.jsonl [--script replies.json] [--batch]
+    python -m tests.refserver --port 0 --log sends.jsonl [--script replies.json] [--batch] [--tx-stamps]
 
 which prints `refserver listening on http://127.0.0.1:PORT/v1` and logs every request and every data event as a
-JSONL line (`{"type": "request", ...}` / `{"type": "chunk", ...}`; the Authorization header is redacted).
+JSONL line (`{"type": "request", ...}` / `{"type": "chunk", ...}`; the Authorization header is redacted). A chunk's
+`t_ns` is the instant before its write, or with `--tx-stamps` (Linux) the kernel's transmit timestamp of its last
+byte (`t_write_ns` keeps the instant before the write; `tx` says which): the instant the client could have it,
+even when the server lost its core between its stamp and its write.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
@@ -168,6 +172,20 @@ def _split_points(event: bytes) -> list[int]:
 # (35 in asm-generic, x86 and arm; Python names the constant only from 3.14).
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
 _STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 0
+# The kernel's transmit timestamp of what a write sent (`tx_stamps`): SO_TIMESTAMPING (37) with TX_SOFTWARE |
+# SOFTWARE | OPT_ID | OPT_TSONLY, reported on the socket's error queue per send call, keyed by the offset of the
+# call's last byte in the stream. On loopback it is taken as the segment is handed to the device, inside the
+# send call, or later if TCP held the bytes back (the client's window): the instant the client can have them.
+_SO_TIMESTAMPING = getattr(socket, "SO_TIMESTAMPING", 37 if sys.platform == "linux" else None)
+_TX_FLAGS = (1 << 1) | (1 << 4) | (1 << 7) | (1 << 11)
+_SO_EE_ORIGIN_TIMESTAMPING = 4
+_ERRQUEUE_SPACE = socket.CMSG_SPACE(48) + socket.CMSG_SPACE(64) if hasattr(socket, "CMSG_SPACE") else 0
+
+
+def _monotonic(realtime_ns: int) -> int:
+    """A kernel timestamp (CLOCK_REALTIME) on perf_counter_ns's clock: both are slewed alike, so their offset read
+    at this moment converts it."""
+    return realtime_ns - (time.time_ns() - time.perf_counter_ns())
 
 
 class _ArrivalStamps(asyncio.StreamReaderProtocol):
@@ -176,11 +194,21 @@ class _ArrivalStamps(asyncio.StreamReaderProtocol):
     late by however long this process waited to run: milliseconds on a shared 2-core host, where 16 requests
     sent within 0.3 ms were stamped up to 10 ms apart (`t_read_ns` in the log keeps it, to show that)."""
 
-    def __init__(self, reader: asyncio.StreamReader, connected: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        connected: Callable[..., Any],
+        log: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         super().__init__(reader, connected)
         self.last_read_ns = 0  # the kernel's arrival of the latest read's data (perf_counter_ns)
         self.last_loop_ns = 0  # when this loop performed that read
         self.kernel_ns: int | None = None  # set by _StampedSocket just before data_received
+        # With transmit stamps (`log` given): the chunk records whose bytes the kernel has not stamped yet, each
+        # with the stream offset just past its last byte; logged once stamped (or, if never, as written).
+        self._log = log
+        self.socket: _StampedSocket | None = None
+        self.unstamped: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -190,7 +218,14 @@ class _ArrivalStamps(asyncio.StreamReaderProtocol):
                 sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
             except OSError:
                 return
-            transport._sock = _StampedSocket(sock, self)  # type: ignore[attr-defined]
+            tx = False
+            if self._log is not None and _SO_TIMESTAMPING is not None and _ERRQUEUE_SPACE:
+                # Enabled before the first byte is written, so the stamps' offsets count from the stream's start.
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPING, _TX_FLAGS)
+                    tx = True
+            self.socket = _StampedSocket(sock, self, tx)
+            transport._sock = self.socket  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
         self.last_loop_ns = time.perf_counter_ns()
@@ -198,22 +233,90 @@ class _ArrivalStamps(asyncio.StreamReaderProtocol):
         self.kernel_ns = None
         super().data_received(data)
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.socket is not None:
+            self.socket.drain_stamps()
+        self.flush_unstamped()
+        super().connection_lost(exc)
+
+    @property
+    def tx_stamps(self) -> bool:
+        return self.socket is not None and self.socket.tx
+
+    def written(self, record: dict[str, Any], transport: asyncio.WriteTransport) -> None:
+        """A chunk record whose bytes were just written: logged when the kernel stamps their send."""
+        assert self.socket is not None and self._log is not None
+        self.unstamped.append((self.socket.sent + transport.get_write_buffer_size(), record))
+
+    def sent(self, end: int, t_ns: int) -> None:
+        """The kernel sent the stream's bytes up to `end` at `t_ns`: every record they complete is logged."""
+        assert self._log is not None
+        while self.unstamped and self.unstamped[0][0] <= end:
+            _, record = self.unstamped.popleft()
+            record["t_ns"], record["tx"] = t_ns, True
+            self._log(record)
+
+    def flush_unstamped(self) -> None:
+        """Log what the kernel never stamped (its error queue overflowed, the connection died) as written."""
+        while self.unstamped:
+            _, record = self.unstamped.popleft()
+            record["tx"] = False
+            assert self._log is not None
+            self._log(record)
+
 
 class _StampedSocket:
     """A connection's socket as its transport reads it: each `recv` is a `recvmsg` that also takes the kernel's
     receive timestamp of the data (CLOCK_REALTIME), handed to the protocol on perf_counter_ns's clock (both
     clocks are slewed alike, so their offset read at that moment converts it). Everything else is the socket."""
 
-    def __init__(self, sock: socket.socket, protocol: _ArrivalStamps) -> None:
-        self._sock, self._protocol = sock, protocol
+    def __init__(self, sock: socket.socket, protocol: _ArrivalStamps, tx: bool = False) -> None:
+        self._sock, self._protocol, self.tx = sock, protocol, tx
+        self.sent = 0  # bytes the kernel took from our sends
 
     def recv(self, size: int) -> bytes:
+        # A transmit stamp on the error queue makes the socket poll as readable-with-error until it is read: the
+        # loop calls this then, and each stamp is taken at once.
+        if self.tx:
+            self.drain_stamps()
         data, ancillary, _, _ = self._sock.recvmsg(size, _STAMP_SPACE)
         for level, kind, raw in ancillary:
             if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(raw) >= 16:
                 sec, nsec = struct.unpack("qq", raw[:16])
-                self._protocol.kernel_ns = sec * 1_000_000_000 + nsec - (time.time_ns() - time.perf_counter_ns())
+                self._protocol.kernel_ns = _monotonic(sec * 1_000_000_000 + nsec)
         return data
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        n = self._sock.send(data, flags)
+        self.sent += n
+        return n
+
+    def sendmsg(self, buffers: Any, *args: Any) -> int:
+        n = self._sock.sendmsg(buffers, *args)
+        self.sent += n
+        return n
+
+    def drain_stamps(self) -> None:
+        """Read every transmit stamp waiting on the error queue and hand it to the protocol."""
+        while self.tx:
+            try:
+                _, ancillary, _, _ = self._sock.recvmsg(0, _ERRQUEUE_SPACE, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.tx = False
+                return
+            t_ns = end = None
+            for level, kind, raw in ancillary:
+                if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPING and len(raw) >= 16:
+                    sec, nsec = struct.unpack("qq", raw[:16])  # the software stamp (then two hardware ones)
+                    t_ns = _monotonic(sec * 1_000_000_000 + nsec)
+                elif level != socket.SOL_SOCKET and len(raw) >= 16:  # IP_RECVERR / IPV6_RECVERR
+                    _, origin, _, _, _, _, key = struct.unpack("IBBBBII", raw[:16])
+                    if origin == _SO_EE_ORIGIN_TIMESTAMPING:
+                        end = key + 1  # the key is the offset of the send call's last byte
+            if t_ns is not None and end is not None:
+                self._protocol.sent(end, t_ns)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
@@ -236,12 +339,17 @@ class RefServer:
         port: int = 0,
         spin_s: float = 0.0015,
         log: IO[str] | None = None,
+        tx_stamps: bool = False,
     ) -> None:
         self.script = script
         self.api_key = api_key  # when set, requests without `Authorization: Bearer <api_key>` get 401
         self.host, self.port = host, port
         self.spin_ns = int(spin_s * 1e9)
         self._log = log
+        # Log each event's send as the kernel's transmit timestamp (Linux; see _SO_TIMESTAMPING) instead of the
+        # instant before its write: a server that loses its core between the two (a shared host, 16 busy streams)
+        # then still logs when the client could have the event. The stamp before the write stays as `t_write_ns`.
+        self.tx_stamps = tx_stamps and log is not None
         self.requests: list[ReceivedRequest] = []
         self.chunks: list[ChunkSend] = []
         self.in_flight = 0
@@ -272,7 +380,11 @@ class RefServer:
         """Listen on the running loop."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: _ArrivalStamps(asyncio.StreamReader(limit=2**16), self._connection), self.host, self.port
+            lambda: _ArrivalStamps(
+                asyncio.StreamReader(limit=2**16), self._connection, self._write_log if self.tx_stamps else None
+            ),
+            self.host,
+            self.port,
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -419,6 +531,8 @@ class RefServer:
             return True
         finally:
             self.in_flight -= 1
+            if stamps.socket is not None and stamps.tx_stamps:
+                stamps.socket.drain_stamps()  # the last events' stamps, so the log is whole when the reply is
             if self._log is not None:
                 self._log.flush()
 
@@ -583,6 +697,7 @@ class RefServer:
         ping = _frame(stream.ping) if reply.keepalive else b""
         unknown = _frame(_UNKNOWN_EVENT) if reply.unknown_events else b""
         seq = 0
+        stamps: _ArrivalStamps = writer.transport.get_protocol()  # type: ignore[assignment]
 
         async def send(kind: str, tokens: int, event: bytes) -> None:
             nonlocal seq
@@ -597,13 +712,23 @@ class RefServer:
                     await asyncio.sleep(0.001)  # let the piece leave as its own TCP segment
             t = time.perf_counter_ns()
             writer.write(_frame(event[last:]))
+            record = {
+                "type": "chunk",
+                "request": request.index,
+                "index": seq,
+                "kind": kind,
+                "tokens": tokens,
+                "t_ns": t,
+            }
+            if stamps.tx_stamps:
+                record["t_write_ns"] = t
+                stamps.written(record, writer.transport)
+            else:
+                self._write_log(record)
             if ping:
                 writer.write(ping)
             await writer.drain()
             self.chunks.append(ChunkSend(request.index, seq, kind, tokens, t))
-            self._write_log(
-                {"type": "chunk", "request": request.index, "index": seq, "kind": kind, "tokens": tokens, "t_ns": t}
-            )
             seq += 1
 
         writer.write(
@@ -939,6 +1064,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--api-key", help="require this bearer key")
     parser.add_argument("--spin-s", type=float, default=0.0015, help="busy-wait this long before each due time")
     parser.add_argument("--batch", action="store_true", help="run as SCHED_BATCH (Linux): see below")
+    parser.add_argument(
+        "--tx-stamps", action="store_true", help="log each event's send as the kernel's transmit timestamp (Linux)"
+    )
     args = parser.parse_args(argv)
     if args.batch and hasattr(os, "SCHED_BATCH"):
         # A stand-in for a remote endpoint must not take the client's core at the client's own instants. On one
@@ -953,7 +1081,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         script = [Reply.from_dict(d) for d in (spec if isinstance(spec, list) else [spec])]
 
     async def serve(log: IO[str] | None) -> None:
-        server = RefServer(script, api_key=args.api_key, host=args.host, port=args.port, spin_s=args.spin_s, log=log)
+        server = RefServer(
+            script,
+            api_key=args.api_key,
+            host=args.host,
+            port=args.port,
+            spin_s=args.spin_s,
+            log=log,
+            tx_stamps=args.tx_stamps,
+        )
         await server.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import itertools
 import json
 import signal
 import subprocess
@@ -152,3 +154,25 @@ async def test_runs_as_a_process_and_logs_every_send(tmp_path: Path) -> None:
     assert len(chunks) == call.timing.chunks
     content = [c["t_ns"] for c in chunks if c["kind"] == "content"]
     assert content == sorted(content)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the kernel's transmit timestamps (SO_TIMESTAMPING) are Linux's")
+@pytest.mark.parametrize("split", [False, True])
+async def test_tx_stamps_log_the_kernels_send_of_each_events_last_byte(split: bool) -> None:
+    """With transmit stamps, an event's logged send is the kernel's stamp of the write that carried its last byte:
+    never before the server's stamp before that write (a split event's earlier pieces, with keep-alives after
+    each event, left a millisecond sooner), never as late as the next event's write (due 5 ms later)."""
+    log = io.StringIO()
+    reply = {"text": [f" t{i}" for i in range(12)], "rate": 200, "split_writes": split, "keepalive": split}
+    with RefServer(log=log, spin_s=0, tx_stamps=True) as server:
+        provider = OpenAICompatProvider(server.base_url, "m")
+        try:
+            call = await provider.complete(CHAT, RequestParams(extra_body={"refserver": reply}), None)
+        finally:
+            await provider.aclose()
+    assert call.text == "".join(reply["text"])
+    chunks = [json.loads(x) for x in log.getvalue().splitlines() if json.loads(x)["type"] == "chunk"]
+    assert len(chunks) == call.timing.chunks == 12 + 3  # role, 12 tokens, finish, usage
+    assert all(c["tx"] for c in chunks)
+    for chunk, after in itertools.pairwise(chunks):
+        assert chunk["t_write_ns"] <= chunk["t_ns"] < after["t_write_ns"]
