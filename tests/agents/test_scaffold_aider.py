@@ -76,7 +76,7 @@ async def test_aider_fixes_a_task_through_the_proxy_with_every_call_timed(refser
     assert re.search(r"\d+ passed", log), log[-3000:]
     # The change is the fix; aider's own files stayed out of it (its histories are in the log directory, its caches
     # behind the `.aider*` line it added to .gitignore), and it never tried the network (the model-info download).
-    assert "slug.strip(separator)" in attempt.code
+    assert "slug.strip(separator)" in attempt.code and "+.aider*" in attempt.code
     assert ".aider.chat" not in attempt.code and "tags.cache" not in attempt.code
     assert "githubusercontent" not in log and "ripsaw-scaffold-exit: 0" in log
     assert agent.verdict is not None and agent.verdict.trust == "tests" and not agent.verdict.tampered
