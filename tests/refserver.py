@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import collections
 import contextlib
 import dataclasses
@@ -1055,12 +1056,55 @@ _NATIVE: dict[str, Callable[[ReceivedRequest, Reply], _Stream]] = {
 }
 
 
+# What the solutions script plays after the known fix: the workspace's own tests (what an agent checks before it
+# submits; the hidden tests are not there), output trimmed as a careful agent would.
+SOLUTION_CHECK = "python3 -m pytest -q -x -p no:cacheprovider 2>&1 | tail -n 5"
+
+
+def solutions_script(root: Path, *, rate: float | None = None) -> Callable[[dict[str, Any]], Reply]:
+    """A reference agent for the repository tasks under `root` (task directories with instruction.md and
+    solution/solve.sh): each conversation is matched to its task by its first user message (the task's
+    instruction, as Ripsaw sends it) and played as three commands, one per turn: the task's solve.sh (the known
+    fix), SOLUTION_CHECK, then `submit`. As bash tool calls when the request offers tools, else as one fenced
+    bash block (a script holding a fence of its own goes base64-encoded). A run of the built-in agent against it
+    measures the pipeline's ceiling: every task must pass, and its time is Ripsaw's and the tools' alone."""
+    solutions: dict[str, str] = {}
+    for task in sorted(p for p in root.iterdir() if (p / "solution" / "solve.sh").is_file()):
+        instruction = (task / "instruction.md").read_text(encoding="utf-8").strip()
+        if instruction in solutions:
+            raise ValueError(f"{task}: the same instruction as another task; a conversation could not be told apart")
+        solutions[instruction] = (task / "solution" / "solve.sh").read_text(encoding="utf-8")
+    if not solutions:
+        raise ValueError(f"{root}: no task directory with solution/solve.sh")
+
+    def reply(body: dict[str, Any]) -> Reply:
+        messages = body.get("messages") or []
+        first = next((m.get("content") for m in messages if m.get("role") == "user"), None)
+        solve = solutions.get(first.strip()) if isinstance(first, str) else None
+        if solve is None:
+            return Reply(status=400, error_message=f"no task under {root} has this conversation's instruction")
+        turn = sum(1 for m in messages if m.get("role") in ("user", "tool")) - 1
+        command = [solve, SOLUTION_CHECK, "submit"][min(turn, 2)]
+        if body.get("tools"):
+            call = {"name": "bash", "arguments": json.dumps({"command": command})}
+            return Reply(text="", native_tool_calls=[call], rate=rate)
+        if "```" in command:
+            encoded = base64.b64encode(command.encode()).decode()
+            command = f"echo {encoded} | base64 -d | bash"
+        return Reply(text=f"Step {turn + 1}.\n\n```bash\n{command}\n```\n", rate=rate)
+
+    return reply
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.refserver", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
     parser.add_argument("--log", type=Path, help="JSONL file of received requests and sent events")
     parser.add_argument("--script", type=Path, help="JSON file: one Reply object or a list of them")
+    parser.add_argument(
+        "--solutions", type=Path, metavar="DIR", help="play the known fix of each repository task under DIR as an agent"
+    )
     parser.add_argument("--api-key", help="require this bearer key")
     parser.add_argument("--spin-s", type=float, default=0.0015, help="busy-wait this long before each due time")
     parser.add_argument("--batch", action="store_true", help="run as SCHED_BATCH (Linux): see below")
@@ -1076,7 +1120,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         # its fair share of CPU; the client, woken by our writes, still preempts us, so it reads tokens at once.
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     script: Script = (Reply(),)
-    if args.script:
+    if args.solutions:
+        script = solutions_script(args.solutions)
+    elif args.script:
         spec = json.loads(args.script.read_text())
         script = [Reply.from_dict(d) for d in (spec if isinstance(spec, list) else [spec])]
 

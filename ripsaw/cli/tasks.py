@@ -84,6 +84,9 @@ def validate_command(
 @click.option("--tests", "tests_dir", default=None, help="The sdist's test directory (default: found).")
 @click.option("--index-url", default="https://pypi.org/simple", show_default=True,
               help="A PyPI-style simple index (JSON API) the sdist comes from.")  # fmt: skip
+@click.option("--requirements", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="What the tests need beyond pytest (e.g. hypothesis): a requirements file pinning every "
+                   "package with its hash (the host downloads the wheels, each task image installs them).")  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def forge_command(
@@ -94,6 +97,7 @@ def forge_command(
     max_tries: int,
     tests_dir: str | None,
     index_url: str,
+    requirements: Path | None,
     no_progress: bool,
     as_json: bool,
 ) -> None:
@@ -106,7 +110,7 @@ def forge_command(
     """
     from ripsaw.tasks.forge import ForgeOptions, forge
 
-    opts = ForgeOptions(n=n, seed=seed, max_tries=max_tries, index_url=index_url)
+    opts = ForgeOptions(n=n, seed=seed, max_tries=max_tries, index_url=index_url, requirements=requirements)
     bar = tqdm(total=n, desc=f"forge {requirement}", unit="task", disable=no_progress or as_json, file=sys.stderr)
 
     def progress(kept: int, tried: int) -> None:

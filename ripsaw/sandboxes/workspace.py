@@ -23,7 +23,9 @@ import hashlib
 import io
 import secrets
 import shlex
+import shutil
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -48,8 +50,15 @@ _GIT_ENV = (
     f"GIT_INDEX_FILE={_GIT_HOME}/index GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME={_GIT_HOME} && "
 )
 _GIT = "git -c core.fsmonitor=false -c core.hooksPath=/dev/null -c core.untrackedCache=false -c safe.directory='*'"
-_EXCLUDES = "':(exclude,glob)**/__pycache__/**' ':(exclude,glob)**/*.pyc' ':(exclude,glob)**/.pytest_cache/**'"
+_EXCLUDES = (
+    "':(exclude,glob)**/__pycache__/**' ':(exclude,glob)**/*.pyc' ':(exclude,glob)**/.pytest_cache/**' "
+    "':(exclude,glob)**/.hypothesis/**'"  # hypothesis's example database: a test run's byproduct, like the cache
+)
 TASK_REPO_PREFIX = "ripsaw-task-"
+# A task whose environment/ holds this file (every line `name==version --hash=sha256:...`) gets the wheels it pins
+# downloaded by the host's pip into the build context's wheels/ (with the file) before its image is built: its
+# Dockerfile installs them from there, offline (ripsaw.tasks.forge does so for a package's test dependencies).
+WHEELS_REQUIREMENTS = "requirements.txt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +128,13 @@ class TaskImages:
         if not st.present:
             self.log(f"building the image of task {task_id} ({tag})")
             context = Path(tests.dir) / "environment"
-            image.build_from(self.client, context, tag, {"BASE": image.image_tag(image.WORKSPACE)}, self.log)
+            with tempfile.TemporaryDirectory(prefix="ripsaw-task-") as tmp:
+                if (context / WHEELS_REQUIREMENTS).is_file():
+                    # The build has no network: the host's pip downloads the pinned wheels into a copy of the context.
+                    shutil.copytree(context, Path(tmp) / "environment", symlinks=True)
+                    context = Path(tmp) / "environment"
+                    image.download_wheels(context / WHEELS_REQUIREMENTS, context / "wheels", self.log)
+                image.build_from(self.client, context, tag, {"BASE": image.image_tag(image.WORKSPACE)}, self.log)
             st = image.image_status(self.client, tag)
         if st.id is None:
             raise SandboxInfraError(f"the image of task {task_id} ({tag}) vanished after its build")

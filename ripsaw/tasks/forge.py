@@ -44,6 +44,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ripsaw.errors import ConfigError, PrerequisiteError
+from ripsaw.sandboxes.workspace import WHEELS_REQUIREMENTS
 from ripsaw.tasks.mutate import Mutation, mutations
 from ripsaw.tasks.repo import _NODE, content_hash
 from ripsaw.tasks.task import RepoTests
@@ -51,8 +52,9 @@ from ripsaw.tasks.task import RepoTests
 DEFAULT_INDEX = "https://pypi.org/simple"
 WORKDIR = "/app"
 _PYTEST_INI = b"[pytest]\naddopts =\n"  # the verdict's own ini (ripsaw.verdict.repo): the project's config cannot act
+# A conftest.py at the root is the test suite's (fixtures its tests take, e.g. attrs'), not the project's tooling.
 _TOP_FILES = re.compile(r"(?i)(readme|license|licence|copying|notice|authors|changelog|changes)[^/]*|"
-                        r"pyproject\.toml|setup\.py|setup\.cfg")  # fmt: skip
+                        r"pyproject\.toml|setup\.py|setup\.cfg|conftest\.py")  # fmt: skip
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 _PATCH_END = "RIPSAW_FORGE_PATCH"
 
@@ -67,6 +69,9 @@ class ForgeOptions:
     suite_timeout_s: float = 300.0
     index_url: str = DEFAULT_INDEX
     cache_dir: Path = Path.home() / ".cache" / "ripsaw" / "sdists"
+    # What the tests need beyond pytest (hypothesis, ...): a requirements file, every line pinned with its hash
+    # (`read_requirements`); installed from wheels into every task's image (ripsaw.sandboxes.workspace)
+    requirements: Path | None = None
 
 
 @dataclass(slots=True)
@@ -165,6 +170,30 @@ def fetch_sdist(name: str, version: str, index_url: str, cache_dir: Path) -> tup
     return path, sha
 
 
+_PINNED = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==[A-Za-z0-9.+!_-]+(?:\s+--hash=sha256:[0-9a-f]{64})+")
+
+
+def read_requirements(path: Path, package: str) -> str:
+    """The text of a requirements file for the tests' dependencies: every line (comments and blank lines aside)
+    `name==version --hash=sha256:...`, the whole closure (installed with --no-deps), and never the package being
+    forged: an installed copy would shadow the workspace's, so no mutation would show (the .pth comes after
+    site-packages on the path)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the requirements ({e.strerror})") from None
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip() if not line.lstrip().startswith("--") else line.strip()
+        if not line:
+            continue
+        pinned = _PINNED.fullmatch(line)
+        if pinned is None:
+            raise ConfigError(f"{path}:{number}: expected `name==version --hash=sha256:<64 hex>`, got {line!r}")
+        if normalize(pinned.group(1)) == normalize(package):
+            raise ConfigError(f"{path}:{number}: pins {package} itself; the workspace is its copy, leave it out")
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     files: dict[str, bytes]  # the workspace: relative path -> content
@@ -223,14 +252,26 @@ def _is_test_file(rel: str, tests_dir: str) -> bool:
     return rel.startswith(f"{tests_dir}/") and p.name.startswith("test_") and p.suffix == ".py"
 
 
-def dockerfile(import_root: str) -> str:
+def dockerfile(import_root: str, wheels: bool = False) -> str:
     path = f"{WORKDIR}/{import_root}" if import_root else WORKDIR
+    install = (
+        f"# The tests' dependencies ({WHEELS_REQUIREMENTS}, pinned with hashes): wheels the host downloaded into the\n"
+        "# build context, installed offline.\n"
+        "USER 0:0\n"
+        "COPY wheels/ /tmp/ripsaw-wheels/\n"
+        "RUN python3 -m pip install --no-index --find-links /tmp/ripsaw-wheels --require-hashes --no-deps \\\n"
+        "    --no-cache-dir --break-system-packages --root-user-action=ignore --disable-pip-version-check \\\n"
+        "    -r /tmp/ripsaw-wheels/requirements.txt \\\n"
+        " && rm -rf /tmp/ripsaw-wheels\n"
+        if wheels
+        else ""
+    )
     return f"""# The task's workspace: Ripsaw's workspace image (Python 3.11, git, pytest) with the package's source at
 # {WORKDIR} (the release's sdist with one bug injected, committed once: the base commit is all the history there
 # is) and its import root on the path.
 ARG BASE=ripsaw-workspace:latest
 FROM ${{BASE}}
-COPY --chown=10001:10001 repo/ {WORKDIR}/
+{install}COPY --chown=10001:10001 repo/ {WORKDIR}/
 USER 0:0
 RUN echo {path} > "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/forged.pth"
 USER 10001:10001
@@ -239,6 +280,12 @@ RUN git -c init.defaultBranch=main init -q \\
  && GIT_AUTHOR_DATE=2024-01-01T00:00:00Z GIT_COMMITTER_DATE=2024-01-01T00:00:00Z \\
     git -c user.name=Ripsaw -c user.email=tasks@ripsaw.invalid commit -q -m "Base"
 """
+
+
+def _write_environment(environment: Path, import_root: str, requirements: str) -> None:
+    (environment / "Dockerfile").write_text(dockerfile(import_root, wheels=bool(requirements)))
+    if requirements:
+        (environment / WHEELS_REQUIREMENTS).write_text(requirements)
 
 
 def _write_tree(root: Path, files: dict[str, bytes]) -> None:
@@ -337,37 +384,71 @@ _ENV = {"PYTHONHASHSEED": "0"}
 _SNIPPET_LINES = 25
 
 
-def failing_snippet(failure: str, test_file: str, test_source: str) -> tuple[list[str], list[str]]:
+def failing_snippet(
+    failure: str, test_file: str, test_source: str, test_class: str = ""
+) -> tuple[list[str], list[str]]:
     """The failing test's code, from its def through the statement that failed (read from the test file at the line
     the traceback names: a `with` block's body is part of it), and the error lines of the traceback (what was
-    raised, what was compared). The package's frames are left out: they would point at the change."""
-    code = _statement(failure, test_file, test_source)
+    raised, what was compared). The package's frames are left out: they would point at the change. A method the
+    test's class (`test_class`) inherits comes after that class's own definition: the same mixin method runs under
+    many classes (one per cache type, say), and only the class says which code it exercised."""
+    code, owner = _statement(failure, test_file, test_source)
     if len(code) > _SNIPPET_LINES:
         code = [code[0], "    ...", *code[-(_SNIPPET_LINES - 2) :]]
+    if code and test_class and owner != test_class:
+        runner = _class_lines(test_source, test_class)
+        if runner:
+            code = [*runner, "", f"# the test method {test_class} runs" + (f", from {owner}:" if owner else ":"), *code]
     errors = [line[1:] for line in failure.splitlines() if line.startswith("E ")]
     return code, _dedent(errors)
 
 
-def _statement(failure: str, test_file: str, test_source: str) -> list[str]:
+def _statement(failure: str, test_file: str, test_source: str) -> tuple[list[str], str]:
+    """The failing function's code through the failing statement, and the name of the class defining it ("" for a
+    module-level function)."""
     where = re.search(rf"^{re.escape(test_file)}:(\d+): ", failure, re.MULTILINE)
     if where is None:
-        return []
+        return [], ""
     line = int(where.group(1))
     try:
         tree = ast.parse(test_source)
     except SyntaxError:
-        return []
+        return [], ""
     around = [
         n
         for n in ast.walk(tree)
         if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.lineno <= line <= (n.end_lineno or 0)
     ]
     if not around:
-        return []
+        return [], ""
     func = max(around, key=lambda n: n.lineno)  # the innermost
     stmt = next((s for s in func.body if s.lineno <= line <= (s.end_lineno or 0)), None)
     end = stmt.end_lineno if stmt is not None and stmt.end_lineno else line
-    return _dedent(test_source.splitlines()[func.lineno - 1 : end])
+    owner = next(
+        (c.name for c in tree.body if isinstance(c, ast.ClassDef) and c.lineno <= func.lineno <= (c.end_lineno or 0)),
+        "",
+    )
+    return _dedent(test_source.splitlines()[func.lineno - 1 : end]), owner
+
+
+_CLASS_LINES = 12
+
+
+def _class_lines(test_source: str, name: str) -> list[str]:
+    """A module-level test class's definition: whole when short, else its header and its statements other than
+    methods (the class attributes that configure what inherited tests run)."""
+    tree = ast.parse(test_source)
+    cls = next((c for c in tree.body if isinstance(c, ast.ClassDef) and c.name == name), None)
+    if cls is None or cls.end_lineno is None:
+        return []
+    lines = test_source.splitlines()
+    start = min([cls.lineno, *(d.lineno for d in cls.decorator_list)])
+    if cls.end_lineno - start + 1 <= _CLASS_LINES:
+        return lines[start - 1 : cls.end_lineno]
+    head = lines[start - 1 : cls.body[0].lineno - 1]
+    attrs = [s for s in cls.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
+    body = [line for s in attrs for line in lines[s.lineno - 1 : s.end_lineno]][:_CLASS_LINES]
+    return [*head, *body, "    ..."]
 
 
 def _dedent(lines: list[str]) -> list[str]:
@@ -378,10 +459,12 @@ def _dedent(lines: list[str]) -> list[str]:
     return [line[pad:].rstrip() for line in lines]
 
 
-def instruction(package: str, failure: str, test_file: str, test_source: str, changed_lines: list[str]) -> str:
+def instruction(
+    package: str, failure: str, test_file: str, test_source: str, changed_lines: list[str], test_class: str = ""
+) -> str:
     """A user's bug report: the code that used to work, the error it gives now. Never the changed line: a snippet
     line that repeats a changed line (a test may read like the code it tests) is left out."""
-    code, errors = failing_snippet(failure, test_file, test_source)
+    code, errors = failing_snippet(failure, test_file, test_source, test_class)
     errors = errors[:20]
     changed = [c.strip() for c in changed_lines if len(c.strip()) >= 8]
     code = [line for line in code if not any(c in line for c in changed)]
@@ -482,6 +565,7 @@ async def forge(
 
     t0 = time.monotonic()
     name, version = parse_requirement(requirement)
+    requirements = read_requirements(opts.requirements, name) if opts.requirements is not None else ""
     sdist, sha = await asyncio.to_thread(fetch_sdist, name, version, opts.index_url, opts.cache_dir)
     layout = unpack(sdist, tests_dir)
     result = ForgeResult(name, version, sdist.name, sha)
@@ -489,7 +573,7 @@ async def forge(
     stage = opts.cache_dir / "stage" / f"{slug}-{version}"
     shutil.rmtree(stage, ignore_errors=True)
     _write_tree(stage / "environment" / "repo", layout.files)
-    (stage / "environment" / "Dockerfile").write_text(dockerfile(layout.import_root))
+    _write_environment(stage / "environment", layout.import_root, requirements)
     staging = RepoTests(
         dir=str(stage),
         content_sha256=content_hash(stage),
@@ -515,13 +599,20 @@ async def forge(
             if baseline.timed_out:
                 raise ConfigError(f"{requirement}: its test suite did not finish in {opts.suite_timeout_s:g} s")
             if not passing:
+                hint = (
+                    " (a test imports a module the image lacks: name the tests' dependencies with --requirements)"
+                    if "ModuleNotFoundError" in baseline.output
+                    else ""
+                )
                 raise ConfigError(f"{requirement}: none of its {len(suite.ids)} tests passes offline in the "
-                                  f"workspace image: {baseline.output.strip()[-400:]}")  # fmt: skip
+                                  f"workspace image{hint}: {baseline.output.strip()[-400:]}")  # fmt: skip
             network = [i for i, t in baseline.failures.items() if re.search(r"gaierror|Name or service not known|"
                        r"Temporary failure in name resolution|Network is unreachable|URLError", t)]  # fmt: skip
             if network:
                 log(f"{len(network)} test(s) need the network and fail offline; they are left out")
-            await _search(suite, layout, baseline, passing, name, version, sha, out, opts, result, progress)
+            await _search(
+                suite, layout, baseline, passing, name, version, sha, out, opts, result, progress, requirements
+            )
         finally:
             await box.close()
     finally:
@@ -542,6 +633,7 @@ async def _search(
     opts: ForgeOptions,
     result: ForgeResult,
     progress: Callable[[int, int], None],
+    requirements: str,
 ) -> None:
     tests_text = "\n".join(
         layout.files[r].decode("utf-8", "replace") for r in sorted(layout.files) if _is_test_file(r, layout.tests_dir)
@@ -564,6 +656,7 @@ async def _search(
     max_tries = opts.max_tries or 8 * opts.n
     done_functions: set[tuple[str, str]] = set()
     ids: set[str] = set()
+    reports: set[str] = set()  # the instructions kept
     slug = normalize(name)
     timeout = min(opts.suite_timeout_s, max(30.0, 4 * baseline.duration_s))
     passing_set = set(passing)
@@ -597,15 +690,22 @@ async def _search(
         first = failing[0]
         test_file = first.split("::")[0]
         test_source = layout.files[test_file].decode("utf-8", "replace")
-        text = instruction(name, run.failures.get(first, ""), test_file, test_source, _changed_lines(m))
+        test_class = first.split("::")[1] if first.count("::") >= 2 else ""
+        text = instruction(name, run.failures.get(first, ""), test_file, test_source, _changed_lines(m), test_class)
         if "```python\n\n```" in text:
             result.rejected["no readable failure"] += 1
+            continue
+        if text in reports:  # two bugs one report describes alike: an agent could not tell which one it has
+            result.rejected["same report as a kept task"] += 1
             continue
         hidden = sorted({i.split("::")[0] for i in failing})
         rng_task = random.Random(f"{opts.seed}:{task_id}")
         p2p = sorted(rng_task.sample(still, min(opts.pass_to_pass, len(still))))
-        _write_task(out / task_id, layout, rel, m, hidden, failing, p2p, text, name, version, sha, opts.seed)
+        _write_task(
+            out / task_id, layout, rel, m, hidden, failing, p2p, text, name, version, sha, opts.seed, requirements
+        )
         ids.add(task_id)
+        reports.add(text)
         done_functions.add((rel, m.function))
         result.kept.append(task_id)
         progress(len(result.kept), result.tried)
@@ -638,12 +738,13 @@ def _write_task(
     version: str,
     sha: str,
     seed: int,
+    requirements: str = "",
 ) -> None:
     shutil.rmtree(task_dir, ignore_errors=True)
     repo = {r: b for r, b in layout.files.items() if r not in hidden}
     repo[rel] = m.mutated.encode()
     _write_tree(task_dir / "environment" / "repo", repo)
-    (task_dir / "environment" / "Dockerfile").write_text(dockerfile(layout.import_root))
+    _write_environment(task_dir / "environment", layout.import_root, requirements)
     (task_dir / "instruction.md").write_text(text)
     module = _module_name(rel, layout.import_root)
     (task_dir / "task.toml").write_text(task_toml(name, version, sha, m, module, seed, f2p, p2p, layout.tests_dir))

@@ -28,6 +28,7 @@ from ripsaw.tasks.forge import (
     fetch_sdist,
     instruction,
     parse_requirement,
+    read_requirements,
     solve_script,
     unpack,
 )
@@ -91,13 +92,21 @@ def test_pad_short_width():
 """
 
 
-def make_sdist(name: str = "tinylib", version: str = "1.0", *, layout: str = "flat", tests: bool = True) -> bytes:
+def make_sdist(
+    name: str = "tinylib",
+    version: str = "1.0",
+    *,
+    layout: str = "flat",
+    tests: bool = True,
+    extra_tests: dict[str, str] | None = None,
+) -> bytes:
     root = f"{name}-{version}"
     pkg = f"{root}/src/{name}" if layout == "src" else f"{root}/{name}"
     files = {f"{pkg}/__init__.py": LIB, f"{root}/LICENSE": "MIT\n", f"{root}/docs/index.md": "docs\n"}
     if tests:
         files[f"{root}/tests/test_lib.py"] = TESTS
         files[f"{root}/tests/test_pad.py"] = TESTS_PAD
+    files.update({f"{root}/{rel}": text for rel, text in (extra_tests or {}).items()})
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for path, text in sorted(files.items()):
@@ -232,6 +241,43 @@ def test_the_bug_report_shows_the_call_and_the_error_never_the_changed_line(tmp_
     assert text.startswith("# tinylib: ")
 
 
+MIXIN_TESTS = """import unittest
+
+import tinylib
+
+
+class BoundsMixin:
+    def test_bounds(self):
+        assert self.FN(42) == 10
+
+
+class ClampTest(BoundsMixin, unittest.TestCase):
+    FN = staticmethod(tinylib.clamp)
+
+
+class ClampTwiceTest(BoundsMixin, unittest.TestCase):
+    FN = staticmethod(lambda v: tinylib.clamp(tinylib.clamp(v)))
+
+    def test_own(self):
+        assert self.FN(42) == 10
+"""
+
+
+def test_a_mixin_test_method_is_reported_with_the_class_that_ran_it(tmp_path: Path) -> None:
+    m = next(x for x in mutations(LIB) if x.kind == "wrong-default" and "high=11" in x.mutated)
+    failure = _pytest_failure(tmp_path, m.mutated, MIXIN_TESTS, "test_bounds")
+    once = instruction("tinylib", failure, "tests/test_lib.py", MIXIN_TESTS, _changed_lines(m), "ClampTest")
+    twice = instruction("tinylib", failure, "tests/test_lib.py", MIXIN_TESTS, _changed_lines(m), "ClampTwiceTest")
+    # The same mixin method, failing under two classes: each report says which class (and so which code) ran it.
+    assert once != twice
+    assert "class ClampTest(BoundsMixin, unittest.TestCase):\n    FN = staticmethod(tinylib.clamp)" in once
+    assert "# the test method ClampTest runs, from BoundsMixin:\ndef test_bounds(self):" in once
+    assert "ClampTwiceTest" not in once and "FN = staticmethod(lambda v:" in twice
+    own = _pytest_failure(tmp_path / "own", m.mutated, MIXIN_TESTS, "test_own")
+    text = instruction("tinylib", own, "tests/test_lib.py", MIXIN_TESTS, _changed_lines(m), "ClampTwiceTest")
+    assert "```python\ndef test_own(self):" in text and "class " not in text  # its own method: no class around it
+
+
 def test_the_solution_patch_restores_the_release(tmp_path: Path) -> None:
     m = next(x for x in mutations(LIB) if x.kind == "off-by-one")
     (tmp_path / "tinylib").mkdir()
@@ -314,6 +360,92 @@ def test_a_package_is_forged_into_valid_tasks_from_a_local_index(
     assert _tree(again) == _tree(out)
 
 
+def test_the_tests_requirements_must_pin_every_package_with_its_hash_and_never_the_package(tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text(f"# the tests' dependencies\n\nsix==1.16.0 --hash=sha256:{'a' * 64}\n")
+    assert read_requirements(good, "tinylib") == good.read_text()
+    for line, problem in (
+        ("six>=1.16", "expected `name==version --hash=sha256:<64 hex>`"),
+        ("six==1.16.0", "expected `name==version --hash=sha256:<64 hex>`"),
+        (f"TinyLib==1.0 --hash=sha256:{'b' * 64}", "pins tinylib itself"),
+    ):
+        bad = tmp_path / "bad.txt"
+        bad.write_text(f"six==1.16.0 --hash=sha256:{'a' * 64}\n{line}\n")
+        with pytest.raises(ConfigError, match=re.escape(f"{bad}:2: {problem}")):
+            read_requirements(bad, "tinylib")
+
+
+def _wheel(directory: Path, name: str, version: str, module: str) -> Path:
+    """A pure-Python wheel holding one module, as pip reads it."""
+    import base64
+    import zipfile
+
+    info = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}.py": module,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, text in sorted(files.items()):
+            z.writestr(path, text)
+    return wheel
+
+
+TESTS_HELPED = """import tinyhelper
+from tinylib import chunks
+
+
+def test_chunks_of_the_helpers_data():
+    assert chunks(tinyhelper.DATA, 2) == [[1, 2], [3, 4], [5]]
+"""
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(900)
+def test_tests_that_need_more_than_pytest_get_their_wheels_installed_offline(
+    index: tuple[str, dict[str, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_docker()
+    url, served = index
+    served["tinylib-1.0.tar.gz"] = make_sdist(extra_tests={"tests/test_helped.py": TESTS_HELPED})
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheel = _wheel(wheels, "tinyhelper", "1.0", "DATA = [1, 2, 3, 4, 5]\n")
+    # The host's pip finds the wheel here and nowhere else: no index, as in an offline build.
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    requirements = tmp_path / "tests.txt"
+    requirements.write_text(f"tinyhelper==1.0 --hash=sha256:{hashlib.sha256(wheel.read_bytes()).hexdigest()}\n")
+    opts = ["--n", "1", "--seed", "3", "--index-url", url, "--json"]
+
+    # Control: without the requirements the helper's import fails the collection, and no test can run.
+    done = _forge(["tinylib==1.0", "--out", str(tmp_path / "bare"), *opts], REPO)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "name the tests' dependencies with --requirements" in done.stderr
+    assert "No module named 'tinyhelper'" in done.stderr
+
+    out = tmp_path / "forged"
+    done = _forge(["tinylib==1.0", "--out", str(out), "--requirements", str(requirements), *opts], REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["tests_passing"] == 6 and summary["kept"] == 1
+    [task] = [out / t for t in summary["tasks"]]
+    assert (task / "environment" / "requirements.txt").read_text() == requirements.read_text()
+    assert not (task / "environment" / "wheels").exists()  # downloaded into the build's copy, never into the task
+    checked = subprocess.run(
+        [sys.executable, "-m", "ripsaw", "tasks", "validate", str(out), "--json", "--no-progress", "--runs", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 @pytest.mark.docker
 @pytest.mark.timeout(900)
 def test_forge_reproduces_the_shipped_toolz_tasks_from_their_seed(tmp_path: Path) -> None:
@@ -341,7 +473,8 @@ def test_the_shipped_forged_suite_loads_and_names_each_packages_licence() -> Non
     readme = (FORGED / "README.md").read_text()
     for package in packages:
         row = next((line for line in readme.splitlines() if line.startswith(f"| {package} ")), "")
-        assert re.search(r"\| (MIT|BSD-3-Clause|Apache-2\.0|BSD-2-Clause|PSF-2\.0) \|", row), (package, row)
+        licence = r"(MIT|BSD-3-Clause|Apache-2\.0|BSD-2-Clause|PSF-2\.0)"
+        assert re.search(rf"\| {licence}( / {licence})? \|", row), (package, row)
     for t in tasks:
         assert isinstance(t.tests, RepoTests) and t.tests.fail_to_pass and t.tests.pass_to_pass
         assert t.metadata["author_name"] == "ripsaw tasks forge"
