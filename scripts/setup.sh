@@ -25,6 +25,8 @@ apt_packages=()
 command -v dockerd >/dev/null || apt_packages+=(docker.io)
 command -v debootstrap >/dev/null || apt_packages+=(debootstrap)
 if [ $with_test = 1 ] && ! command -v chromium >/dev/null; then apt_packages+=(chromium); fi
+# npm downloads the Codex CLI and Claude Code packages their scaffold tests build images from.
+if [ $with_test = 1 ] && ! command -v npm >/dev/null; then apt_packages+=(npm); fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         say "apt-get install ${apt_packages[*]}"

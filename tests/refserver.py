@@ -25,6 +25,7 @@ in-process fixtures set `spin_s=0` to spare the CPU.
 Use in-process (`with RefServer(script) as server:` runs it on a background thread) or as a process:
 
     python -m tests.refserver --port 0 --log sends.jsonl [--script replies.json] [--batch] [--tx-stamps]
+    python -m tests.refserver --port 8377 --solutions TASKS_DIR    # a reference agent (solutions_script)
 
 which prints `refserver listening on http://127.0.0.1:PORT/v1` and logs every request and every data event as a
 JSONL line (`{"type": "request", ...}` / `{"type": "chunk", ...}`; the Authorization header is redacted). A chunk's
@@ -933,6 +934,12 @@ def _responses(request: ReceivedRequest, reply: Reply) -> _Stream:
             kind_item = {"reasoning": ("rs", "reasoning"), "content": ("msg", "message")}.get(kind)
             if kind_item is not None:
                 item = {"id": f"{kind_item[0]}_{request.index}", "type": kind_item[1]}
+                # The item as the API opens it, every required field present (Codex CLI drops an item it cannot
+                # parse, and then every delta of it).
+                if kind == "content":
+                    item.update(status="in_progress", role="assistant", content=[])
+                else:
+                    item.update(summary=[])
                 events.append(("meta", 0, _typed("response.output_item.added", {"output_index": at, "item": item})))
         texts[(kind, index)] = texts.get((kind, index), "") + text
         name = {

@@ -179,7 +179,8 @@ MALFORMED = {
     "unknown combo strategy": (
         COMBO + 'strategy = "best-of"\n' + TASKS,
         "combos[0].strategy",
-        "unknown strategy 'best-of' (known: single, repair, sample-k, agent, scaffold:mini-swe-agent, scaffold:aider)",
+        "unknown strategy 'best-of' (known: single, repair, sample-k, agent, scaffold:mini-swe-agent, "
+        "scaffold:aider, scaffold:codex, scaffold:claude-code)",
     ),
     "unknown tool mode": (
         MINIMAL + '[run]\ntool_mode = "json"\n',

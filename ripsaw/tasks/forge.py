@@ -3,9 +3,11 @@
 1. The package's source distribution comes from a PyPI-style index (the simple API, its sha256 checked) into a
    cache; it is unpacked, and the package's import directory, its test directory and the top-level files are the
    workspace (docs, CI files and the like are left out).
-2. A derived image of Ripsaw's workspace image holds it at /app (a .pth file puts its import root on the path), and
-   one box of it (ripsaw.sandboxes.workspace.Box) runs the test suite exactly as the repository verdict will run it
-   (Ripsaw's own ini, plugin autoloading and the cache off; PYTHONHASHSEED fixed so messages repeat): the passing
+2. A derived image of Ripsaw's workspace image holds it at /app (a .pth file puts its import root on the path), with
+   what its tests need beyond pytest when `requirements` names it (hashed pins; the task's environment carries the
+   file, and its image installs the wheels offline: ripsaw.sandboxes.workspace.WHEELS_REQUIREMENTS), and one box of
+   it (ripsaw.sandboxes.workspace.Box) runs the test suite exactly as the repository verdict will run it (Ripsaw's
+   own ini, plugin autoloading and the cache off; PYTHONHASHSEED fixed so messages repeat): the passing
    tests are what mutations are checked against.
 3. The functions whose names the test files use are the candidates; every mutation site of theirs
    (ripsaw.tasks.mutate) is listed in a stable order and shuffled with the seed. Each tried mutation is written into

@@ -73,13 +73,17 @@ async def test_a_snapshot_holds_edits_and_new_files_but_not_big_ones(box: Box) -
     assert empty == ""
     change = await box.exec(
         "echo '# edited' >> $(git ls-files '*.py' | head -n 1) && echo new > added.txt "
-        "&& head -c 2000000 /dev/zero > big.bin",
+        "&& head -c 2000000 /dev/zero > big.bin "
+        # a test run's byproducts: pytest's cache and hypothesis's example database are not the agent's change
+        "&& mkdir -p .pytest_cache/v .hypothesis/examples/ab "
+        "&& echo 1 > .pytest_cache/v/x && echo 1 > .hypothesis/examples/ab/c",
         timeout_s=20,
     )
     assert change.exit_code == 0, change.output
     diff, big = await box.diff(base)
     assert "+# edited" in diff and "added.txt" in diff
     assert "big.bin" not in diff and big == ["big.bin"]
+    assert ".pytest_cache" not in diff and ".hypothesis" not in diff
 
 
 async def test_output_is_capped_head_and_tail(box: Box) -> None:

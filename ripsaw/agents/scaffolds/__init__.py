@@ -11,7 +11,7 @@ adapter is small and says four things (the `Scaffold` protocol):
   and nothing anywhere else; the task's image then gets `/opt/scaffold` copied in (a derived image per task, so
   the task's own Python never sees the scaffold's packages, and the verdict, which runs the task's image, never
   has them at all). Nothing in a build reaches a package index: files come from the host (`pip_install` downloads
-  a hashed requirements file's wheels with the host's pip).
+  a hashed requirements file's wheels with the host's pip; `npm_install` pinned npm tarballs with the host's npm).
 - `command(inv)`: the bash command that runs it on the task's instruction (`inv.instruction`, a file), as the
   agent's user in the task's working directory, with the proxy's address, the dummy key and the model name of
   the `Invocation`; it writes its own logs under `inv.log_dir`. Ripsaw has started the loopback forwarder already.
@@ -19,18 +19,23 @@ adapter is small and says four things (the `Scaffold` protocol):
   what the command printed (its exit code is not enough: most scaffolds exit 0 either way).
 
 Adapters register by name; a package adds one with an entry point in the group `ripsaw.scaffolds` whose target is
-a callable returning the adapter (e.g. its class). See docs/scaffolds.md for adding Codex CLI or Claude Code.
+a callable returning the adapter (e.g. its class). See docs/scaffolds.md (Codex CLI and Claude Code are bundled).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ripsaw.errors import PrerequisiteError
 from ripsaw.registry import Registry
 
 SCAFFOLD_HOME = "/opt/scaffold"
@@ -75,6 +80,8 @@ SCAFFOLDS: Registry[Callable[[], Scaffold]] = Registry(
     {
         "mini-swe-agent": "ripsaw.agents.scaffolds.mini_swe_agent:MiniSweAgent",
         "aider": "ripsaw.agents.scaffolds.aider:Aider",
+        "codex": "ripsaw.agents.scaffolds.codex:Codex",
+        "claude-code": "ripsaw.agents.scaffolds.claude_code:ClaudeCode",
     },
 )
 
@@ -107,4 +114,73 @@ def file_digest(*paths: Path) -> str:
     h = hashlib.sha256(sys.version_info[:2].__repr__().encode())
     for path in paths:
         h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# -- installing from npm tarballs the host downloads ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NpmPackage:
+    """One npm package, pinned: `npm pack NAME@VERSION` must give a tarball with this sha512 (the registry's
+    `dist.integrity`, a Subresource Integrity string)."""
+
+    name: str
+    version: str
+    integrity: str
+
+    @property
+    def root(self) -> str:
+        """Where its files are in the image (`package/` is the tarball's own top directory)."""
+        return f"{SCAFFOLD_HOME}/npm/{self.name}/package"
+
+
+def npm_install(packages: tuple[NpmPackage, ...], context: Path, log: Callable[[str], None]) -> str:
+    """Dockerfile steps that unpack pinned npm packages at each one's `root`, from tarballs the host's npm
+    downloads into the build context now (`npm pack`, with the host's registry settings), each checked against
+    its pinned sha512. Nothing is installed with npm in the image and no install script runs: the packages
+    bundled here ship native executables, run as they are. `ADD` unpacks a local tarball itself, so a package
+    is one layer (a copied tarball unpacked by `RUN` would be in the image twice)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise PrerequisiteError(
+            f"downloading {', '.join(p.name for p in packages)} needs npm on the host (its registry settings "
+            "are used, as pip's are for wheels): install npm (Debian: apt-get install npm)"
+        )
+    dest = context / "npm"
+    dest.mkdir()
+    steps = []
+    for package in packages:
+        spec = f"{package.name}@{package.version}"
+        log(f"downloading {spec} with the host's npm")
+        proc = subprocess.run(
+            [npm, "pack", spec, "--json", "--ignore-scripts", "--pack-destination", str(dest)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        try:
+            if proc.returncode != 0:
+                raise ValueError(proc.returncode)
+            [packed] = json.loads(proc.stdout)
+            tarball = dest / packed["filename"]
+        except (ValueError, TypeError, KeyError):
+            detail = (proc.stderr.strip() or proc.stdout.strip())[-600:]
+            raise PrerequisiteError(
+                f"npm pack {spec} failed (exit {proc.returncode}): {detail or 'no output'}: the host's npm needs "
+                "its registry (npm config get registry)"
+            ) from None
+        got = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+        if got != package.integrity:
+            raise PrerequisiteError(
+                f"npm pack {spec}: the tarball's sha512 is {got}, not the pinned {package.integrity}"
+            )
+        steps.append(f"ADD npm/{tarball.name} {package.root.removesuffix('/package')}/\n")
+    return "".join(steps)
+
+
+def npm_digest(packages: tuple[NpmPackage, ...]) -> str:
+    h = hashlib.sha256()
+    for package in packages:
+        h.update(f"{package.name}@{package.version} {package.integrity}\n".encode())
     return h.hexdigest()[:16]
