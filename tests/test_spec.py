@@ -180,7 +180,7 @@ MALFORMED = {
         COMBO + 'strategy = "best-of"\n' + TASKS,
         "combos[0].strategy",
         "unknown strategy 'best-of' (known: single, repair, sample-k, agent, scaffold:mini-swe-agent, "
-        "scaffold:codex, scaffold:claude-code)",
+        "scaffold:aider, scaffold:codex, scaffold:claude-code)",
     ),
     "unknown tool mode": (
         MINIMAL + '[run]\ntool_mode = "json"\n',

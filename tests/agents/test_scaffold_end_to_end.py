@@ -37,7 +37,7 @@ def mini(commands: list[str]) -> Any:
     return reply
 
 
-def _spec(tmp_path: Path, server: RefServer, budget_s: float = 120) -> Path:
+def _spec(tmp_path: Path, server: RefServer, budget_s: float = 120, scaffold: str = "mini-swe-agent") -> Path:
     spec = tmp_path / "scaffold.toml"
     spec.write_text(
         f"""
@@ -53,7 +53,7 @@ source = "repo:{TASKS}"
 ids = ["slugify-edges"]
 
 [run]
-strategy = "scaffold:mini-swe-agent"
+strategy = "scaffold:{scaffold}"
 budget_s = {budget_s}
 command_timeout_s = 30
 output_dir = "{tmp_path / "reports"}"

@@ -79,6 +79,7 @@ SCAFFOLDS: Registry[Callable[[], Scaffold]] = Registry(
     "ripsaw.scaffolds",
     {
         "mini-swe-agent": "ripsaw.agents.scaffolds.mini_swe_agent:MiniSweAgent",
+        "aider": "ripsaw.agents.scaffolds.aider:Aider",
         "codex": "ripsaw.agents.scaffolds.codex:Codex",
         "claude-code": "ripsaw.agents.scaffolds.claude_code:ClaudeCode",
     },
