@@ -168,7 +168,16 @@ def test_cli_run_on_the_cluster_stops_cleanly_on_ctrl_c_and_resumes(
     spec = ray_spec(tmp_path, {"ref": (refserver.base_url, 4)}, limit=12)
     command = [sys.executable, "-m", "ripsaw", "run", str(spec.path), "--ray-address", cluster.address]
     command += ["--no-progress", "--run-id", "cli", "--output-dir", str(tmp_path)]
-    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: a shell that starts its pipeline in the background (as CI runners do) leaves SIGINT
+    # ignored for its children, and Python keeps an ignored SIGINT ignored, so the Ctrl-C below would never arrive.
+    run = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while not (tmp_path / "cli" / ATTEMPTS).exists() or refserver.in_flight < 4:  # some recorded, four in flight
         assert time.monotonic() < deadline and run.poll() is None, run.stderr.read() if run.stderr else ""
