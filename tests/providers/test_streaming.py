@@ -6,6 +6,7 @@ Real sockets against the reference server (or a TLS server made here); no assert
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import ssl
@@ -212,7 +213,8 @@ async def test_a_read_is_stamped_when_its_data_arrived_not_when_the_busy_loop_go
         listener.close()
 
 
-async def test_tls_endpoints_are_stamped_at_the_wire_too() -> None:
+@pytest.mark.parametrize("relayed", [False, True])
+async def test_tls_endpoints_are_stamped_at_the_wire_too(relayed: bool) -> None:
     ca = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
@@ -236,13 +238,19 @@ async def test_tls_endpoints_are_stamped_at_the_wire_too() -> None:
     transport = WireTransport(url, clock=time.perf_counter_ns, max_connections=1, trust_env=False,
                               ssl_context=client_context)  # fmt: skip
     provider = OpenAICompatProvider(url, "m", transport=transport)
+    tap = Collect()
     try:
-        call = await provider.complete(CHAT, PARAMS, None)
+        if relayed:  # a relayed request has connections of its own (`_RelayConnections`), TLS too
+            request = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+            call = await provider.relay(request.encode(), CHAT, None, tap)
+        else:
+            call = await provider.complete(CHAT, PARAMS, None)
     finally:
         await provider.aclose()
         server.close()
         await server.wait_closed()
     assert call.text == "secure" and call.timing.t_send_wire and call.timing.first_any_ns is not None
+    assert b"".join(tap.parts) == (body if relayed else b"")
 
 
 # -- n_first ------------------------------------------------------------------------------------------------
@@ -459,6 +467,55 @@ async def test_taps_of_calls_one_after_another_on_a_kept_connection_each_get_the
     assert first.endswith(b"data: [DONE]\n\n") and second.endswith(b"data: [DONE]\n\n")
     assert first.count(b"data: [DONE]") == second.count(b"data: [DONE]") == 1
     assert b" w11" in first and b" w12" not in first and b" w12" in second and b" w11" not in second
+
+
+async def test_a_relayed_request_is_sent_as_a_direct_one_and_keeps_its_connection_while_the_server_does() -> None:
+    """Relayed requests are written by `_RelayConnections`, not httpx: the endpoint must get the same head (the key
+    included) and body, a kept connection is used again, and one the server closed while idle is not."""
+    from ripsaw.providers.openai_compat import _ChatReply
+    from ripsaw.providers.streaming import StreamingClient
+
+    seen: list[tuple[int, dict[bytes, bytes], bytes]] = []  # (connection, headers, body) per request
+    events = b'data: {"choices": [{"delta": {"content": "hi"}, "finish_reason": "stop"}]}\n\ndata: [DONE]\n\n'
+    ids = itertools.count()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = next(ids)
+        try:
+            for _ in range(2):  # two requests a connection at most, then the server closes it
+                lines = (await reader.readuntil(b"\r\n\r\n")).rstrip(b"\r\n").split(b"\r\n")
+                headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(b":") for h in lines[1:])}
+                seen.append((connection, headers, await reader.readexactly(int(headers[b"content-length"]))))
+                head, tail = events[: len(events) // 2], events[len(events) // 2 :]  # an event split across chunks
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+                             b"\r\n%x\r\n%b\r\n%x\r\n%b\r\n0\r\n\r\n" % (len(head), head, len(tail), tail))  # fmt: skip
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            pass  # the client closed it
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    client = StreamingClient(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1",
+                             {"Authorization": "Bearer sk-real"}, secret="sk-real")  # fmt: skip
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}).encode()
+    taps = [Collect() for _ in range(3)]
+    try:
+        results = [await client.call("/chat/completions", body, lambda: _ChatReply(True), None)]
+        for i, tap in enumerate(taps):
+            if i == 2:
+                await asyncio.sleep(0.05)  # the server has closed the relays' connection: the loop sees it first
+            results.append(await client.call("/chat/completions", body, lambda: _ChatReply(True), None, tap=tap))
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+    assert all(finished and retries == 0 and reply.content == ["hi"] for reply, retries, finished in results)
+    assert all(b"".join(tap.parts) == events for tap in taps)
+    direct, *relayed = seen
+    assert all(headers == direct[1] and sent == body for _, headers, sent in relayed)
+    assert direct[1][b"authorization"] == b"Bearer sk-real" and direct[1][b"content-length"] == b"%d" % len(body)
+    assert [c for c, _, _ in seen] == [0, 1, 1, 2]  # httpx's own; the relays' kept one; a new one once it closed
 
 
 def test_a_try_that_ended_leaves_the_next_tries_tap_on_its_connection_alone() -> None:
