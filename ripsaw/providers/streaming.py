@@ -768,8 +768,8 @@ class _RelayConnections:
         try:
             with _httpx_errors():
                 await stream.write(self._head(url) + b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
-                status, headers, rest = await _read_head(stream, self._read_s)  # the first read sends it
-            framed = _FramedBody(stream, headers, rest, self._read_s)
+                status, headers, rest, kept = await _read_head(stream, self._read_s)  # its first read sends it
+            framed = _FramedBody(stream, status, headers, rest, self._read_s, kept)
             yield httpx.Response(status, headers=headers, stream=framed)
         finally:
             if framed is not None and framed.reusable():
@@ -783,8 +783,9 @@ class _RelayConnections:
             await stream.aclose()
 
 
-async def _read_head(stream: WireStream, timeout: float) -> tuple[int, httpx.Headers, bytes]:
-    """The final response head read from `stream` (interim 1xx heads skipped): status, headers, and what followed."""
+async def _read_head(stream: WireStream, timeout: float) -> tuple[int, httpx.Headers, bytes, bool]:
+    """The final response head read from `stream` (interim 1xx heads skipped): status, headers, what followed, and
+    whether the server keeps the connection (HTTP/1.1 without `connection: close`)."""
     buf = b""
     while True:
         end = buf.find(b"\r\n\r\n")
@@ -809,18 +810,22 @@ async def _read_head(stream: WireStream, timeout: float) -> tuple[int, httpx.Hea
             if not colon or not name or name != name.strip():
                 raise httpcore.RemoteProtocolError(f"malformed header line {line[:80]!r}")
             headers.append((name, value.strip()))
-        return code, httpx.Headers(headers), buf
+        parsed = httpx.Headers(headers)
+        kept = lines[0].startswith(b"HTTP/1.1 ") and "close" not in parsed.get("connection", "").lower()
+        return code, parsed, buf, kept
 
 
 class _FramedBody(httpx.AsyncByteStream):
     """A relayed answer's body from its connection's reads, its framing undone by `_BodyFeed`."""
 
-    def __init__(self, stream: WireStream, headers: httpx.Headers, first: bytes, timeout: float) -> None:
-        self._stream, self._timeout = stream, timeout
+    def __init__(
+        self, stream: WireStream, status: int, headers: httpx.Headers, first: bytes, timeout: float, kept: bool
+    ) -> None:
+        self._stream, self._timeout, self._kept = stream, timeout, kept
         self._pieces: list[bytes] = []
         self._framing = _BodyFeed(headers, self._pieces.append)
+        self._framing.done = status in (204, 304)  # no body, whatever the headers say
         self._framing.feed(first)
-        self._close = "close" in headers.get("connection", "").lower()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         framing, pieces = self._framing, self._pieces
@@ -842,7 +847,7 @@ class _FramedBody(httpx.AsyncByteStream):
     def reusable(self) -> bool:
         """The body ended as its framing said (a malformed chunk size also stops the feed) on a kept connection."""
         f = self._framing
-        return f.done and not self._close and (f.trailers if f.chunked else f.left == 0)
+        return self._kept and f.done and (f.trailers if f.chunked else f.left == 0)
 
 
 def env_proxy(url: str) -> urllib.parse.SplitResult | None:

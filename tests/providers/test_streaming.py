@@ -518,6 +518,35 @@ async def test_a_relayed_request_is_sent_as_a_direct_one_and_keeps_its_connectio
     assert [c for c, _, _ in seen] == [0, 1, 1, 2]  # httpx's own; the relays' kept one; a new one once it closed
 
 
+@pytest.mark.parametrize("head", [b"HTTP/1.1 200 OK\r\nConnection: close", b"HTTP/1.0 200 OK"])
+async def test_a_relay_does_not_reuse_a_connection_its_server_said_it_closes(head: bytes) -> None:
+    from ripsaw.providers.openai_compat import _ChatReply
+    from ripsaw.providers.streaming import StreamingClient
+
+    events = b'data: {"choices": [{"delta": {"content": "hi"}, "finish_reason": "stop"}]}\n\ndata: [DONE]\n\n'
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        lines = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
+        length = next(int(v) for k, _, v in (h.partition(b":") for h in lines) if k.lower() == b"content-length")
+        await reader.readexactly(length)
+        writer.write(
+            head + b"\r\nContent-Type: text/event-stream\r\nContent-Length: %d\r\n\r\n%b" % (len(events), events)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    client = StreamingClient(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1", {})
+    try:
+        for _ in range(2):  # the second at once: a reused connection would fail it and take a retry
+            _, retries, _ = await client.call("/chat/completions", b"{}", lambda: _ChatReply(True), None, tap=Collect())
+            assert retries == 0
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+
+
 def test_a_try_that_ended_leaves_the_next_tries_tap_on_its_connection_alone() -> None:
     """A connection goes back to the pool before the try that used it has finished; another try may already have
     sent its request on it when the first one lets go of its tap."""
