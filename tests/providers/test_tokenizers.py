@@ -95,7 +95,7 @@ async def test_without_usage_an_openai_model_is_counted_by_its_tokenizer(refserv
     tokenizer = tokenizer_for("gpt-4o")
     assert tokenizer is not None
     pieces = tokenizer.pieces(CODE[:2000])
-    refserver.script = [Reply(text=pieces, tokens_per_chunk=8, send_usage=False)]
+    refserver.script = [Reply(text=pieces, tokens_per_chunk=8, send_usage=False, rate=800)]  # a read per chunk
     prompt = Prompt("chat", messages=(Message("system", "You write code."), Message("user", "Write it.")))
     provider = OpenAICompatProvider(refserver.base_url, "gpt-4o")
     try:
