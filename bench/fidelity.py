@@ -7,10 +7,14 @@ The reference server (tests/refserver.py) runs in its own process, paces every r
 what it has generated) and logs, on perf_counter_ns's clock, the kernel's receive timestamp of each request's
 last byte and the kernel's transmit timestamp of each SSE event's last byte (so neither moves when the server
 waits for a core between its stamp and its write; the stamp before the write is logged beside it). The truth of
-every call comes from that log alone, never from the client's own stamps:
+every call comes from that log alone, never from the client's own stamps (its record says only which chunks
+bound its speed span):
 
     TTFT truth   = server's write of the first token chunk - server's arrival of the request + loopback RTT
-    speed truth  = (N - n1) / (server's write of the last token chunk - of the first)    n1 = first chunk's tokens
+    speed truth  = (tokens the server sent after chunk a, up to chunk b) / (server's write of b - of a), where a
+                   is the last token chunk of the client's first read and b the one its span ends at (Ripsaw's
+                   timing definitions 4: a read's stamp is exact only for its last event; with one read per
+                   chunk, a is the first token chunk and b the last, and this is (N - n1) / span)
     E2E truth    = server's write of the last token chunk - arrival + loopback RTT
 
 The loopback RTT (one way up plus one way down, wake-ups included) is measured before the cells by a blocking
@@ -514,7 +518,6 @@ def measure(cell: Cell, call: ModelCall, sent: Sent, rtt_s: float) -> Measured:
     first, last = tokens[0][2], tokens[-1][2]
     first_answer = next((t for kind, _, t in tokens if kind == "content"), None)
     n_true = sum(n for _, n, _ in tokens)
-    n_first_true = tokens[0][1]
     reasoning_true = sum(n for kind, n, _ in tokens if kind == "reasoning")
     # The server's schedule, recomputed as it does it: a chunk is due with its last token.
     t_first_due = sent.t_recv_ns + int(cell.ttft_s * 1e9)
@@ -534,28 +537,41 @@ def measure(cell: Cell, call: ModelCall, sent: Sent, rtt_s: float) -> Measured:
         arrivals = timing.chunk_ns
     if arrivals is not None:
         jitter = [((a - arrivals[0]) - (t - first)) / 1e9 for a, (_, _, t) in zip(arrivals, tokens, strict=True)]
+    # The speed's span as the client drew it, in the server's chunks: from the last token chunk of the client's
+    # first read to the chunk its span ends at (timing definitions 4). The truth is the server's sends of those
+    # two chunks and its count of the tokens between; without the client's arrivals, the whole reply.
+    end_ns = timing.last_token_ns if getattr(timing, "n_after", None) is None else timing.span_end_ns
+    start_i, end_i = 0, len(tokens) - 1
+    if arrivals is not None and end_ns is not None:
+        start_i = max(i for i, a in enumerate(arrivals) if a == arrivals[0])
+        end_i = max((i for i, a in enumerate(arrivals) if a == end_ns), default=end_i)
+    span_first, span_last = tokens[start_i][2], tokens[end_i][2]
+    n_first_true = sum(n for _, n, _ in tokens[: start_i + 1])
+    in_span = sum(n for _, n, _ in tokens[start_i + 1 : end_i + 1])
     queue_ns = getattr(timing, "queue_ns", None)
     speed = timing.output_speed(usage.completion_tokens)
     ttft_unwaited = speed_unwaited = None
     moved = 0
     t_send = SENDS.get(id(timing))
-    if t_send is not None and timing.first_any_ns is not None and timing.last_token_ns is not None:
+    if t_send is not None and timing.first_any_ns is not None and end_ns is not None:
         # Each stamp's lateness against the server's send of the event (the loopback's few µs included)
-        at_first, at_last = t_send + timing.first_any_ns, t_send + timing.last_token_ns
-        late_first, late_last = at_first - first, at_last - last
+        at_first, at_last = t_send + timing.first_any_ns, t_send + end_ns
+        late_first, late_last = at_first - first, at_last - span_last
         moved_first = late_first - unwaited(late_first, first, READS.get(at_first))
-        moved_last = late_last - unwaited(late_last, last, READS.get(at_last))
+        moved_last = late_last - unwaited(late_last, span_last, READS.get(at_last))
+        late_start = at_first - span_first  # the speed's span starts at the first read's last token chunk
+        moved_start = late_start - unwaited(late_start, span_first, READS.get(at_first))
         moved = moved_first + moved_last
         ttft_unwaited = (timing.first_any_ns - moved_first) / 1e9
-        span = timing.last_token_ns - timing.first_any_ns
-        if speed is not None and span > 0 and span + moved_first - moved_last > 0:
-            speed_unwaited = speed * span / (span + moved_first - moved_last)
+        span = end_ns - timing.first_any_ns
+        if speed is not None and span > 0 and span + moved_start - moved_last > 0:
+            speed_unwaited = speed * span / (span + moved_start - moved_last)
     return Measured(
         ttft_true=(first - sent.t_recv_ns) / 1e9 + rtt_s,
         ttft=timing.ttft_s,
         ttfat_true=None if first_answer is None else (first_answer - sent.t_recv_ns) / 1e9 + rtt_s,
         ttfat=timing.ttfat_s,
-        speed_true=(n_true - n_first_true) / ((last - first) / 1e9) if last > first else None,
+        speed_true=in_span / ((span_last - span_first) / 1e9) if span_last > span_first else None,
         speed=speed,
         e2e_true=(last - sent.t_recv_ns) / 1e9 + rtt_s,
         e2e=timing.e2e_s,

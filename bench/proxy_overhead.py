@@ -195,11 +195,9 @@ def main() -> None:
     speed_tags = list(results["speed"]["proxied"])
     speed_calls = [c for c in results["recorded"] if (c.usage.completion_tokens or 0) >= 3000]
     for tag, call in zip(speed_tags, speed_calls, strict=True):
-        t = call.timing
-        n1 = t.n_first or 1
-        measured = (call.usage.completion_tokens - n1) / ((t.last_token_ns - t.first_any_ns) / 1e9)  # type: ignore[operator]
+        measured = call.timing.output_speed(call.usage.completion_tokens)
         _, true_speed, _ = truth(sent[tag])
-        assert true_speed is not None
+        assert measured is not None and true_speed is not None
         recorded_err.append(measured / true_speed - 1)
 
     added = statistics.median(excess["proxied"]) - statistics.median(excess["direct"])

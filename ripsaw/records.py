@@ -25,7 +25,8 @@ from ripsaw.types import Block, Message, Reasoning, Text, ToolCall
 #      the agent's stop reasons; the first prompt (Attempt.prompt).
 #   6: scaffolds behind the timing proxy (AgentRun.scaffold, AgentRun.requests: every proxied request,
 #      AgentRun.scaffold_log: the scaffold's own output; the turn action "model_call", the stop reason "exited").
-RESULTS_SCHEMA_VERSION = 6
+#   7: the output speed's span end (CallTiming.span_end_ns, n_after, n_after_source: timing definitions 4).
+RESULTS_SCHEMA_VERSION = 7
 
 
 class Outcome(StrEnum):
@@ -70,7 +71,11 @@ class Usage:
 #      first token chunk's tokens (`n_first`, `n_first_source`). Records of version 1 have n_first None: 1.
 #   3: as 2, but on Linux an event's arrival is the kernel's receive timestamp of the read that delivered it
 #      (when its last byte reached the socket), not the instant the event loop performed that read.
-TIMING_DEFINITIONS_VERSION = 3
+#   4: as 3, but that stamp is exact only for its read's last event, so the output speed's span starts at the
+#      first token chunk's read with every token chunk of that read in n_first, and ends at the last token chunk
+#      that ended its read (`span_end_ns`), the tokens after it (`n_after`) left out too:
+#      (N - n_first - n_after) / (span_end - first_any). Records of version 3 have n_after None: the old formula.
+TIMING_DEFINITIONS_VERSION = 4
 
 
 @dataclass(slots=True)
@@ -84,9 +89,12 @@ class CallTiming:
     first_content: first answer (non-reasoning) token. last_token: last non-empty delta.
     close: the response stream ended (or was cancelled).
     chunk_ns: every chunk's arrival (the socket read that delivered it).
-    n_first: tokens in the first token-bearing chunk, which arrived together at first_any (so the output speed
-    leaves them out of its span), counted per `n_first_source`: "server" (its running usage, or one token per
-    chunk proven by the server's N), "tokenizer", or "estimated" (the chunk's share of the reply's characters).
+    n_first: tokens of the token chunks read with the first one, which arrived together at first_any (so the
+    output speed leaves them out of its span), counted per `n_first_source`: "server" (its running usage, or one
+    token per chunk proven by the server's N), "tokenizer", or "estimated" (their share of the reply's characters).
+    span_end: the arrival of the last token chunk that was its read's last event (a read's stamp is its last
+    byte's: a token chunk read together with the finish event after it is stamped with the finish's arrival);
+    n_after: the tokens after it, counted per `n_after_source` (None when the span ends at the last token).
     """
 
     first_any_ns: int | None = None
@@ -100,6 +108,9 @@ class CallTiming:
     t_send_wire: bool = False
     n_first: int | None = None
     n_first_source: TokenSource | None = None
+    span_end_ns: int | None = None
+    n_after: int | None = None
+    n_after_source: TokenSource | None = None
 
     @property
     def ttft_s(self) -> float | None:
@@ -119,17 +130,21 @@ class CallTiming:
         return None if self.queue_ns is None else self.queue_ns / 1e9
 
     def output_speed(self, completion_tokens: int | None) -> float | None:
-        """(N - n_first) / (t_last_token - t_first_any), tokens per second: the tokens produced during the span
-        over the span (the first chunk's arrived at its start). None when undefined."""
+        """(N - n_first - n_after) / (span_end - t_first_any), tokens per second: the tokens that arrived during
+        the span over the span (n_first arrived at its start, n_after after its end). Records without `n_after`
+        (timing definitions 3 and before) end it at the last token. None when undefined."""
         n_first = 1 if self.n_first is None else self.n_first
-        if completion_tokens is None or completion_tokens - n_first < 1:
+        if self.n_after is None:
+            end, n_after = self.last_token_ns, 0
+        else:
+            end, n_after = self.span_end_ns, self.n_after
+        n = None if completion_tokens is None else completion_tokens - n_first - n_after
+        if n is None or n < 1 or self.first_any_ns is None or end is None:
             return None
-        if self.first_any_ns is None or self.last_token_ns is None:
-            return None
-        span = self.last_token_ns - self.first_any_ns
+        span = end - self.first_any_ns
         if span <= 0:
             return None
-        return (completion_tokens - n_first) / (span / 1e9)
+        return n / (span / 1e9)
 
 
 @dataclass(slots=True)
@@ -592,8 +607,13 @@ def _to_6(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _to_7(d: dict[str, Any]) -> dict[str, Any]:
+    # Version 7 only added CallTiming fields whose defaults (None) keep the speed the record was measured with.
+    return d
+
+
 # _MIGRATIONS[v] turns a version-v record into a version v + 1 record.
-_MIGRATIONS = {1: _to_2, 2: _to_3, 3: _to_4, 4: _to_5, 5: _to_6}
+_MIGRATIONS = {1: _to_2, 2: _to_3, 3: _to_4, 4: _to_5, 5: _to_6, 6: _to_7}
 
 
 def _migrate(d: dict[str, Any]) -> dict[str, Any]:

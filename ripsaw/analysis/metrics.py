@@ -433,7 +433,7 @@ def combo_metrics(
             speed.lo,
             speed.hi,
             n=speed.n,
-            method=f"median of per-call (N-n_first)/(t_last-t_first_any), N {tokens_how}; {speed.method}",
+            method=f"median of per-call (N-n_first-n_after)/(t_span_end-t_first_any), N {tokens_how}; {speed.method}",
         )
 
     costs = [a.cost_usd for a in scored if a.cost_usd is not None]

@@ -11,7 +11,7 @@ endpoint as a whole emits more tokens per second, until it saturates. At each le
    measures a steady state rather than one synchronized wave.
 
 Per level: aggregate throughput = completion tokens of the measured requests / wall time from the first send
-to the last end; per-request output speed (median; (N - n_first) / (t_last - t_first), DESIGN.md); TTFT
+to the last end; per-request output speed (median; (N - n_first - n_after) / (t_span_end - t_first), README); TTFT
 p50/p90/p99 and E2E p50; the client's own queueing before the wire, p50/p99. Failed requests (the endpoint
 gave up after its retries) are counted and excluded.
 

@@ -804,24 +804,45 @@ class _WarmReply:
 
 
 class Timeline:
-    """One try's timing as its events arrive: chunk arrivals, the first and last token, and what the first
-    token-bearing chunk held (its text, and the server's running usage if it sent one), for n_first.
+    """One try's timing as its events arrive: chunk arrivals, the first and last token, and where the output
+    speed's span can start and end, with what the chunks outside it held (their text, and the server's running
+    usage if it sent one), for n_first and n_after.
 
-    A chunk is one SSE data event. A provider calls `chunk(now)` for each, then `token(kind, text)` for each
-    non-empty content, reasoning or tool-call delta in it (a role-only chunk has none)."""
+    A chunk is one SSE data event. Every event of the stream is announced first (`event(now)`, by the shared
+    reader), then a provider calls `chunk(now)` for each data event, then `token(kind, text)` for each non-empty
+    content, reasoning or tool-call delta in it (a role-only chunk has none).
 
-    __slots__ = ("_chunk_usage", "_first_chunk", "_last_token_chunk", "first_text", "first_usage", "texts",
-                 "timing", "token_chunks")  # fmt: skip
+    An arrival is the kernel's stamp of the read that delivered the event: exact for the read's last event, an
+    upper bound for the ones before it. So the span starts at the first token chunk's read, every token chunk of
+    that read counted in n_first, and ends at the last token chunk that was the last event of its read; token
+    chunks after it (typically the last one, read together with the finish and usage events a server writes just
+    after it) are n_after, left out as n_first is."""
+
+    __slots__ = ("_chunk_usage", "_end", "_first_chunk", "_last_token_chunk", "_pending", "first_chunks",
+                 "first_text", "first_usage", "texts", "timing", "token_chunks")  # fmt: skip
 
     def __init__(self) -> None:
         self.timing = CallTiming()
-        self.first_text: list[str] = []
-        self.first_usage: int | None = None
+        self.first_text: list[str] = []  # the deltas of the token chunks of the first read
+        self.first_usage: int | None = None  # the server's running usage on the last of them, if it sent one
+        self.first_chunks = 0  # how many token chunks that read held
         self.texts: list[str] = []  # every token delta's text, for a character share
         self.token_chunks = 0
         self._first_chunk = -1
         self._last_token_chunk = -1
         self._chunk_usage: int | None = None
+        # The span's end: (arrival, token chunks, texts, running usage) up to and including that chunk; _pending is
+        # the latest token chunk until the next event says whether its read ended with it.
+        self._end: SpanEnd | None = None
+        self._pending: SpanEnd | None = None
+
+    def event(self, now: int) -> None:
+        """Any event arrived `now` ns after t_send (data, `[DONE]`, typed events): announced before it is read."""
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            if now != pending.at_ns:  # a later read: the token chunk was its read's last event
+                self._end = pending
 
     def chunk(self, now: int, usage_so_far: int | None = None) -> None:
         """An event arrived `now` ns after t_send; `usage_so_far`: the output tokens its usage counts, if any."""
@@ -838,17 +859,34 @@ class Timeline:
             self.token_chunks += 1
             if self._first_chunk < 0:
                 self._first_chunk = index
-                self.first_usage = self._chunk_usage
                 timing.first_any_ns = now
-        if index == self._first_chunk:
+            if now == timing.first_any_ns:  # read with the first token chunk: arrived at t_first too
+                self.first_chunks += 1
+                self.first_usage = self._chunk_usage
+        if now == timing.first_any_ns:
             self.first_text.append(text)
         self.texts.append(text)
+        self._pending = SpanEnd(now, self.token_chunks, len(self.texts), self._chunk_usage)
         timing.last_token_ns = now
         if kind == "content":
             if timing.first_content_ns is None:
                 timing.first_content_ns = now
         elif kind == "reasoning" and timing.first_reasoning_ns is None:
             timing.first_reasoning_ns = now
+
+    def span_end(self) -> SpanEnd | None:
+        """Where the output speed's span ends, once the stream is over (None: no token chunk ended a read)."""
+        return self._pending or self._end
+
+
+@dataclass(frozen=True, slots=True)
+class SpanEnd:
+    """The token chunk the output speed's span ends at, and what had come up to it."""
+
+    at_ns: int
+    token_chunks: int
+    texts: int  # how many token deltas, in `Timeline.texts`
+    usage: int | None  # the server's running usage on that chunk
 
 
 # -- token counts --------------------------------------------------------------------------------------------
@@ -884,24 +922,57 @@ async def count_usage(
 async def first_chunk_tokens(
     timeline: Timeline, usage: Usage, tokenizer: Tokenizer | None
 ) -> tuple[int, TokenSource] | None:
-    """n_first: how many of the call's N tokens came in its first token-bearing chunk (they arrived at t_first,
-    so they are not part of the output speed's span). In order of trust: the server's running usage on that
-    chunk; 1 when the server's N equals the number of token chunks (every chunk then holds exactly one); the
-    model's tokenizer on the chunk's text; its share of the reply's characters (marked "estimated")."""
+    """n_first: how many of the call's N tokens came with its first token chunk's read (they arrived at t_first,
+    so they are not part of the output speed's span). In order of trust: the server's running usage on the last
+    of those chunks; one per chunk when the server's N equals the number of token chunks (every chunk then holds
+    exactly one); the model's tokenizer on their text; their share of the reply's characters (marked "estimated")."""
     n = usage.completion_tokens
     if timeline.token_chunks == 0 or n is None or n < 1:
         return None
-    if timeline.first_usage is not None and 0 < timeline.first_usage <= n:
-        return timeline.first_usage, "server"
+    return await _tokens_of(timeline, usage, tokenizer, timeline.first_usage, timeline.first_chunks,
+                            timeline.first_text)  # fmt: skip
+
+
+async def tokens_after_span(
+    timeline: Timeline, usage: Usage, tokenizer: Tokenizer | None
+) -> tuple[int, int, TokenSource | None] | None:
+    """(span end, n_after, how counted): the output speed's span ends at the last token chunk that was its read's
+    last event; n_after counts the tokens of the chunks after it, as `first_chunk_tokens` counts n_first."""
+    n = usage.completion_tokens
+    end = timeline.span_end()
+    if end is None or n is None or n < 1:
+        return None
+    if end.token_chunks == timeline.token_chunks:
+        return end.at_ns, 0, None  # the span ends at the last token: nothing to count
+    running = None if end.usage is None else n - end.usage
+    counted = await _tokens_of(timeline, usage, tokenizer, running, timeline.token_chunks - end.token_chunks,
+                               timeline.texts[end.texts :])  # fmt: skip
+    return None if counted is None else (end.at_ns, *counted)
+
+
+async def _tokens_of(
+    timeline: Timeline,
+    usage: Usage,
+    tokenizer: Tokenizer | None,
+    running: int | None,
+    chunks: int,
+    texts: list[str],
+) -> tuple[int, TokenSource] | None:
+    """The tokens of some of a reply's token chunks: the server's running usage (`running`, already turned into
+    their count), one per chunk when every chunk holds one, the tokenizer on their text, or their character share."""
+    n = usage.completion_tokens
+    assert n is not None
+    if running is not None and 0 < running <= n:
+        return running, "server"
     if usage.source == "server" and timeline.token_chunks == n:
-        return 1, "server"
-    first = "".join(timeline.first_text)
+        return chunks, "server"
+    text = "".join(texts)
     if tokenizer is not None:
-        counted = await tokenizer.count(first)
+        counted = await tokenizer.count(text)
         if counted is not None:
             return max(1, min(n, counted)), "tokenizer"
-    chars = sum(map(len, timeline.texts))
-    share = round(n * len(first) / chars) if chars else 1
+    total = sum(map(len, timeline.texts))
+    share = round(n * len(text) / total) if total else 1
     return max(1, min(n, share)), "estimated"
 
 
@@ -929,6 +1000,9 @@ async def finish_call(
     n_first = await first_chunk_tokens(timeline, usage, tokenizer)
     if n_first is not None:
         timing.n_first, timing.n_first_source = n_first
+    after = await tokens_after_span(timeline, usage, tokenizer)
+    if after is not None:
+        timing.span_end_ns, timing.n_after, timing.n_after_source = after
     return ModelCall(
         text=text,
         reasoning=reasoning,
@@ -1243,7 +1317,7 @@ class StreamingClient:
                     else:  # no wire connection (the caller's transport): the body as httpx yields it
                         assert isinstance(response.stream, httpx.AsyncByteStream)
                         response.stream = _TeeStream(response.stream, tap)
-                await reply.read(_stamped(EventSource(response).aiter_sse(), ticket, self.clock))
+                await reply.read(_stamped(EventSource(response).aiter_sse(), ticket, self.clock, reply.timeline))
         except httpx.RequestError as e:
             if not reply.complete():
                 raise Retryable(transport_message(e)) from None
@@ -1283,15 +1357,13 @@ def _note_send(timing: CallTiming, ticket: WireTicket) -> None:
 
 
 async def _stamped(
-    events: AsyncIterator[ServerSentEvent], ticket: WireTicket, clock: Clock
+    events: AsyncIterator[ServerSentEvent], ticket: WireTicket, clock: Clock, timeline: Timeline
 ) -> AsyncIterator[tuple[int, ServerSentEvent]]:
     """Each event with its arrival, ns after t_send: the read that delivered its last byte (see the module doc),
-    or, without a wire stream, the instant it was parsed."""
+    or, without a wire stream, the instant it was parsed. The timeline hears of every event first."""
     t_send = _t_send(ticket)
     stream = ticket.stream
-    if stream is None:
-        async for event in events:
-            yield clock() - t_send, event
-    else:
-        async for event in events:
-            yield typing.cast(int, stream.last_read_ns) - t_send, event
+    async for event in events:
+        now = clock() - t_send if stream is None else typing.cast(int, stream.last_read_ns) - t_send
+        timeline.event(now)
+        yield now, event

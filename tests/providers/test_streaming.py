@@ -31,8 +31,10 @@ from ripsaw.providers.streaming import (
     env_proxy,
     error_message,
     first_chunk_tokens,
+    tokens_after_span,
 )
-from ripsaw.records import Usage
+from ripsaw.providers.tokenizers import tokenizer_for
+from ripsaw.records import CallTiming, Usage
 from ripsaw.types import Message, Prompt, RequestParams
 from tests.refserver import RefServer, Reply
 
@@ -251,31 +253,43 @@ async def test_tls_endpoints_are_stamped_at_the_wire_too() -> None:
 async def test_n_first_from_the_servers_running_usage(
     refserver: RefServer, make: Callable[..., OpenAICompatProvider]
 ) -> None:
-    refserver.script = [Reply(text=WORDS, tokens_per_chunk=5, usage_every_chunk=True, rate=2000)]
+    # 10 ms between chunks; the last is written with the finish event (the server does not yield between them)
+    refserver.script = [Reply(text=WORDS, tokens_per_chunk=5, usage_every_chunk=True, rate=500)]
     call = await make().complete(CHAT, PARAMS, None)
     t = call.timing
-    assert (t.n_first, t.n_first_source, call.usage.completion_tokens) == (5, "server", 24)
+    first_read = _first_read_token_chunks(t)  # 1 but on a loaded machine, whose loop may take two at once
+    assert (t.n_first, t.n_first_source, call.usage.completion_tokens) == (5 * first_read, "server", 24)
+    assert (t.n_after, t.n_after_source) == (4, "server")  # 24 - the running usage (20) on the chunk before
     speed = t.output_speed(24)
-    assert speed is not None and t.first_any_ns is not None and t.last_token_ns is not None
-    assert speed == pytest.approx(19 / ((t.last_token_ns - t.first_any_ns) / 1e9))
+    assert speed is not None and t.first_any_ns is not None and t.span_end_ns is not None
+    assert t.span_end_ns == t.chunk_ns[-4] < t.last_token_ns  # the fourth token chunk: then the fifth, finish, usage
+    assert speed == pytest.approx((20 - 5 * first_read) / ((t.span_end_ns - t.first_any_ns) / 1e9))
+
+
+def _first_read_token_chunks(t: CallTiming) -> int:
+    """The token chunks that arrived with the first one (the refserver's role-only chunk comes first)."""
+    return sum(1 for at in t.chunk_ns[1:] if at == t.first_any_ns)
 
 
 async def test_one_token_per_chunk_is_proven_by_the_servers_count(
     refserver: RefServer, make: Callable[..., OpenAICompatProvider]
 ) -> None:
-    refserver.script = [Reply(text=WORDS, rate=2000)]
+    refserver.script = [Reply(text=WORDS, rate=200)]  # 5 ms apart
     t = (await make().complete(CHAT, PARAMS, None)).timing
-    assert (t.n_first, t.n_first_source) == (1, "server")
+    assert (t.n_first, t.n_first_source) == (_first_read_token_chunks(t), "server")
 
 
 async def test_n_first_from_the_tokenizer_when_chunks_carry_many_tokens(
     refserver: RefServer, make: Callable[..., OpenAICompatProvider]
 ) -> None:
-    refserver.script = [Reply(text=["def", " add", "(a", ",", " b", "):\n", "    return", " a", " +", " b"],
-                              tokens_per_chunk=4)]  # fmt: skip
+    text = ["def", " add", "(a", ",", " b", "):\n", "    return", " a", " +", " b"]
+    refserver.script = [Reply(text=text, tokens_per_chunk=4, rate=200)]  # 20 ms apart
     call = await make(model="gpt-4o").complete(CHAT, PARAMS, None)
-    # "def add(a," is 4 tokens for o200k_base too
-    assert (call.timing.n_first, call.timing.n_first_source, call.usage.source) == (4, "tokenizer", "server")
+    # "def add(a," is 4 tokens for o200k_base too (on a loaded machine the first read may hold two chunks)
+    tokenizer = tokenizer_for("gpt-4o")
+    assert tokenizer is not None
+    first = await tokenizer.count("".join(text[: 4 * _first_read_token_chunks(call.timing)]))
+    assert (call.timing.n_first, call.timing.n_first_source, call.usage.source) == (first, "tokenizer", "server")
 
 
 def test_n_first_falls_back_to_a_character_share() -> None:
@@ -475,3 +489,44 @@ def test_a_try_that_ended_leaves_the_next_tries_tap_on_its_connection_alone() ->
     assert protocol.captured == b"HTTP/1.1 200 OK\r\n\r\ndata: x\n\n"
     stream.untap(next_try)
     assert protocol.captured is None and protocol.feed is None
+
+
+def _read(timeline: Timeline, at: int, *tokens: str | None) -> None:
+    """One socket read at `at`: its events in order, a string a token chunk, None an event without tokens."""
+    for text in tokens:
+        timeline.event(at)
+        timeline.chunk(at)
+        if text is not None:
+            timeline.token("content", text)
+
+
+def test_the_speed_span_is_bounded_by_stamps_that_are_their_own() -> None:
+    """A read's stamp is exact only for its last event. The first read held two token chunks: both are n_first.
+    The last token chunk came with the finish event: the span ends at the chunk before it, which ended its read."""
+    timeline = Timeline()
+    _read(timeline, 100, None, "a", "b")  # role, then two token chunks, in the first read
+    _read(timeline, 200, "c")
+    _read(timeline, 300, "d", "e")  # the read's last event is a token chunk: its stamp is e's
+    _read(timeline, 400, "f", None)  # the last token, with the finish event after it
+    usage = Usage(completion_tokens=6, source="server")
+    assert (timeline.first_chunks, timeline.first_text) == (2, ["a", "b"])
+    assert asyncio.run(first_chunk_tokens(timeline, usage, None)) == (2, "server")  # one token per chunk: N = 6
+    assert asyncio.run(tokens_after_span(timeline, usage, None)) == (300, 1, "server")
+    # (6 - 2 - 1) tokens over 300 - 100 ns
+    t = timeline.timing
+    t.n_first, t.n_first_source, (t.span_end_ns, t.n_after, t.n_after_source) = 2, "server", (300, 1, "server")
+    assert t.output_speed(6) == pytest.approx(3 / 200e-9)
+    # A reply that ends on a token chunk ends its span there; one read of everything has no span.
+    ends = Timeline()
+    _read(ends, 100, "a")
+    _read(ends, 200, "b")
+    assert asyncio.run(tokens_after_span(ends, Usage(completion_tokens=2), None)) == (200, 0, None)
+    alone = Timeline()
+    _read(alone, 100, "a", "b", None)
+    assert alone.span_end() is None
+    # Without the server's count, the tokens after the span are the characters' share (marked).
+    assert asyncio.run(tokens_after_span(timeline, Usage(completion_tokens=12, source="estimated"), None)) == (
+        300,
+        2,
+        "estimated",
+    )
