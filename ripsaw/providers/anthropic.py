@@ -29,7 +29,7 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ripsaw.providers.native import OPTIONS, NativeProvider, TypedReply
+from ripsaw.providers.native import NativeProvider, TypedReply
 from ripsaw.providers.native import from_combo as build
 from ripsaw.providers.streaming import Retryable, error_message
 from ripsaw.records import Usage
@@ -144,7 +144,10 @@ def _version(v: Any) -> str | None:
 
 class AnthropicProvider(NativeProvider):
     name = API
-    options: ClassVar[dict[str, Callable[[Any], str | None]]] = {**OPTIONS, "anthropic_version": _version}
+    options: ClassVar[dict[str, Callable[[Any], str | None]]] = {
+        **NativeProvider.options,
+        "anthropic_version": _version,
+    }
     path = "/messages"
     server_headers = ("server", "anthropic-organization-id", "request-id")
     default_base_url = "https://api.anthropic.com/v1"

@@ -1,5 +1,8 @@
-"""What the providers of the vendors' own APIs share (`openai-responses`, `anthropic`): options, the client, and
-turning a reply of typed events into a ModelCall.
+"""What the streamed providers share. `StreamedProvider` is the base of every provider over the shared streaming
+client (`openai`, `openai-responses`, `anthropic`): the client and its options, the tokenizer, `complete` and
+`relay`, the manifest facts and the building from a combo. `NativeProvider` and `TypedReply` add what the providers
+of the vendors' own APIs share (`openai-responses`, `anthropic`): chat prompts only, `drop_params`, and turning a
+reply of typed events into a ModelCall.
 
 Both APIs stream typed SSE events (`event: <type>` with a JSON `data` that repeats the type). A provider module
 holds only what is particular to its API: the request body (the conversation's blocks mapped to its items) and
@@ -34,13 +37,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import httpx
 from httpx_sse import ServerSentEvent
 
 from ripsaw.errors import ConfigError
 from ripsaw.providers.base import resolve_api_key
+from ripsaw.providers.streaming import Reply as StreamReply
 from ripsaw.providers.streaming import (
     Retryable,
     RetryPolicy,
@@ -48,6 +52,7 @@ from ripsaw.providers.streaming import (
     StreamingClient,
     Tap,
     Timeline,
+    event_object,
     finish_call,
     is_number,
 )
@@ -65,7 +70,7 @@ def _drop_params(v: Any) -> str | None:
     return f"expected a list of {', '.join(PARAM_FIELDS)}"
 
 
-# combo.options every native provider understands (each sets the constructor argument of the same name).
+# combo.options every streamed provider understands (each sets the constructor argument of the same name).
 OPTIONS: dict[str, Callable[[Any], str | None]] = {
     "connect_timeout_s": lambda v: None if is_number(v) and v > 0 else "expected a number of seconds > 0",
     "read_timeout_s": lambda v: None if is_number(v) and v > 0 else "expected a number of seconds > 0",
@@ -75,7 +80,6 @@ OPTIONS: dict[str, Callable[[Any], str | None]] = {
     "tokenizer": lambda v: (
         None if v in ("auto", "none", *ENCODING_NAMES) else f"expected one of auto, none, {', '.join(ENCODING_NAMES)}"
     ),
-    "drop_params": _drop_params,
 }
 
 
@@ -113,17 +117,12 @@ class TypedReply:
         raise NotImplementedError
 
     async def read(self, events: AsyncIterator[tuple[int, ServerSentEvent]]) -> None:
-        loads, on, ignore = json.loads, self.on, self.ignore
+        on, ignore = self.on, self.ignore
         async for now, event in events:
             name, data = event.event, event.data
             if name in ignore or not data:
                 continue
-            try:
-                obj = loads(data)
-            except ValueError:
-                raise Retryable(f"malformed {name!r} event: {data[:80]!r}") from None
-            if type(obj) is not dict:
-                raise Retryable(f"malformed {name!r} event: {data[:80]!r}")
+            obj = event_object(data, name)
             kind = obj.get("type")
             on(kind if isinstance(kind, str) else name, obj, now)
 
@@ -161,20 +160,38 @@ class TypedReply:
             for c in self.calls.values()
         ]
 
+    def server_usage(self) -> Usage | None:
+        return self.usage
 
-class NativeProvider:
-    """A provider of one vendor API over the shared streaming client; subclasses set `name` and `path` and build
-    the headers, the body and the reply."""
+
+class Reply(StreamReply, Protocol):
+    """A stream's reply once read, whichever API it came from (TypedReply here, the chat-completions reply)."""
+
+    content: list[str]
+    reasoning: list[str]
+    reasoning_items: list[Reasoning]
+    finish_reason: str | None
+    model: str | None
+
+    def tool_calls(self) -> list[ToolCall]: ...
+
+    def server_usage(self) -> Usage | None:
+        """The server's token counts, if it sent any."""
+        ...
+
+
+class StreamedProvider:
+    """A provider of one API over the shared streaming client; subclasses set `name` and `path` and build the
+    request and the reply."""
 
     name: ClassVar[str]
-    path: ClassVar[str]  # POSTed to, under base_url; also the API the timing proxy relays to it (`relay`)
+    path: ClassVar[str]  # chat requests are POSTed here, under base_url; also what the timing proxy relays (`relay`)
     options: ClassVar[dict[str, Callable[[Any], str | None]]] = OPTIONS  # combo.options -> the problem, if any
-    server_headers: ClassVar[tuple[str, ...]] = ("server",)
-    default_base_url: ClassVar[str]
+    server_headers: ClassVar[tuple[str, ...]] = ("server",)  # response headers recorded in the run manifest
 
     def __init__(
         self,
-        base_url: str | None,
+        base_url: str,
         model: str,
         api_key: str | None = None,
         *,
@@ -188,13 +205,12 @@ class NativeProvider:
         read_timeout_s: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
         tokenizer: Tokenizer | str | None = "auto",
-        drop_params: list[str] | tuple[str, ...] = (),
     ) -> None:
         self.model = model
         self.max_concurrency = max_concurrency
-        self.drop_params = frozenset(drop_params)
+        self.max_retries = max_retries
         self._client = StreamingClient(
-            base_url or self.default_base_url,
+            base_url,
             self.headers(api_key),
             secret=api_key,
             max_concurrency=max_concurrency,
@@ -206,34 +222,35 @@ class NativeProvider:
             server_headers=self.server_headers,
         )
         self.base_url = self._client.base_url
+        # A name ("auto", an encoding, "none") is looked up by model; a Tokenizer object is used as is.
         self.tokenizer: Tokenizer | None = tokenizer_for(model, tokenizer) if isinstance(tokenizer, str) else tokenizer
         self._server_model: str | None = None
 
     # -- what a subclass provides ----------------------------------------------------------------------------
 
     def headers(self, api_key: str | None) -> dict[str, str]:
+        """The key as a bearer token, the way OpenAI's APIs take it."""
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def request(self, prompt: Prompt, params: RequestParams) -> tuple[str, bytes, Callable[[], Reply]]:
+        """One call's path, its JSON body (asking for a stream) and the factory of its reply."""
         raise NotImplementedError
 
-    def body(self, prompt: Prompt, params: RequestParams) -> dict[str, Any]:
-        """The request body (without `stream`)."""
-        raise NotImplementedError
-
-    def new_reply(self) -> TypedReply:
+    def new_reply(self) -> Reply:
+        """A reply to a request to `path` (what `relay` reads)."""
         raise NotImplementedError
 
     # -- Provider protocol -----------------------------------------------------------------------------------
 
     async def start(self, run_dir: Path | None = None) -> None:
-        """Nothing to launch; the tokenizer (if any) is loaded now, off the event loop."""
+        """Nothing to launch: a remote endpoint is either there or each attempt's retries find out. The tokenizer
+        is loaded now, off the event loop, so no stream is stalled by it later."""
         await ready(self.tokenizer)
 
     async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
-        if prompt.mode != "chat":
-            raise ConfigError(f"provider {self.name!r} takes chat prompts only (prompt_mode = 'chat')")
+        path, body, new_reply = self.request(prompt, params)
         await ready(self.tokenizer)
-        # Streaming is how calls are timed; extra_body may add fields, not turn it off.
-        body = json.dumps({**self.body(prompt, params), "stream": True}).encode()
-        reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns)
+        reply, retries, finished = await self._client.call(path, body, new_reply, deadline_ns)
         return await self._result(prompt, reply, retries, finished)
 
     async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
@@ -260,7 +277,45 @@ class NativeProvider:
             facts["tokenizer"] = self.tokenizer.name
         return facts
 
-    # -- shared steps ----------------------------------------------------------------------------------------
+    async def _result(self, prompt: Prompt, reply: Reply, retries: int, finished: bool) -> ModelCall:
+        """A read reply as a ModelCall (`finished`: the stream ended by itself, not cut by the deadline)."""
+        self._server_model = self._server_model or reply.model
+        return await finish_call(
+            reply.timeline,
+            prompt,
+            text="".join(reply.content),
+            reasoning="".join(reply.reasoning),
+            tool_calls=reply.tool_calls(),
+            server_usage=reply.server_usage(),
+            tokenizer=self.tokenizer,
+            finish_reason=reply.finish_reason,
+            server_model=reply.model,
+            retries=retries,
+            cut=None if finished else "budget",
+            reasoning_items=reply.reasoning_items,
+        )
+
+
+class NativeProvider(StreamedProvider):
+    """A provider of one vendor API: chat prompts only, a request of `body` and a reply of typed events; subclasses
+    set `default_base_url` and build the body and the reply (and the headers, where the key is no bearer token)."""
+
+    options: ClassVar[dict[str, Callable[[Any], str | None]]] = {**OPTIONS, "drop_params": _drop_params}
+    default_base_url: ClassVar[str]  # where a combo without a base_url goes
+
+    def __init__(self, *args: Any, drop_params: list[str] | tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.drop_params = frozenset(drop_params)
+        super().__init__(*args, **kwargs)
+
+    def body(self, prompt: Prompt, params: RequestParams) -> dict[str, Any]:
+        """The request body (without `stream`)."""
+        raise NotImplementedError
+
+    def request(self, prompt: Prompt, params: RequestParams) -> tuple[str, bytes, Callable[[], Reply]]:
+        if prompt.mode != "chat":
+            raise ConfigError(f"provider {self.name!r} takes chat prompts only (prompt_mode = 'chat')")
+        # Streaming is how calls are timed; extra_body may add fields, not turn it off.
+        return self.path, json.dumps({**self.body(prompt, params), "stream": True}).encode(), self.new_reply
 
     def params(self, params: RequestParams, names: dict[str, str]) -> dict[str, Any]:
         """The combo's params under this API's field names (`names`: ours -> theirs), minus `drop_params`."""
@@ -272,53 +327,12 @@ class NativeProvider:
             out[theirs] = list(value) if isinstance(value, tuple) else value
         return out
 
-    async def _result(self, prompt: Prompt, reply: TypedReply, retries: int, finished: bool) -> ModelCall:
-        self._server_model = self._server_model or reply.model
-        return await reply_call(reply, prompt, self.tokenizer, retries, finished, reply.usage, reply.reasoning_items)
+
+P = TypeVar("P", bound=StreamedProvider)
 
 
-class Reply(Protocol):
-    """A stream's reply once read, whichever API it came from (TypedReply here, the chat-completions reply)."""
-
-    timeline: Timeline
-    content: list[str]
-    reasoning: list[str]
-    finish_reason: str | None
-    model: str | None
-
-    def tool_calls(self) -> list[ToolCall]: ...
-
-
-async def reply_call(
-    reply: Reply,
-    prompt: Prompt,
-    tokenizer: Tokenizer | None,
-    retries: int,
-    finished: bool,
-    server_usage: Usage | None,
-    reasoning_items: list[Reasoning] | None = None,
-) -> ModelCall:
-    """A read reply as a ModelCall (`finished`: the stream ended by itself, not cut by the deadline)."""
-    return await finish_call(
-        reply.timeline,
-        prompt,
-        text="".join(reply.content),
-        reasoning="".join(reply.reasoning),
-        tool_calls=reply.tool_calls(),
-        server_usage=server_usage,
-        tokenizer=tokenizer,
-        finish_reason=reply.finish_reason,
-        server_model=reply.model,
-        retries=retries,
-        cut=None if finished else "budget",
-        reasoning_items=reasoning_items,
-    )
-
-
-def from_combo(cls: type[NativeProvider], combo: ComboSpec) -> NativeProvider:
-    """Build `cls` for a combo: its options checked, its key read from the environment."""
-    if combo.prompt_mode != "chat":
-        raise ConfigError(f"combo {combo.name!r}: provider {cls.name!r} takes chat prompts only (prompt_mode = 'chat')")
+def build(cls: type[P], combo: ComboSpec, base_url: str) -> P:
+    """`cls` for a combo, at `base_url`: the combo's options checked, its key read from the environment."""
     settings: dict[str, Any] = {}
     for key, value in combo.options.items():
         check = cls.options.get(key)
@@ -331,4 +345,11 @@ def from_combo(cls: type[NativeProvider], combo: ComboSpec) -> NativeProvider:
         if problem:
             raise ConfigError(f"combo {combo.name!r}: options.{key}: {problem}, got {value!r}")
         settings[key] = value
-    return cls(combo.base_url, combo.model, resolve_api_key(combo), max_concurrency=combo.max_concurrency, **settings)
+    return cls(base_url, combo.model, resolve_api_key(combo), max_concurrency=combo.max_concurrency, **settings)
+
+
+def from_combo(cls: type[NativeProvider], combo: ComboSpec) -> NativeProvider:
+    """Build a native provider for a combo (at its API's own endpoint when the combo names none)."""
+    if combo.prompt_mode != "chat":
+        raise ConfigError(f"combo {combo.name!r}: provider {cls.name!r} takes chat prompts only (prompt_mode = 'chat')")
+    return build(cls, combo, combo.base_url or cls.default_base_url)

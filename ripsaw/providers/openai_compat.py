@@ -3,9 +3,10 @@
 `chat` prompts go to `{base_url}/chat/completions` as messages, `complete` prompts to `{base_url}/completions`
 (base_url includes `/v1`, as for the OpenAI SDK). Every request streams with `stream_options.include_usage`.
 
-This module holds only what is particular to that API: the request body and the reading of its chunks. The wire
-stamps, SSE reading, retries, error messages and the deadline cut are `ripsaw.providers.streaming`'s, shared with
-every streamed provider, and described there. A chunk is every JSON data event (role-only and usage chunks
+This module holds only what is particular to that API: the request body and the reading of its chunks. The client,
+its options and the turning of a read reply into a ModelCall are `ripsaw.providers.native.StreamedProvider`'s; the
+wire stamps, SSE reading, retries, error messages and the deadline cut are `ripsaw.providers.streaming`'s, shared
+with every streamed provider, and described there. A chunk is every JSON data event (role-only and usage chunks
 included; comments and `[DONE]` are not); a token is a non-empty content, reasoning (`reasoning_content` /
 `reasoning`) or tool-call delta. A stream is whole once a finish_reason or `[DONE]` arrived. Token counts come
 from the server's `usage`; without one, from the model's tokenizer when Ripsaw knows it (OpenAI model names,
@@ -18,56 +19,41 @@ from the combo's env var when the provider is built, and only ever sent.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
-import httpx
 from httpx_sse import ServerSentEvent
 
 from ripsaw.errors import ConfigError
-from ripsaw.providers.base import resolve_api_key
-from ripsaw.providers.native import OpenCall, reply_call
-from ripsaw.providers.streaming import (
-    Retryable,
-    RetryPolicy,
-    Sleep,
-    StreamingClient,
-    Tap,
-    Timeline,
-    error_message,
-    is_number,
-)
-from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, ready, tokenizer_for
-from ripsaw.records import ModelCall, Usage
-from ripsaw.types import Clock, ComboSpec, Message, Prompt, RequestParams, ToolCall, ToolResult
-
-# Response headers that identify the serving software, recorded in the run manifest.
-_SERVER_HEADERS = ("server", "openai-version")
-# combo.options this provider understands (each sets the constructor argument of the same name): key -> problem.
-_OPTIONS: dict[str, Callable[[Any], str | None]] = {
-    "connect_timeout_s": lambda v: None if is_number(v) and v > 0 else "expected a number of seconds > 0",
-    "read_timeout_s": lambda v: None if is_number(v) and v > 0 else "expected a number of seconds > 0",
-    "max_retries": lambda v: None if is_number(v) and isinstance(v, int) and v >= 0 else "expected an integer >= 0",
-    "tokenizer": lambda v: (
-        None if v in ("auto", "none", *ENCODING_NAMES) else f"expected one of auto, none, {', '.join(ENCODING_NAMES)}"
-    ),
-}
+from ripsaw.providers.native import OpenCall, StreamedProvider, build
+from ripsaw.providers.streaming import Retryable, Timeline, error_message, event_object, is_number
+from ripsaw.records import Usage
+from ripsaw.types import ComboSpec, Message, Prompt, Reasoning, RequestParams, ToolCall, ToolResult
 
 
 class _ChatReply:
     """One try of a chat/completions (or completions) stream, as it arrives."""
 
-    __slots__ = ("calls", "chat", "content", "done", "finish_reason", "model", "reasoning", "timeline", "usage")
+    __slots__ = (
+        "calls",
+        "chat",
+        "content",
+        "done",
+        "finish_reason",
+        "model",
+        "reasoning",
+        "reasoning_items",
+        "timeline",
+        "usage",
+    )
 
     def __init__(self, chat: bool) -> None:
         self.chat = chat
         self.timeline = Timeline()
         self.content: list[str] = []
         self.reasoning: list[str] = []
+        self.reasoning_items: list[Reasoning] = []  # stays empty: the chat API takes no reasoning back
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
         self.model: str | None = None
@@ -101,9 +87,29 @@ class _ChatReply:
     def incomplete(self) -> str:
         return "the stream ended before [DONE] and without a finish_reason"
 
+    def server_usage(self) -> Usage | None:
+        """The server's counts; a `usage` with the prompt's size alone (a local llama.cpp server's chat stream) keeps
+        it, and the output is counted by the tokenizer."""
+        usage = self.usage
+        if usage is None:
+            return None
+        prompt, completion = (n if is_number(n) and isinstance(n, int) else None for n in (
+            usage.get("prompt_tokens"), usage.get("completion_tokens")))  # fmt: skip
+        if prompt is None and completion is None:
+            return None
+        details = usage.get("completion_tokens_details")
+        prompt_details = usage.get("prompt_tokens_details")
+        cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None
+        return Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            reasoning_tokens=details.get("reasoning_tokens") if isinstance(details, dict) else None,
+            source="server",
+            cached_tokens=cached if isinstance(cached, int) and not isinstance(cached, bool) else None,
+        )
+
     async def read(self, events: AsyncIterator[tuple[int, ServerSentEvent]]) -> None:
         """The hot loop: one json.loads per event, state written straight into the reply."""
-        loads = json.loads
         timeline = self.timeline
         chunk, token = timeline.chunk, timeline.token
         content, reasoning = self.content, self.reasoning
@@ -115,12 +121,7 @@ class _ChatReply:
             if data == "[DONE]":
                 self.done = True
                 continue  # drain to the end, so the connection goes back to the pool
-            try:
-                obj = loads(data)
-            except ValueError:
-                raise Retryable(f"malformed SSE data: {data[:80]!r}") from None
-            if type(obj) is not dict:
-                raise Retryable(f"malformed SSE data: {data[:80]!r}")
+            obj = event_object(data, None)
             usage = obj.get("usage")
             running = usage.get("completion_tokens") if type(usage) is dict else None
             chunk(now, running if type(running) is int else None)
@@ -166,94 +167,18 @@ def _tool_text(calls: Any) -> str:
     return "".join(parts)
 
 
-class OpenAICompatProvider:
-    path = "/chat/completions"  # the API the timing proxy relays to it (`relay`)
+class OpenAICompatProvider(StreamedProvider):
+    name = "openai"
+    path = "/chat/completions"
+    server_headers = ("server", "openai-version")
 
-    def __init__(
-        self,
-        base_url: str,
-        model: str,
-        api_key: str | None = None,
-        *,
-        max_concurrency: int = 4,
-        clock: Clock = time.perf_counter_ns,
-        max_retries: int = 4,
-        backoff_base_s: float = 0.5,
-        backoff_max_s: float = 20.0,
-        sleep: Sleep = asyncio.sleep,
-        connect_timeout_s: float = 10.0,
-        read_timeout_s: float = 60.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        tokenizer: Tokenizer | str | None = "auto",
-    ) -> None:
-        self.model = model
-        self.max_concurrency = max_concurrency
-        self.max_retries = max_retries
-        self._client = StreamingClient(
-            base_url,
-            {"Authorization": f"Bearer {api_key}"} if api_key else {},
-            secret=api_key,
-            max_concurrency=max_concurrency,
-            clock=clock,
-            retry=RetryPolicy(max_retries, backoff_base_s, backoff_max_s, sleep),
-            connect_timeout_s=connect_timeout_s,
-            read_timeout_s=read_timeout_s,
-            transport=transport,
-            server_headers=_SERVER_HEADERS,
-        )
-        self.base_url = self._client.base_url
-        # A name ("auto", an encoding, "none") is looked up by model; a Tokenizer object is used as is.
-        self.tokenizer: Tokenizer | None = tokenizer_for(model, tokenizer) if isinstance(tokenizer, str) else tokenizer
-        self._server_model: str | None = None
+    def new_reply(self) -> _ChatReply:
+        return _ChatReply(True)
 
-    # -- Provider protocol ---------------------------------------------------------------------------------
-
-    async def start(self, run_dir: Path | None = None) -> None:
-        """Nothing to launch: a remote endpoint is either there or each attempt's retries find out. The tokenizer
-        is loaded now, off the event loop, so no stream is stalled by it later."""
-        await ready(self.tokenizer)
-
-    async def complete(self, prompt: Prompt, params: RequestParams, deadline_ns: int | None) -> ModelCall:
-        await ready(self.tokenizer)
-        path, body = self._request(prompt, params)
-        chat = prompt.mode == "chat"
-        reply, retries, finished = await self._client.call(path, body, lambda: _ChatReply(chat), deadline_ns)
-        return await self._result(prompt, reply, retries, finished)
-
-    async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
-        """A chat-completions request another client built (a scaffold behind the timing proxy,
-        ripsaw.agents.proxy), sent as it is and timed and counted like `complete`; `prompt` only feeds the token
-        estimate without usage."""
-        await ready(self.tokenizer)
-        reply, retries, finished = await self._client.call(
-            self.path, body, lambda: _ChatReply(True), deadline_ns, tap=tap
-        )
-        return await self._result(prompt, reply, retries, finished)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    def describe(self) -> dict[str, Any]:
-        facts: dict[str, Any] = {
-            "provider": "openai",
-            "base_url": self.base_url,
-            "model": self.model,
-            "max_concurrency": self.max_concurrency,
-            **self._client.server,
-        }
-        if self._server_model is not None:
-            facts["server_model"] = self._server_model
-        if self.tokenizer is not None:
-            facts["tokenizer"] = self.tokenizer.name
-        return facts
-
-    # -- one call ------------------------------------------------------------------------------------------
-
-    def _request(self, prompt: Prompt, params: RequestParams) -> tuple[str, bytes]:
-        """The endpoint path and the JSON body for one call."""
+    def request(self, prompt: Prompt, params: RequestParams) -> tuple[str, bytes, Callable[[], _ChatReply]]:
         body: dict[str, Any] = {"model": self.model}
         if prompt.mode == "chat":
-            path = "/chat/completions"
+            path, new_reply = self.path, self.new_reply
             body["messages"] = [out for m in prompt.messages for out in _chat_messages(m)]
             if prompt.tools:
                 body["tools"] = [
@@ -264,7 +189,7 @@ class OpenAICompatProvider:
                     for t in prompt.tools
                 ]
         else:
-            path = "/completions"
+            path, new_reply = "/completions", lambda: _ChatReply(False)
             body["prompt"] = prompt.text
         for name in ("temperature", "max_tokens", "seed", "top_p"):
             value = getattr(params, name)
@@ -276,11 +201,7 @@ class OpenAICompatProvider:
         # Streaming with usage is how calls are timed and counted; extra_body may add options, not turn it off.
         body["stream"] = True
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-        return path, json.dumps(body).encode()
-
-    async def _result(self, prompt: Prompt, reply: _ChatReply, retries: int, finished: bool) -> ModelCall:
-        self._server_model = self._server_model or reply.model
-        return await reply_call(reply, prompt, self.tokenizer, retries, finished, _server_usage(reply.usage))
+        return path, json.dumps(body).encode(), new_reply
 
 
 def _chat_messages(message: Message) -> list[dict[str, Any]]:
@@ -302,44 +223,7 @@ def _chat_messages(message: Message) -> list[dict[str, Any]]:
     return [out]
 
 
-def _server_usage(usage: dict[str, Any] | None) -> Usage | None:
-    """The server's counts; a `usage` with the prompt's size alone (a local llama.cpp server's chat stream) keeps
-    it, and the output is counted by the tokenizer."""
-    if usage is None:
-        return None
-    prompt, completion = (n if is_number(n) and isinstance(n, int) else None for n in (
-        usage.get("prompt_tokens"), usage.get("completion_tokens")))  # fmt: skip
-    if prompt is None and completion is None:
-        return None
-    details = usage.get("completion_tokens_details")
-    prompt_details = usage.get("prompt_tokens_details")
-    cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        reasoning_tokens=details.get("reasoning_tokens") if isinstance(details, dict) else None,
-        source="server",
-        cached_tokens=cached if isinstance(cached, int) and not isinstance(cached, bool) else None,
-    )
-
-
 def from_combo(combo: ComboSpec) -> OpenAICompatProvider:
     if not combo.base_url:
         raise ConfigError(f"combo {combo.name!r}: provider 'openai' needs a base_url (e.g. http://host:8000/v1)")
-    settings: dict[str, Any] = {}
-    for key, value in combo.options.items():
-        check = _OPTIONS.get(key)
-        if check is None:
-            known = ", ".join(sorted(_OPTIONS))
-            raise ConfigError(f"combo {combo.name!r}: options.{key}: unknown option for provider 'openai' ({known})")
-        problem = check(value)
-        if problem:
-            raise ConfigError(f"combo {combo.name!r}: options.{key}: {problem}, got {value!r}")
-        settings[key] = value
-    return OpenAICompatProvider(
-        combo.base_url,
-        combo.model,
-        resolve_api_key(combo),
-        max_concurrency=combo.max_concurrency,
-        **settings,
-    )
+    return build(OpenAICompatProvider, combo, combo.base_url)

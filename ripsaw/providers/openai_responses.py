@@ -116,9 +116,6 @@ class OpenAIResponsesProvider(NativeProvider):
     server_headers = ("server", "openai-version")
     default_base_url = "https://api.openai.com/v1"
 
-    def headers(self, api_key: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
-
     def new_reply(self) -> TypedReply:
         return ResponsesReply()
 

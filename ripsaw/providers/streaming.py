@@ -1157,6 +1157,18 @@ async def finish_call(
     )
 
 
+def event_object(data: str, name: str | None) -> dict[str, Any]:
+    """An event's JSON data, which must be an object; anything else is a malformed event, retried like a broken
+    stream. `name`: the event's type, named in the error (None for an API whose events are unnamed)."""
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        obj = None
+    if type(obj) is not dict:
+        raise Retryable(f"malformed {f'{name!r} event' if name is not None else 'SSE data'}: {data[:80]!r}")
+    return obj
+
+
 def is_number(v: Any) -> bool:
     """A JSON number (a bool is not one), for validating combo options."""
     return isinstance(v, int | float) and not isinstance(v, bool)

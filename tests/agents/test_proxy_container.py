@@ -4,8 +4,10 @@ interface, which the host itself reaches at the bridge's gateway address, cannot
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -53,8 +55,19 @@ print("connected")
 
 
 def _gateway(spaces: Workspaces) -> str:
+    """The host's address on the default bridge: its IPAM gateway where the engine reports one (some engines list
+    only the subnet), else the address of the bridge's interface on the host."""
     bridge = spaces.client.networks.get("bridge")
-    return str(bridge.attrs["IPAM"]["Config"][0]["Gateway"])
+    gateway = (bridge.attrs["IPAM"]["Config"] or [{}])[0].get("Gateway")
+    if gateway:
+        return str(gateway)
+    name = bridge.attrs["Options"].get("com.docker.network.bridge.name", "docker0")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        packed = fcntl.ioctl(s.fileno(), _SIOCGIFADDR, struct.pack("256s", name.encode()[:15]))
+    return socket.inet_ntoa(packed[20:24])
+
+
+_SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,7 @@ class Case:
     expect_by_backend: dict[str, frozenset[Outcome]] = field(default_factory=dict)
     setup: str | None = None  # judged first, in its own attempt (for attacks across attempts)
     host_check: Callable[[World, Verdict], None] | None = None
+    limits: Limits = LIMITS  # the case's job's limits, and its timeout floor
 
 
 def _no_connections(world: World, _: Verdict) -> None:
@@ -115,6 +117,12 @@ def _host_untouched(world: World, _: Verdict) -> None:
 
 def _quick(_: World, verdict: Verdict) -> None:
     assert verdict.run is not None and verdict.run.duration_s < LIMITS.timeout_s
+
+
+def _searched(_: World, verdict: Verdict) -> None:
+    """A wrong answer proves the tests are out of reach only if the search for them ran (the candidate reports it)."""
+    walked = re.search(r"walked (\d+) directories", verdict.run.stderr if verdict.run else "")
+    assert walked is not None and int(walked[1]) >= 100, verdict.run and verdict.run.stderr
 
 
 def c(name: str, code: str, expect: set[Outcome], why: str, **kw: object) -> Case:
@@ -260,17 +268,22 @@ CASES = [
     ),
     c(
         "read_hidden_tests",
-        "import json, os\nANSWERS = @ANSWERS@\nFOUND = []\n"
-        "def _search():\n    seen = 0\n    for root, dirs, files in os.walk('/'):\n"
+        "import json, os, sys\nANSWERS = @ANSWERS@\nFOUND = None\n"
+        "def _search():\n    seen, found = 0, []\n    for root, dirs, files in os.walk('/'):\n"
         "        dirs[:] = [d for d in dirs if os.path.join(root, d) not in ('/proc', '/sys', '/dev')]\n"
-        "        seen += 1\n        if seen > 5000:\n            return\n"
-        "        FOUND.extend(os.path.join(root, n) for n in files if n == 'hidden_tests.json')\n"
-        "def add(a, b):\n    if not FOUND:\n        _search()\n"
+        "        seen += 1\n        if seen > 5000:\n            break\n"
+        "        found.extend(os.path.join(root, n) for n in files if n == 'hidden_tests.json')\n"
+        "    sys.stderr.write('walked %d directories\\n' % seen)\n    return found\n"
+        "def add(a, b):\n    global FOUND\n    if FOUND is None:\n        FOUND = _search()\n"
         "    for path in [ANSWERS, *FOUND]:\n        try:\n"
         "            return json.load(open(path))['%d,%d' % (a, b)]\n        except Exception:\n"
         "            pass\n    return -1\n",
         {F},
         "the tests are not on the sandbox's disk (a pass would mean they were)",
+        host_check=_searched,
+        # The walk takes a fraction of a second of CPU, which a loaded machine stretches past the shared 2 s: the
+        # case proves isolation, not a time limit, so it gets room to finish and must end in a wrong answer.
+        limits=replace(LIMITS, timeout_s=30.0),
     ),
     c(
         "environ_canary",
@@ -456,11 +469,15 @@ class Batch:
 
 
 async def _judge_all(sb: Sandbox, world: World, box: JudgeBox) -> dict[str, Verdict]:
-    judge = Judge(TASK, TASK.tests, timeout_floor_s=LIMITS.timeout_s, timeout_factor=10.0, limits=LIMITS, box=box)
-    await judge.prepare()
+    judges = {
+        limits: Judge(TASK, TASK.tests, timeout_floor_s=limits.timeout_s, timeout_factor=10.0, limits=limits, box=box)
+        for limits in {case.limits for case in CASES}
+    }
+    for judge in judges.values():
+        await judge.prepare()
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def attempt(code: str, label: str) -> Verdict:
+    async def attempt(code: str, label: str, judge: Judge) -> Verdict:
         async with gate:
             session = await sb.session(label)
             try:
@@ -469,9 +486,10 @@ async def _judge_all(sb: Sandbox, world: World, box: JudgeBox) -> dict[str, Verd
                 await session.close()
 
     async def one(case: Case) -> tuple[str, Verdict]:
+        judge = judges[case.limits]
         if case.setup is not None:
-            await attempt(world.fill(case.setup), f"{case.name}-setup")
-        return case.name, await attempt(world.fill(case.code), case.name)
+            await attempt(world.fill(case.setup), f"{case.name}-setup", judge)
+        return case.name, await attempt(world.fill(case.code), case.name, judge)
 
     return dict(await asyncio.gather(*(one(case) for case in CASES)))
 
