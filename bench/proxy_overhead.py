@@ -5,8 +5,11 @@
 The reference server (tests/refserver.py) runs in its own process and logs, with perf_counter_ns, the read that
 completed each request and the instant before each event's write. The proxy (ripsaw.agents.proxy, in this process,
 forwarding with the `openai` provider) serves its Unix socket. The "scaffold" is a blocking standard-library client
-in a child process (as a scaffold is), which stamps its send and every read; it runs the same requests twice: to the
-server directly over loopback TCP, and through the proxy's socket. Truth comes from the server's log alone:
+in a child process (as a scaffold is), which stamps its send and every read; it runs the same requests both ways,
+alternating call by call (a drift of the host's speed falls on both): to the server directly over loopback TCP, and
+through the proxy's socket, a new connection per request each way (a scaffold's first call; its later ones may
+reuse one). Between its calls the proxy sits idle for the call the other way, as it does while a scaffold runs its
+tools: its caches are cold when a request comes. Truth comes from the server's log alone:
 
     TTFT excess  = client's first token read - client's send - (server's first token write - server's arrival)
     added TTFT   = median excess through the proxy - median excess direct   (the proxy's hops and work)
@@ -46,13 +49,14 @@ from _common import verdict as pass_miss
 from ripsaw.agents.proxy import TimingProxy, relaying
 from ripsaw.providers.openai_compat import OpenAICompatProvider
 
-# The scaffold: requests from stdin (a JSON list), to a Unix socket or host:port (argv), stamps printed as JSON.
+# The scaffold: requests from stdin (a JSON list of [tag, target, body]; a target is a Unix socket or host:port),
+# stamps printed as JSON.
 CLIENT = textwrap.dedent(
     """
     import json, re, socket, sys, time
-    target, requests = sys.argv[1], json.loads(sys.stdin.read())
+    requests = json.loads(sys.stdin.read())
     out = []
-    for tag, body in requests:
+    for tag, target, body in requests:
         if target.startswith("/"):
             sock = socket.socket(socket.AF_UNIX); sock.connect(target); host = "proxy"
         else:
@@ -100,10 +104,10 @@ def body(tag: str, n: int, rate: float, ttft_s: float) -> dict[str, Any]:
     }
 
 
-async def scaffold(target: str, requests: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+async def scaffold(requests: list[tuple[str, str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Run the client in its own process while this loop keeps serving the proxy."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CLIENT, target, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        sys.executable, "-c", CLIENT, stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
     out, _ = await proc.communicate(json.dumps(requests).encode())
     if proc.returncode != 0:
@@ -142,19 +146,16 @@ async def measure(reps: int, log: Path, base_url: str) -> dict[str, Any]:
     cells = {"ttft": (64, 1000.0, 0.05, reps), "speed": (3000, 3000.0, 0.05, max(3, reps // 4))}
     results: dict[str, Any] = {}
     try:
+        ways = {"direct": f"{parts.hostname}:{parts.port}", "proxied": str(proxy.socket_path)}
         # one warm-up each way: the proxy's first call imports and connects, as a run's first would
-        for target in (str(proxy.socket_path), f"{parts.hostname}:{parts.port}"):
-            await scaffold(target, [(f"warm {target}", body(f"warm {target}", 8, 1000.0, 0.0))])
+        await scaffold([(f"warm {way}", target, body(f"warm {way}", 8, 1000.0, 0.0)) for way, target in ways.items()])
         calls_before = len(proxy.calls)
         for name, (n, rate, ttft_s, count) in cells.items():
-            runs: dict[str, list[tuple[str, dict[str, Any]]]] = {"direct": [], "proxied": []}
-            for way in runs:
-                runs[way] = [(f"{name} {way} {i}", body(f"{name} {way} {i}", n, rate, ttft_s)) for i in range(count)]
-            seen = {
-                "direct": await scaffold(f"{parts.hostname}:{parts.port}", runs["direct"]),
-                "proxied": await scaffold(str(proxy.socket_path), runs["proxied"]),
-            }
-            results[name] = seen
+            # The two ways alternate, call by call: a drift of the host's speed falls on both alike.
+            requests = [(f"{name} {way} {i}", target, body(f"{name} {way} {i}", n, rate, ttft_s))
+                        for i in range(count) for way, target in ways.items()]  # fmt: skip
+            seen = await scaffold(requests)
+            results[name] = {way: {tag: r for tag, r in seen.items() if f" {way} " in tag} for way in ways}
         recorded = proxy.calls[calls_before:]
     finally:
         await proxy.aclose()

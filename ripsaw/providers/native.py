@@ -44,8 +44,8 @@ from httpx_sse import ServerSentEvent
 
 from ripsaw.errors import ConfigError
 from ripsaw.providers.base import resolve_api_key
-from ripsaw.providers.streaming import Reply as StreamReply
 from ripsaw.providers.streaming import (
+    Departed,
     Retryable,
     RetryPolicy,
     Sleep,
@@ -56,6 +56,7 @@ from ripsaw.providers.streaming import (
     finish_call,
     is_number,
 )
+from ripsaw.providers.streaming import Reply as StreamReply
 from ripsaw.providers.tokenizers import ENCODING_NAMES, Tokenizer, ready, tokenizer_for
 from ripsaw.records import ModelCall, Usage
 from ripsaw.types import Clock, ComboSpec, Prompt, Reasoning, RequestParams, ToolCall
@@ -253,12 +254,29 @@ class StreamedProvider:
         reply, retries, finished = await self._client.call(path, body, new_reply, deadline_ns)
         return await self._result(prompt, reply, retries, finished)
 
-    async def relay(self, body: bytes, prompt: Prompt, deadline_ns: int | None, tap: Tap | None) -> ModelCall:
+    def depart(self, body: bytes, tap: Tap) -> Departed | None:
+        """Send a relayed request now, if it can leave without a wait (`StreamingClient.depart`); `relay` goes on."""
+        return self._client.depart(self.path, body, tap)
+
+    async def relay(
+        self,
+        body: bytes,
+        prompt: Callable[[], Prompt],
+        deadline_ns: int | None,
+        tap: Tap,
+        departed: Departed | None = None,
+    ) -> ModelCall:
         """A request another client built (a scaffold behind the timing proxy, ripsaw.agents.proxy), sent as it is
         to `path` and timed and counted like `complete`; `prompt` only feeds the token estimate without usage."""
-        await ready(self.tokenizer)
-        reply, retries, finished = await self._client.call(self.path, body, self.new_reply, deadline_ns, tap=tap)
-        return await self._result(prompt, reply, retries, finished)
+        try:
+            await ready(self.tokenizer)
+            reply, retries, finished = await self._client.call(
+                self.path, body, self.new_reply, deadline_ns, tap=tap, departed=departed
+            )
+        finally:
+            if departed is not None:
+                departed.abandon()  # not taken by a try (cancelled before one): its slot and connection go back
+        return await self._result(prompt(), reply, retries, finished)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -8,6 +8,7 @@ is checked against what the endpoint really wrote, not against a second request.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -197,6 +198,91 @@ async def test_another_model_another_api_and_junk_are_refused_before_the_endpoin
     assert [m["id"] for m in listed.json()["data"]] == ["ref-model"]
     assert keyed.requests == [] and chat.calls == []
     assert [r.status for r in chat.requests] == [400, 400, 400, 404, 200]
+
+
+async def test_a_repeated_top_level_key_is_refused_before_the_endpoint(chat: TimingProxy, keyed: RefServer) -> None:
+    # Parsers differ on which of two values wins: the check must not read one and the endpoint the other.
+    twice = b'{"model": "gpt-9", "messages": [], "model": "ref-model", "stream": true}'
+    escaped = b'{"model": "ref-model", "messages": [], "stream": false, "str\\u0065am": true}'
+    async with client(chat) as c:
+        refused = [await c.post("/chat/completions", content=body) for body in (twice, escaped)]
+        # Below the top level a repeat changes nothing the proxy checks: it is the endpoint's to read.
+        nested = await c.post("/chat/completions", json={"model": "ref-model", "messages": messages()},
+                              headers={"x-unused": "1"})  # fmt: skip
+    assert [r.status_code for r in refused] == [400, 400]
+    assert "names 'model' twice" in refused[0].text and "names 'stream' twice" in refused[1].text
+    assert nested.status_code == 200 and len(keyed.requests) == 1 and len(chat.calls) == 1
+
+
+async def raw_exchange(proxy: TimingProxy, data: bytes, answers: int) -> list[tuple[int, bytes]]:
+    """Write `data` on one connection to the proxy's socket and read `answers` whole answers (status, body)."""
+    reader, writer = await asyncio.open_unix_connection(str(proxy.socket_path))
+    writer.write(data)
+    got = []
+    try:
+        for _ in range(answers):
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+            length = int(head.split("content-length:")[1].split("\r\n")[0])
+            got.append((int(head.split(" ")[1]), await reader.readexactly(length)))
+    finally:
+        writer.close()
+    return got
+
+
+def post(body: bytes, *headers: str) -> bytes:
+    lines = ["POST /v1/chat/completions HTTP/1.1", "Host: proxy", *headers]
+    if not any(h.lower().startswith(("transfer-encoding", "content-length")) for h in headers):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def test_requests_written_together_are_answered_in_order_chunked_ones_too(
+    chat: TimingProxy, keyed: RefServer
+) -> None:
+    keyed.reset([Reply(text="first answer"), Reply(text="second answer")])
+    first = json.dumps({"model": "ref-model", "messages": messages("one")}).encode()
+    second = json.dumps({"model": "ref-model", "messages": messages("two")}).encode()
+    chunked = b"%x;ext=1\r\n%b\r\n%x\r\n%b\r\n0\r\nx-trailer: 1\r\n\r\n" % (
+        10,
+        second[:10],
+        len(second) - 10,
+        second[10:],
+    )
+    answers = await raw_exchange(chat, post(first) + post(chunked, "Transfer-Encoding: chunked"), 2)
+    texts = [json.loads(body)["choices"][0]["message"]["content"] for _, body in answers]
+    assert [status for status, _ in answers] == [200, 200] and texts == ["first answer", "second answer"]
+    assert [r.body["messages"][1]["content"] for r in keyed.requests] == ["one", "two"]
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        (post(b"{}", "Content-Length: ten"), 400, "malformed Content-Length"),
+        (post(b"{}", "Content-Length: 2", "Content-Length: 20"), 400, "conflicting Content-Length"),
+        (post(b"zz\r\n", "Transfer-Encoding: chunked"), 400, "malformed chunk size"),
+        (b"POST /v1/chat/completions HTTP/1.1\r\nX: " + b"a" * (70 << 10) + b"\r\n\r\n", 413, "headers over"),
+        (b"GARBAGE\r\n\r\n", 400, "malformed request line"),
+    ],
+    ids=["content-length", "two-lengths", "chunk-size", "huge-head", "request-line"],
+)
+async def test_a_malformed_request_is_answered_with_what_is_wrong(
+    chat: TimingProxy, keyed: RefServer, data: bytes, status: int, message: str
+) -> None:
+    [(got, body)] = await raw_exchange(chat, data, 1)
+    assert got == status and message in json.loads(body)["error"]["message"]
+    assert keyed.requests == []
+
+
+async def test_a_request_cut_short_by_its_client_is_answered_and_not_forwarded(
+    chat: TimingProxy, keyed: RefServer
+) -> None:
+    reader, writer = await asyncio.open_unix_connection(str(chat.socket_path))
+    writer.write(post(b'{"model": "ref-model", "mess')[:-3])  # the body ends before its length
+    writer.write_eof()
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 400") and b"before it was whole" in answer
+    assert keyed.requests == []
 
 
 async def test_calls_after_the_deadline_are_refused(recorder: Recorder, keyed: RefServer) -> None:

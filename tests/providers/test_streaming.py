@@ -33,6 +33,7 @@ from ripsaw.providers.streaming import (
     error_message,
     first_chunk_tokens,
     tokens_after_span,
+    warm_up,
 )
 from ripsaw.providers.tokenizers import tokenizer_for
 from ripsaw.records import CallTiming, Usage
@@ -244,7 +245,7 @@ async def test_tls_endpoints_are_stamped_at_the_wire_too(relayed: bool) -> None:
     try:
         if relayed:  # a relayed request has connections of its own (`_RelayConnections`), TLS too
             request = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True})
-            call = await provider.relay(request.encode(), CHAT, None, tap)
+            call = await provider.relay(request.encode(), lambda: CHAT, None, tap)
         else:
             call = await provider.complete(CHAT, PARAMS, None)
     finally:
@@ -425,6 +426,37 @@ async def test_a_tap_gets_the_body_as_it_is_read_even_while_the_parser_waits(ref
     assert relayed.startswith(b"data: ") and all(w.strip().encode() in relayed for w in WORDS)
     assert not relayed.startswith(b"HTTP/")  # the body alone: no head, no chunk framing
     assert b"\r\n" not in relayed
+
+
+async def test_a_relayed_request_departs_at_once_on_a_kept_connection(refserver: RefServer) -> None:
+    """`depart` writes the request before its caller awaits anything (the timing proxy calls it from the callback
+    that read the request); `relay` then reads the answer as it would its own request's. One slot of concurrency:
+    a departure holds it until its call is over, and an abandoned one gives it back."""
+    refserver.reset([Reply(text=WORDS, rate=2000)] * 4)
+    provider = OpenAICompatProvider(refserver.base_url, "m", max_concurrency=1, max_retries=0)
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}).encode()
+    try:
+        await warm_up()
+        assert provider.depart(body, Collect()) is None  # no connection kept yet: the call connects
+        await provider.relay(body, lambda: CHAT, None, Collect())
+        tap = Collect()
+        departed = provider.depart(body, tap)
+        assert departed is not None and provider.depart(body, Collect()) is None  # its slot is held
+        waited = time.monotonic() + 5  # the server runs in its own thread: it gets the request while we block
+        while len(refserver.requests) < 2 and time.monotonic() < waited:
+            time.sleep(0.01)
+        assert len(refserver.requests) == 2
+        call = await provider.relay(body, lambda: CHAT, None, tap, departed)
+        assert call.text == "".join(WORDS) and call.timing.t_send_wire and call.timing.first_any_ns is not None
+        assert b"".join(tap.parts).endswith(b"data: [DONE]\n\n")
+        abandoned = provider.depart(body, Collect())  # the slot and the kept connection are back
+        assert abandoned is not None
+        abandoned.abandon()
+        assert provider.depart(body, Collect()) is None  # its connection was closed, not kept
+        again = await asyncio.wait_for(provider.relay(body, lambda: CHAT, None, Collect()), 10)  # the slot is free
+        assert again.text == "".join(WORDS)
+    finally:
+        await provider.aclose()
 
 
 def feed_all(framed: bytes, headers: dict[str, str], cut: int) -> list[bytes]:
