@@ -276,7 +276,7 @@ class StreamedProvider:
         finally:
             if departed is not None:
                 departed.abandon()  # not taken by a try (cancelled before one): its slot and connection go back
-        return await self._result(prompt(), reply, retries, finished)
+        return await self._result(prompt, reply, retries, finished)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -295,7 +295,9 @@ class StreamedProvider:
             facts["tokenizer"] = self.tokenizer.name
         return facts
 
-    async def _result(self, prompt: Prompt, reply: Reply, retries: int, finished: bool) -> ModelCall:
+    async def _result(
+        self, prompt: Prompt | Callable[[], Prompt], reply: Reply, retries: int, finished: bool
+    ) -> ModelCall:
         """A read reply as a ModelCall (`finished`: the stream ended by itself, not cut by the deadline)."""
         self._server_model = self._server_model or reply.model
         return await finish_call(

@@ -1100,12 +1100,19 @@ class SpanEnd:
 
 
 async def count_usage(
-    server: Usage | None, prompt: Prompt, text: str, reasoning: str, tokenizer: Tokenizer | None
+    server: Usage | None,
+    prompt: Prompt | Callable[[], Prompt],
+    text: str,
+    reasoning: str,
+    tokenizer: Tokenizer | None,
 ) -> Usage:
     """The call's token counts: the server's when it sent them, else the model's tokenizer, else the estimate
-    (a prompt size the server sent without an output count is kept)."""
+    (a prompt size the server sent without an output count is kept). `prompt` may be made only when needed (a
+    relayed request's, read from its JSON: an agent's whole conversation)."""
     if server is not None and server.completion_tokens is not None:
         return server
+    if callable(prompt):
+        prompt = prompt()
     known_prompt = server.prompt_tokens if server is not None else None
     if tokenizer is not None:
         answer, thinking = await tokenizer.count(text), await tokenizer.count(reasoning) if reasoning else 0
@@ -1185,7 +1192,7 @@ async def _tokens_of(
 
 async def finish_call(
     timeline: Timeline,
-    prompt: Prompt,
+    prompt: Prompt | Callable[[], Prompt],
     *,
     text: str,
     reasoning: str,
