@@ -75,9 +75,9 @@ CLIENT = textwrap.dedent(
         sent = time.perf_counter_ns()
         if body.get("stream") is False:  # one JSON answer: stamped when its last byte is read
             data = b""
-            while b"\r\n\r\n" not in data:
+            while b"\\r\\n\\r\\n" not in data:
                 data += sock.recv(1 << 16)
-            head, _, rest = data.partition(b"\r\n\r\n")
+            head, _, rest = data.partition(b"\\r\\n\\r\\n")
             length = int(re.search(rb"(?i)content-length: *(\\d+)", head).group(1))
             while len(rest) < length:
                 rest += sock.recv(1 << 16)
