@@ -63,17 +63,23 @@ CLIENT = textwrap.dedent(
     """
     import json, re, socket, sys, time
     requests = json.loads(sys.stdin.read())
-    out = []
+    out, kept = [], {}  # kept: a connection per "kept:" target, used for all its requests
     for tag, target, body in requests:
-        if target.startswith("/"):
-            sock = socket.socket(socket.AF_UNIX); sock.connect(target); host = "proxy"
-        else:
+        keep = target.startswith("kept:")
+        target = target[5:] if keep else target
+        host, sock = "proxy", kept.get(target) if keep else None
+        if sock is None and target.startswith("/"):
+            sock = socket.socket(socket.AF_UNIX); sock.connect(target)
+        elif sock is None:
             host, port = target.rsplit(":", 1)
             sock = socket.create_connection((host, int(port)))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if keep:
+            kept[target] = sock
         raw = json.dumps(body).encode()
         head = (f"POST /v1/chat/completions HTTP/1.1\\r\\nHost: {host}\\r\\nContent-Type: application/json\\r\\n"
-                f"Authorization: Bearer sk-dummy\\r\\nContent-Length: {len(raw)}\\r\\nConnection: close\\r\\n\\r\\n")
+                f"Authorization: Bearer sk-dummy\\r\\nContent-Length: {len(raw)}\\r\\n"
+                f"Connection: {'keep-alive' if keep else 'close'}\\r\\n\\r\\n")
         sock.sendall(head.encode() + raw)
         sent = time.perf_counter_ns()
         if body.get("stream") is False:  # one JSON answer: stamped when its last byte is read
@@ -85,10 +91,11 @@ CLIENT = textwrap.dedent(
             while len(rest) < length:
                 rest += sock.recv(1 << 16)
             out.append({"tag": tag, "sent": sent, "end": time.perf_counter_ns(), "answer": json.loads(rest)})
-            sock.close()
+            if not keep:
+                sock.close()
             time.sleep(0.02)
             continue
-        buf, stamps, tail = b"", [], b""  # stamps: (read instant, token events completed by that read)
+        buf, stamps, tail, end = b"", [], b"", None  # stamps: (read instant, token events completed by that read)
         while True:
             data = sock.recv(1 << 16)
             now = time.perf_counter_ns()
@@ -103,10 +110,13 @@ CLIENT = textwrap.dedent(
                     tokens += 1
             if tokens:
                 stamps.append((now, tokens))
-            if b"data: [DONE]" in tail:  # the end of the stream: a server may keep the connection open
+            if end is None and b"data: [DONE]" in tail:  # the end of the stream
+                end = now
+            if end is not None and (not keep or tail.endswith(b"\\r\\n0\\r\\n\\r\\n")):  # and of its framing
                 break
-        sock.close()
-        out.append({"tag": tag, "sent": sent, "stamps": stamps, "end": now})
+        if not keep:
+            sock.close()
+        out.append({"tag": tag, "sent": sent, "stamps": stamps, "end": end})
         time.sleep(0.02)
     print(json.dumps(out))
     """
@@ -185,6 +195,7 @@ async def measure(reps: int, log: Path, base_url: str) -> dict[str, Any]:
             "direct": f"{parts.hostname}:{parts.port}",
             "proxied": str(proxy.socket_path),
             "forwarded": f"127.0.0.1:{port}",  # as a scaffold in its container: TCP to the forwarder, then the socket
+            "kept": f"kept:127.0.0.1:{port}",  # the same on one kept-alive connection, as the SDKs' pools do
         }
         # one warm-up each way: the proxy's first call imports and connects, as a run's first would
         await scaffold([(f"warm {way}", target, body(f"warm {way}", 8, 1000.0, 0.0)) for way, target in ways.items()])
@@ -218,9 +229,10 @@ def main() -> None:
             results = asyncio.run(measure(args.reps, log, server.base_url))
         sent = read_log(log)
 
-    excess: dict[str, list[float]] = {"direct": [], "proxied": [], "forwarded": []}
-    speed_err: dict[str, list[float]] = {"direct": [], "proxied": [], "forwarded": []}
-    delays: dict[str, list[float]] = {"direct": [], "proxied": [], "forwarded": []}
+    ways = ("direct", "proxied", "forwarded", "kept")
+    excess: dict[str, list[float]] = {way: [] for way in ways}
+    speed_err: dict[str, list[float]] = {way: [] for way in ways}
+    delays: dict[str, list[float]] = {way: [] for way in ways}
     for way in excess:
         for tag, r in results["ttft"][way].items():
             ttft, _, n = client_view(r)
@@ -235,9 +247,7 @@ def main() -> None:
             delays[way] += token_delays(r, sent[tag])
     recorded_err = []
     # A record carries no tag: the speed cell's calls are matched in order (the TTFT cell's are shorter).
-    speed_tags = sorted(
-        [*results["speed"]["proxied"], *results["speed"]["forwarded"]], key=lambda t: int(t.split()[-1])
-    )
+    speed_tags = sorted((t for way in ways[1:] for t in results["speed"][way]), key=lambda t: int(t.split()[-1]))
     speed_calls = [c for c in results["recorded"] if (c.usage.completion_tokens or 0) >= 3000]
     for tag, call in zip(speed_tags, speed_calls, strict=True):
         measured = call.timing.output_speed(call.usage.completion_tokens)
@@ -246,7 +256,7 @@ def main() -> None:
         recorded_err.append(measured / true_speed - 1)
 
     # The unstreamed cell: the answer's end as the client read it, after the server's last event write.
-    ends: dict[str, list[float]] = {"direct": [], "proxied": [], "forwarded": []}
+    ends: dict[str, list[float]] = {way: [] for way in ways}
     for way in ends:
         for tag, r in results["whole"][way].items():
             if way != "direct":
@@ -270,7 +280,11 @@ def main() -> None:
     ]  # fmt: skip
     figures: dict[str, Any] = {"machine": machine(), "ttft_calls_each_way": len(excess["direct"]),
                                "speed_calls_each_way": len(speed_err["direct"])}  # fmt: skip
-    for way, label in (("proxied", "the proxy's socket"), ("forwarded", "the forwarder and the socket")):
+    for way, label in (
+        ("proxied", "the proxy's socket"),
+        ("forwarded", "the forwarder and the socket (a TCP scaffold's first call)"),
+        ("kept", "the forwarder and the socket, one kept connection (a TCP scaffold's later calls)"),
+    ):
         added = [quantile(excess[way], q) - quantile(excess["direct"], q) for q in (0.5, 0.9)]
         worst = max(speed_err[way], key=abs)
         unstreamed = quantile(ends[way], 0.5) - quantile(ends["direct"], 0.5)
