@@ -170,7 +170,7 @@ class TimingProxy:
     directory: Path | None = None
     _listener: socket.socket | None = None
     _connections: set[_Scaffold] = field(default_factory=set)
-    _forwarding: set[asyncio.Future[None]] = field(default_factory=set)  # one per request being forwarded
+    _forwarding: set[asyncio.Task[bool]] = field(default_factory=set)  # the tasks of the requests being forwarded
 
     @property
     def socket_path(self) -> Path:
@@ -266,15 +266,13 @@ class TimingProxy:
             upstream = json.dumps(body).encode()
         tap: _Relay | _Unstreamed = _Relay(writer) if log.stream else _Unstreamed()
         departed = self.provider.depart(upstream, tap)
-        forwarded = loop.create_future()
-        self._forwarding.add(forwarded)
         task = loop.create_task(self._forward(request, body, upstream, tap, departed, log, writer))
+        self._forwarding.add(task)
 
-        def forwarding_ended(_: object) -> None:
+        def forwarding_ended(_: object) -> None:  # first of the task's callbacks: before `settle` sees it done
             ended = self.clock() if self.deadline_ns is None else min(self.clock(), self.deadline_ns)
             log.duration_s = (ended - arrived) / 1e9  # the scaffold's wait: a cut call's count comes after it
-            self._forwarding.discard(forwarded)
-            forwarded.set_result(None)
+            self._forwarding.discard(task)
 
         task.add_done_callback(forwarding_ended)
         if self.on_request is not None:

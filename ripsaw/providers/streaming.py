@@ -189,7 +189,7 @@ class Departed:
         if not self.taken:
             self.taken = True
             self.semaphore.release()
-            self.stream._transport.close()
+            self.stream.close()
 
 
 _TICKET: contextvars.ContextVar[WireTicket | None] = contextvars.ContextVar("ripsaw_wire_ticket", default=None)
@@ -465,8 +465,11 @@ class WireStream(httpcore.AsyncNetworkStream):
         if protocol.tapped_by is ticket:
             protocol.captured = protocol.feed = protocol.tapped_by = None
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
         self._transport.close()
+
+    async def aclose(self) -> None:
+        self.close()
 
     async def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
