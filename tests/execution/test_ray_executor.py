@@ -9,6 +9,7 @@ holds across nodes with more attempts ready than the limit; a node lost mid-atte
 from __future__ import annotations
 
 import collections
+import itertools
 import re
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import scipy.stats
 
 from ripsaw.analysis.runs import load_runs
 from ripsaw.analysis.summary import summarize
@@ -130,17 +132,22 @@ async def test_combos_go_out_interleaved_and_each_spreads_over_both_nodes(
 
 async def test_rpm_holds_across_nodes(cluster: Cluster, refserver: RefServer, tmp_path: Path) -> None:
     """rpm = 150 on a combo, four workers on two nodes, eight attempts ready: the server sees its requests about
-    0.4 s apart (its own arrival log), as from one paced client, and each wait is the call's queueing. A request
-    whose slot was due at once leaves late by the answer's trip from the pacer actor (up to ~0.15 s on this
-    loaded 2-core machine), which brings the next one closer: the bound allows that, and is far above the
-    near-zero gaps of eight attempts let through together."""
+    0.4 s apart (its own arrival log), as from one paced client, and each wait is the call's queueing.
+
+    Each request leaves its slot late by what this loaded 2-core machine adds (a Ray worker's wake-up; the first,
+    whose slot was due at once, by the answer's trip from the pacer actor too): CI has seen gaps of 0.26-0.48 s
+    and a first request 0.27 s late, so the sum of the gaps can fall short of 7 x 0.4 by the first one's delay.
+    The pace is judged as the slope of arrival against order (Theil-Sen: the median of the pairwise slopes, which
+    one late request does not move), at least 0.4 s less 15% (a limit of 200 rpm would give 0.3); and no two requests
+    together, as eight attempts let through unpaced arrive milliseconds apart."""
     refserver.script = scripted(ttft_s=0.02, rate=2000)
     spec = ray_spec(tmp_path, {"ref": (refserver.base_url, 4)}, limit=8, combo_extra="rpm = 150\n")
     result = await run_eval(spec, tmp_path / "run", progress=False, executor=ray_executor(spec, cluster))
     assert result.status == "complete" and result.recorded == 8
     gaps = arrival_gaps_s(refserver)
-    assert len(gaps) == 7 and min(gaps) >= 0.4 - 0.2, gaps
-    assert sum(gaps) >= 7 * 0.4 - 0.2, gaps
+    assert len(gaps) == 7 and min(gaps) >= 0.1, gaps
+    pace = scipy.stats.theilslopes([0.0, *itertools.accumulate(gaps)]).slope
+    assert pace >= 0.4 * 0.85, (pace, gaps)
     attempts = RunStore(tmp_path / "run").attempts()
     assert len({a.placement.node_id for a in attempts if a.placement}) == 2
     assert max(c.timing.queue_s or 0.0 for a in attempts for c in a.calls) >= 0.4  # some call waited its turn
