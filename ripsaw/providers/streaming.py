@@ -255,12 +255,13 @@ class _StampedSocket(socket.socket):
 
     __slots__ = ("_buffer", "arrived_ns")
 
+    def __init__(self, family: int = -1, kind: int = -1, proto: int = -1, fileno: int | None = None) -> None:
+        super().__init__(family, kind, proto, fileno)  # socket.dup() calls its class with these
+        self._buffer = memoryview(bytearray(_RECV_BYTES))
+
     def recv(self, size: int, flags: int = 0) -> bytes:
-        buffer = getattr(self, "_buffer", None)
-        if buffer is None:
-            buffer = self._buffer = memoryview(bytearray(_RECV_BYTES))
-        n = self.recv_into(buffer, min(size, _RECV_BYTES), flags)
-        return bytes(buffer[:n])
+        n = self.recv_into(self._buffer, min(size, _RECV_BYTES), flags)
+        return bytes(self._buffer[:n])
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         target = memoryview(buffer)[:nbytes] if nbytes else buffer
@@ -863,7 +864,7 @@ async def _read_head(stream: WireStream, timeout: float) -> tuple[int, httpx.Hea
     while (found := _final_head(buf)) is None:
         if len(buf) > _MAX_HEAD_BYTES:
             raise httpcore.RemoteProtocolError(f"a response head over {_MAX_HEAD_BYTES} bytes")
-        data = await stream.read(1 << 16, timeout)
+        data = await stream.read(_RECV_BYTES, timeout)
         if not data:
             raise httpcore.RemoteProtocolError("the server closed the connection without answering")
         buf += data
@@ -905,7 +906,7 @@ class _FramedBody(httpx.AsyncByteStream):
                     yield data
                 if framing.done:
                     return
-                read = await self._stream.read(1 << 16, self._timeout)
+                read = await self._stream.read(_RECV_BYTES, self._timeout)
                 if not read:
                     if not framing.chunked and framing.left is None:  # a body that runs to the close
                         return
