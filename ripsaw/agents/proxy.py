@@ -273,6 +273,8 @@ class TimingProxy:
             ended = self.clock() if self.deadline_ns is None else min(self.clock(), self.deadline_ns)
             log.duration_s = (ended - arrived) / 1e9  # the scaffold's wait: a cut call's count comes after it
             self._forwarding.discard(task)
+            if departed is not None:  # not taken by a try (the task cancelled, even before its first step)
+                departed.abandon()
 
         task.add_done_callback(forwarding_ended)
         if self.on_request is not None:

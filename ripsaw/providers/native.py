@@ -268,14 +268,10 @@ class StreamedProvider:
     ) -> ModelCall:
         """A request another client built (a scaffold behind the timing proxy, ripsaw.agents.proxy), sent as it is
         to `path` and timed and counted like `complete`; `prompt` only feeds the token estimate without usage."""
-        try:
-            await ready(self.tokenizer)
-            reply, retries, finished = await self._client.call(
-                self.path, body, self.new_reply, deadline_ns, tap=tap, departed=departed
-            )
-        finally:
-            if departed is not None:
-                departed.abandon()  # not taken by a try (cancelled before one): its slot and connection go back
+        await ready(self.tokenizer)
+        reply, retries, finished = await self._client.call(
+            self.path, body, self.new_reply, deadline_ns, tap=tap, departed=departed
+        )
         return await self._result(prompt, reply, retries, finished)
 
     async def aclose(self) -> None:

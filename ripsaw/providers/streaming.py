@@ -178,7 +178,8 @@ class WireTicket:
 @dataclass(slots=True)
 class Departed:
     """A relayed request written from a plain callback (`StreamingClient.depart`) on a kept connection, holding a
-    slot of its client's concurrency: `call(..., departed=...)` reads its answer, `abandon` gives both back."""
+    slot of its client's concurrency: `call(..., departed=...)` reads its answer, `abandon` gives both back. Its
+    holder abandons it once the call is over or will not run (a no-op when a try took it), whatever ended it."""
 
     stream: WireStream
     ticket: WireTicket

@@ -8,7 +8,9 @@ is checked against what the endpoint really wrote, not against a second request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -17,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ripsaw.agents.proxy import DUMMY_KEY, TimingProxy, relaying
+from ripsaw.agents.proxy import DUMMY_KEY, TimingProxy, _parse, _Scaffold, relaying
 from ripsaw.errors import ConfigError
 from ripsaw.providers.anthropic import AnthropicProvider
 from ripsaw.providers.native import NativeProvider
@@ -399,3 +401,41 @@ async def test_native_apis_pass_through_unchanged(
 def test_a_provider_that_cannot_relay_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="cannot be put behind the timing proxy"):
         relaying(object(), "local")
+
+
+async def test_a_departed_request_whose_task_never_ran_gives_its_slot_back(
+    recorder: Recorder, keyed: RefServer
+) -> None:
+    """A request written from the callback that read it (the endpoint's connection kept, a slot free) holds one of
+    the provider's slots until its call is over. Its task can be cancelled before its first step (the attempt's
+    proxy closed in that same loop turn), so the call never runs: the slot must still come back, or every later
+    call of the combo, in later attempts too, waits for a slot that never frees."""
+    keyed.reset([Reply(text=TEXT, rate=2000)] * 3)
+    provider = OpenAICompatProvider(
+        f"http://127.0.0.1:{recorder.port}/v1", "ref-model", KEY, max_retries=0, max_concurrency=1
+    )
+    proxy = await proxied(provider)
+    body = json.dumps({"model": "ref-model", "messages": messages(), "stream": True}).encode()
+    ours, theirs = socket.socketpair()
+    try:
+        async with client(proxy) as c:
+            first = await c.post("/chat/completions", content=body)  # keeps a connection to the endpoint
+            assert first.status_code == 200
+            theirs.setblocking(False)
+            request = _parse(bytearray(post(body)))
+            assert request is not None
+            task = proxy._begin(request, _Scaffold(proxy, theirs))
+            waited = time.monotonic() + 5  # the endpoint runs in its own thread: it gets the request as we block
+            while len(keyed.requests) < 2 and time.monotonic() < waited:
+                time.sleep(0.01)
+            assert len(keyed.requests) == 2  # it left from `_begin`, holding the one slot
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            again = await asyncio.wait_for(c.post("/chat/completions", content=body), 10)
+            assert again.status_code == 200 and TEXT.split()[0] in again.text
+    finally:
+        ours.close()
+        theirs.close()
+        await proxy.aclose()
+        await provider.aclose()
